@@ -1,0 +1,250 @@
+//! The TOML configuration of DESIGN §4–5: Redis, worker, retry, audit, accounts and schedules.
+//!
+//! `${VAR}` in any string value reads the environment (through a lookup the caller passes, so this stays free of
+//! I/O); a missing variable is an error naming it. Unknown keys are errors. Secrets are [`Secret`]s and never
+//! print.
+
+mod account;
+mod env;
+mod secret;
+
+pub use account::{Account, AccountKind, ProviderKind};
+pub use secret::Secret;
+
+use crate::duration::serde_duration;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// A configuration that cannot be used, with the reason.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The TOML does not parse or does not match the schema.
+    #[error("{0}")]
+    Invalid(String),
+    /// A `${VAR}` names an unset variable.
+    #[error("environment variable {var} is not set (used by {key})")]
+    MissingVar {
+        /// The variable.
+        var: String,
+        /// The config key whose value used it.
+        key: String,
+    },
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    /// Where the queue lives.
+    pub redis: RedisConfig,
+    /// The worker runtime.
+    pub worker: WorkerConfig,
+    /// The retry policy.
+    pub retry: RetryConfig,
+    /// The audit stream.
+    pub audit: AuditConfig,
+    /// The dead-letter set.
+    pub dlq: DlqConfig,
+    /// Named provider accounts.
+    pub accounts: BTreeMap<String, Account>,
+    /// Cron schedules (`[[schedules]]`), each a job template.
+    pub schedules: Vec<ScheduleConfig>,
+    /// The HTTP API (`deleteq serve`), kept as parsed TOML until the server lands.
+    pub api: Option<toml::Table>,
+    /// The worker's metrics server, kept as parsed TOML until it lands.
+    pub metrics: Option<toml::Table>,
+}
+
+/// The file as written; accounts are checked per kind when it becomes a [`Config`].
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    redis: RedisConfig,
+    #[serde(default)]
+    worker: WorkerConfig,
+    #[serde(default)]
+    retry: RetryConfig,
+    #[serde(default)]
+    audit: AuditConfig,
+    #[serde(default)]
+    dlq: DlqConfig,
+    #[serde(default)]
+    accounts: BTreeMap<String, account::RawAccount>,
+    #[serde(default)]
+    schedules: Vec<ScheduleConfig>,
+    #[serde(default)]
+    api: Option<toml::Table>,
+    #[serde(default)]
+    metrics: Option<toml::Table>,
+}
+
+/// `[redis]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RedisConfig {
+    /// `redis://` or `rediss://` URL; `REDIS_URL` overrides it. Secret because it may carry a password.
+    pub url: Secret,
+    /// Key prefix; every key is hash-tagged `{prefix}` so one queue lives in one Cluster slot.
+    pub prefix: String,
+    /// Independent queue shards (DESIGN §8). Only 1 is supported by this version.
+    pub shards: u32,
+    /// Connect with the cluster client.
+    pub cluster: bool,
+}
+
+impl Default for RedisConfig {
+    fn default() -> Self {
+        RedisConfig { url: Secret::new("redis://127.0.0.1:6379"), prefix: "deleteq".into(), shards: 1, cluster: false }
+    }
+}
+
+/// `[worker]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WorkerConfig {
+    /// Provider calls in flight at once per worker process.
+    pub concurrency: usize,
+    /// How long a leased job is reserved; a killed worker's jobs run again after at most this long.
+    #[serde(with = "serde_duration")]
+    pub lease: Duration,
+    /// On SIGTERM, how long in-flight calls may take before the rest return to the queue.
+    #[serde(with = "serde_duration")]
+    pub shutdown_grace: Duration,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        WorkerConfig { concurrency: 64, lease: Duration::from_secs(30), shutdown_grace: Duration::from_secs(30) }
+    }
+}
+
+/// `[retry]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetryConfig {
+    /// Provider calls a job may make before it is `dead`.
+    pub max_attempts: u32,
+    /// The first backoff step.
+    #[serde(with = "serde_duration")]
+    pub initial_backoff: Duration,
+    /// The cap of any one backoff step.
+    #[serde(with = "serde_duration")]
+    pub max_backoff: Duration,
+}
+
+impl Default for RetryConfig {
+    fn default() -> Self {
+        RetryConfig {
+            max_attempts: 8,
+            initial_backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(600),
+        }
+    }
+}
+
+/// `[audit]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditConfig {
+    /// Approximate bound of the audit stream (`XADD MAXLEN ~`).
+    pub max_len: u64,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        AuditConfig { max_len: 10_000_000 }
+    }
+}
+
+/// `[dlq]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DlqConfig {
+    /// Dead letters kept at most; the oldest go first.
+    pub max_len: u64,
+}
+
+impl Default for DlqConfig {
+    fn default() -> Self {
+        DlqConfig { max_len: 1_000_000 }
+    }
+}
+
+/// One `[[schedules]]` entry. Kept as parsed TOML until the scheduler lands; its job is validated like any job.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleConfig {
+    /// Unique name, part of the once-per-tick marker.
+    pub name: String,
+    /// Five or six cron fields.
+    pub cron: String,
+    /// IANA time zone; UTC when absent.
+    #[serde(default)]
+    pub timezone: Option<String>,
+    /// The job template.
+    pub job: toml::Table,
+    /// How far back a missed tick is still fired.
+    #[serde(default, with = "crate::duration::serde_opt_duration")]
+    pub catch_up: Option<Duration>,
+}
+
+impl Config {
+    /// Parses a TOML configuration, expanding `${VAR}` through `lookup`.
+    pub fn from_toml(text: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| ConfigError::Invalid(e.to_string()))?;
+        env::expand_table(&mut table, "", &lookup)?;
+        let raw: RawConfig =
+            toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| ConfigError::Invalid(e.to_string()))?;
+        let mut accounts = BTreeMap::new();
+        for (name, account) in raw.accounts {
+            let account = account.into_account(&name).map_err(ConfigError::Invalid)?;
+            accounts.insert(name, account);
+        }
+        let config = Config {
+            redis: raw.redis,
+            worker: raw.worker,
+            retry: raw.retry,
+            audit: raw.audit,
+            dlq: raw.dlq,
+            accounts,
+            schedules: raw.schedules,
+            api: raw.api,
+            metrics: raw.metrics,
+        };
+        config.check()?;
+        Ok(config)
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        let invalid = |m: String| Err(ConfigError::Invalid(m));
+        if self.worker.concurrency == 0 {
+            return invalid("worker.concurrency must be at least 1".into());
+        }
+        if self.worker.lease < Duration::from_secs(1) {
+            return invalid("worker.lease must be at least 1s".into());
+        }
+        if self.retry.max_attempts == 0 {
+            return invalid("retry.max_attempts must be at least 1".into());
+        }
+        if self.redis.shards != 1 {
+            return invalid(format!("redis.shards = {}: this version runs one shard", self.redis.shards));
+        }
+        if self.redis.cluster {
+            return invalid("redis.cluster = true is not supported by this version".into());
+        }
+        if self.redis.prefix.is_empty() || self.redis.prefix.contains(['{', '}']) {
+            return invalid("redis.prefix must be non-empty and contain no braces".into());
+        }
+        for schedule in &self.schedules {
+            let bad = |e: String| ConfigError::Invalid(format!("schedules \"{}\": job {e}", schedule.name));
+            let value = serde_json::to_value(&schedule.job).map_err(|e| bad(e.to_string()))?;
+            let job = crate::Job::from_value(value).map_err(|e| bad(e.to_string()))?;
+            crate::validate::validate(&job, self).map_err(|e| bad(e.to_string()))?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,130 @@
+use super::*;
+
+fn parse(text: &str) -> Result<Config, ConfigError> {
+    Config::from_toml(text, |var| match var {
+        "CC_KEY" => Some("cc-secret".into()),
+        "QB_KEY" => Some("qb-secret".into()),
+        _ => None,
+    })
+}
+
+const FULL: &str = r#"
+[redis]
+url = "redis://127.0.0.1:6379"
+prefix = "deleteq"
+
+[worker]
+concurrency = 64
+lease = "30s"
+shutdown_grace = "30s"
+
+[retry]
+max_attempts = 8
+initial_backoff = "1s"
+max_backoff = "10m"
+
+[audit]
+max_len = 10000000
+
+[accounts.cc-eu]
+provider = "cometchat"
+base_url = "https://myapp.api-eu.cometchat.io"
+api_key = "${CC_KEY}"
+rate_limit = "50/s"
+
+[accounts.qb]
+provider = "quickblox"
+base_url = "https://api.quickblox.com"
+api_key = "${QB_KEY}"
+batch_size = 50
+
+[accounts.im]
+provider = "room_im"
+base_url = "https://app.imkit.io"
+client_key = "ck"
+token = "tok"
+
+[accounts.wa]
+provider = "twochat"
+base_url = "https://api.p.2chat.io"
+api_key = "k"
+window = "60h"
+
+[accounts.of]
+provider = "ofauth"
+base_url = "https://api-next.ofauth.com"
+api_key = "k"
+connection_id = "conn_1"
+rate_limit = "60/min burst 90"
+timeout = "5s"
+
+[accounts.nop]
+provider = "noop"
+
+[[schedules]]
+name = "nightly-test-room-reset"
+cron = "0 3 * * *"
+job = { account = "im", conversation = "test-room-123", purge = true }
+"#;
+
+#[test]
+fn parses_the_design_example_with_every_kind() {
+    let config = parse(FULL).expect("valid config");
+    assert_eq!(config.accounts.len(), 6);
+    assert_eq!(config.worker.lease, Duration::from_secs(30));
+    assert_eq!(config.retry.max_backoff, Duration::from_secs(600));
+    let cc = &config.accounts["cc-eu"];
+    assert_eq!(cc.provider(), ProviderKind::CometChat);
+    assert_eq!(cc.secrets()[0].expose(), "cc-secret");
+    assert_eq!(config.accounts["of"].timeout, Duration::from_secs(5));
+    assert_eq!(config.schedules.len(), 1);
+}
+
+#[test]
+fn debug_output_redacts_every_credential() {
+    let config = parse(FULL).expect("valid config");
+    let shown = format!("{config:?}");
+    for secret in ["cc-secret", "qb-secret", "\"ck\"", "\"tok\"", "conn_1"] {
+        assert!(!shown.contains(secret), "{secret} leaked in {shown}");
+    }
+}
+
+#[test]
+fn a_missing_variable_is_named() {
+    let err = parse("[accounts.x]\nprovider = \"cometchat\"\nbase_url = \"http://a\"\napi_key = \"${NOPE}\"\n")
+        .expect_err("missing var");
+    let text = err.to_string();
+    assert!(text.contains("NOPE") && text.contains("accounts.x.api_key"), "{text}");
+}
+
+#[test]
+fn account_fields_are_checked_per_kind() {
+    let cases = [
+        ("provider = \"slack\"", "unknown provider"),
+        ("provider = \"cometchat\"\nbase_url = \"http://a\"", "api_key"),
+        ("provider = \"cometchat\"\nbase_url = \"http://a\"\napi_key = \"k\"\nbatch_size = 5", "batch_size"),
+        ("provider = \"noop\"\nbase_url = \"http://a\"", "base_url"),
+        ("provider = \"quickblox\"\nbase_url = \"http://a\"\napi_key = \"k\"\ntoken = \"t\"", "exactly one"),
+        ("provider = \"cometchat\"\nbase_url = \"ftp://a\"\napi_key = \"k\"", "http"),
+        ("provider = \"cometchat\"\nbase_url = \"http://a\"\napi_key = \"k\"\ncolour = 1", "colour"),
+        ("provider = \"cometchat\"\nbase_url = \"http://a\"\napi_key = \"k\"\nrate_limit = \"fast\"", "rate"),
+    ];
+    for (body, expected) in cases {
+        let err = parse(&format!("[accounts.a]\n{body}\n")).expect_err(body).to_string();
+        assert!(err.contains(expected), "{body}: {err}");
+    }
+}
+
+#[test]
+fn unknown_sections_and_keys_are_errors() {
+    assert!(parse("[wroker]\nconcurrency = 1\n").is_err());
+    assert!(parse("[worker]\nconcurency = 1\n").is_err());
+    assert!(parse("[worker]\nlease = \"30\"\n").is_err());
+}
+
+#[test]
+fn an_invalid_schedule_job_is_rejected() {
+    let text = FULL.replace("purge = true", "purge = true, message = \"1\"");
+    let err = parse(&text).expect_err("bad schedule").to_string();
+    assert!(err.contains("nightly-test-room-reset"), "{err}");
+}

@@ -1,0 +1,103 @@
+//! The form a job takes in Redis: its id, how many attempts it has used, and the job itself.
+
+use crate::job::{Job, JobError};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// A job id: a ULID for a submitted job (so ids sort by enqueue time and carry it), `PARENT:N` for the N-th child
+/// of an expanded bulk job.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct JobId(pub String);
+
+impl JobId {
+    /// A fresh id.
+    pub fn new() -> Self {
+        JobId(ulid::Ulid::new().to_string())
+    }
+
+    /// When a ULID id was made (ms since the epoch); `None` for ids that are not ULIDs.
+    pub fn created_ms(&self) -> Option<u64> {
+        let root = self.0.split(':').next().unwrap_or(&self.0);
+        ulid::Ulid::from_string(root).ok().map(|u| u.timestamp_ms())
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for JobId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Display for JobId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A stored job. Version 1.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Envelope {
+    /// Format version, 1.
+    pub v: u32,
+    /// The job's id.
+    pub id: JobId,
+    /// Provider calls already spent on retryable failures.
+    #[serde(default)]
+    pub attempt: u32,
+    /// The job in its JSON v1 form.
+    pub job: Value,
+    /// The bulk job this one was expanded from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<JobId>,
+    /// The last error, once it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// The last HTTP status, once it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_status: Option<u16>,
+}
+
+impl Envelope {
+    /// Wraps a validated job under `id`.
+    pub fn new(id: JobId, job: &Job) -> Self {
+        Envelope { v: 1, id, attempt: 0, job: job.to_value(), parent: None, last_error: None, last_status: None }
+    }
+
+    /// The stored text.
+    pub fn encode(&self) -> String {
+        // A struct of strings, numbers and a JSON value always serializes.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Reads a stored envelope; the error is recorded as the job's failure, never a worker crash.
+    pub fn decode(text: &[u8]) -> Result<Envelope, String> {
+        serde_json::from_slice(text).map_err(|e| format!("undecodable job: {e}"))
+    }
+
+    /// The job inside.
+    pub fn job(&self) -> Result<Job, JobError> {
+        Job::from_value(self.job.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_dates_its_id() {
+        let job = Job::from_json(r#"{"account":"cc","message":"1"}"#).expect("job");
+        let env = Envelope::new(JobId::new(), &job);
+        let back = Envelope::decode(env.encode().as_bytes()).expect("decode");
+        assert_eq!(back.job().expect("job"), job);
+        let made = back.id.created_ms().expect("ulid");
+        assert!(made.abs_diff(crate::now_ms()) < 60_000);
+        assert!(Envelope::decode(b"{not json").is_err());
+    }
+}

@@ -1,0 +1,274 @@
+//! The JSON v1 job of DESIGN §2, parsed field by field so that every error names the field it is about.
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+
+/// What a job addresses: one message, a list of messages, or a whole room.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// `"message": "id"`.
+    Message(String),
+    /// `"messages": ["id", …]`, non-empty.
+    Messages(Vec<String>),
+    /// `"purge": true`: every message of the conversation.
+    Purge,
+}
+
+/// One deletion job, as a backend app submits it. Credentials never appear here: `account` names a config entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    /// The config account (provider kind, base URL, credentials) this job runs against.
+    pub account: String,
+    /// The message(s) to delete.
+    pub target: Target,
+    /// The provider's container: room, session key or chat user id.
+    pub conversation: Option<String>,
+    /// Delete for everyone / hard delete where the provider distinguishes.
+    pub permanent: bool,
+    /// The provider user the call is made on behalf of.
+    pub on_behalf_of: Option<String>,
+    /// Not before this time.
+    pub run_at: Option<DateTime<Utc>>,
+    /// Past this time the job ends `expired` without a call.
+    pub not_after: Option<DateTime<Utc>>,
+    /// When the message was sent, for provider windows.
+    pub sent_at: Option<DateTime<Utc>>,
+    /// A second enqueue with the same key returns the first job's id.
+    pub idempotency_key: Option<String>,
+    /// The campaign this job belongs to.
+    pub campaign: Option<String>,
+    /// Copied into the audit record.
+    pub reason: Option<String>,
+    /// Copied into the audit record.
+    pub requested_by: Option<String>,
+}
+
+/// A job that cannot be accepted, naming the field at fault.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("field \"{field}\": {message}")]
+pub struct JobError {
+    /// The JSON field at fault (`"job"` when the problem is the whole object).
+    pub field: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl JobError {
+    /// An error about `field`.
+    pub fn new(field: &str, message: impl Into<String>) -> Self {
+        JobError { field: field.to_string(), message: message.into() }
+    }
+}
+
+const FIELDS: &[&str] = &[
+    "account",
+    "message",
+    "messages",
+    "purge",
+    "conversation",
+    "permanent",
+    "on_behalf_of",
+    "run_at",
+    "not_after",
+    "sent_at",
+    "idempotency_key",
+    "campaign",
+    "reason",
+    "requested_by",
+];
+
+impl Job {
+    /// Parses one JSON job (one line of a `.jsonl` file). Checks shape and types only; see [`crate::validate`] for
+    /// the rules that need the config.
+    pub fn from_json(text: &str) -> Result<Job, JobError> {
+        let value: Value = serde_json::from_str(text)
+            .map_err(|e| JobError::new("job", format!("not valid JSON: {e}")))?;
+        Job::from_value(value)
+    }
+
+    /// Parses an already-decoded JSON value.
+    pub fn from_value(value: Value) -> Result<Job, JobError> {
+        let Value::Object(map) = value else {
+            return Err(JobError::new("job", "must be a JSON object"));
+        };
+        if let Some(unknown) = map.keys().find(|k| !FIELDS.contains(&k.as_str())) {
+            return Err(JobError::new(unknown, "unknown field"));
+        }
+        let account = string(&map, "account")?.ok_or_else(|| JobError::new("account", "is required"))?;
+        let message = string(&map, "message")?;
+        let messages = string_list(&map, "messages")?;
+        let purge = boolean(&map, "purge")?;
+        let target = match (message, messages, purge) {
+            (Some(m), None, None | Some(false)) => Target::Message(m),
+            (None, Some(list), None | Some(false)) => {
+                if list.is_empty() {
+                    return Err(JobError::new("messages", "must not be empty"));
+                }
+                Target::Messages(list)
+            }
+            (None, None, Some(true)) => Target::Purge,
+            (None, None, _) => {
+                return Err(JobError::new("message", "one of \"message\", \"messages\" or \"purge\": true is required"))
+            }
+            (Some(_), Some(_), _) => {
+                return Err(JobError::new("messages", "give either \"message\" or \"messages\", not both"))
+            }
+            (_, _, Some(true)) => {
+                return Err(JobError::new("purge", "a purge addresses the whole conversation; drop \"message\"/\"messages\""))
+            }
+        };
+        Ok(Job {
+            account,
+            target,
+            conversation: string(&map, "conversation")?,
+            permanent: boolean(&map, "permanent")?.unwrap_or(false),
+            on_behalf_of: string(&map, "on_behalf_of")?,
+            run_at: time(&map, "run_at")?,
+            not_after: time(&map, "not_after")?,
+            sent_at: time(&map, "sent_at")?,
+            idempotency_key: string(&map, "idempotency_key")?,
+            campaign: string(&map, "campaign")?,
+            reason: string(&map, "reason")?,
+            requested_by: string(&map, "requested_by")?,
+        })
+    }
+
+    /// The JSON v1 form of this job, as the producer stores it and `dlq list` shows it.
+    pub fn to_value(&self) -> Value {
+        let mut map = Map::new();
+        map.insert("account".into(), self.account.clone().into());
+        match &self.target {
+            Target::Message(m) => {
+                map.insert("message".into(), m.clone().into());
+            }
+            Target::Messages(list) => {
+                map.insert("messages".into(), list.clone().into());
+            }
+            Target::Purge => {
+                map.insert("purge".into(), true.into());
+            }
+        }
+        let optional = [
+            ("conversation", &self.conversation),
+            ("on_behalf_of", &self.on_behalf_of),
+            ("idempotency_key", &self.idempotency_key),
+            ("campaign", &self.campaign),
+            ("reason", &self.reason),
+            ("requested_by", &self.requested_by),
+        ];
+        for (name, value) in optional {
+            if let Some(v) = value {
+                map.insert(name.into(), v.clone().into());
+            }
+        }
+        if self.permanent {
+            map.insert("permanent".into(), true.into());
+        }
+        for (name, value) in [("run_at", &self.run_at), ("not_after", &self.not_after), ("sent_at", &self.sent_at)] {
+            if let Some(t) = value {
+                map.insert(name.into(), t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true).into());
+            }
+        }
+        Value::Object(map)
+    }
+
+    /// The message ids this job addresses (empty for a purge).
+    pub fn message_ids(&self) -> &[String] {
+        match &self.target {
+            Target::Message(m) => std::slice::from_ref(m),
+            Target::Messages(list) => list,
+            Target::Purge => &[],
+        }
+    }
+}
+
+fn string(map: &Map<String, Value>, field: &str) -> Result<Option<String>, JobError> {
+    match map.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(Value::Number(n)) if field == "message" || field == "conversation" => Ok(Some(n.to_string())),
+        Some(other) => Err(JobError::new(field, format!("must be a string, not {}", kind(other)))),
+    }
+}
+
+fn string_list(map: &Map<String, Value>, field: &str) -> Result<Option<Vec<String>>, JobError> {
+    match map.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Array(items)) => items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| match v {
+                Value::String(s) => Ok(s.clone()),
+                Value::Number(n) => Ok(n.to_string()),
+                other => Err(JobError::new(field, format!("item {i} must be a string, not {}", kind(other)))),
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some),
+        Some(other) => Err(JobError::new(field, format!("must be a list of strings, not {}", kind(other)))),
+    }
+}
+
+fn boolean(map: &Map<String, Value>, field: &str) -> Result<Option<bool>, JobError> {
+    match map.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(other) => Err(JobError::new(field, format!("must be true or false, not {}", kind(other)))),
+    }
+}
+
+fn time(map: &Map<String, Value>, field: &str) -> Result<Option<DateTime<Utc>>, JobError> {
+    let Some(text) = string(map, field)? else { return Ok(None) };
+    DateTime::parse_from_rfc3339(&text)
+        .map(|t| Some(t.with_timezone(&Utc)))
+        .map_err(|e| JobError::new(field, format!("{text:?} is not an RFC 3339 time ({e})")))
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(text: &str) -> JobError {
+        Job::from_json(text).expect_err(text)
+    }
+
+    #[test]
+    fn parses_every_design_example() {
+        let lines = [
+            r#"{"account": "cc-eu", "message": "69", "permanent": true, "on_behalf_of": "superhero1"}"#,
+            r#"{"account": "im", "conversation": "test-room-123", "purge": true}"#,
+            r#"{"account": "qb", "messages": ["5d76b949a0eb4721f80b72ab", "5d76b657a28f9a0cc7cb0f99"], "permanent": true}"#,
+            r#"{"account": "wa", "conversation": "WW@c.us", "message": "MSG205", "sent_at": "2026-11-21T10:00:00Z"}"#,
+        ];
+        for line in lines {
+            let job = Job::from_json(line).expect(line);
+            assert_eq!(Job::from_value(job.to_value()).expect("round trip"), job);
+        }
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        assert_eq!(err(r#"{"account": "a", "message": "1", "colour": 1}"#).field, "colour");
+        assert_eq!(err(r#"{"message": "1"}"#).field, "account");
+        assert_eq!(err(r#"{"account": "a", "message": true}"#).field, "message");
+        assert_eq!(err(r#"{"account": "a", "messages": []}"#).field, "messages");
+        assert_eq!(err(r#"{"account": "a", "messages": ["1", {}]}"#).field, "messages");
+        assert_eq!(err(r#"{"account": "a", "message": "1", "messages": ["2"]}"#).field, "messages");
+        assert_eq!(err(r#"{"account": "a", "message": "1", "purge": true}"#).field, "purge");
+        assert_eq!(err(r#"{"account": "a"}"#).field, "message");
+        assert_eq!(err(r#"{"account": "a", "message": "1", "run_at": "tomorrow"}"#).field, "run_at");
+        assert_eq!(err(r#"{"account": "a", "message": "1", "permanent": "yes"}"#).field, "permanent");
+        assert_eq!(err(r#"[1]"#).field, "job");
+        assert_eq!(err(r#"{"account": "a", "#).field, "job");
+    }
+}
