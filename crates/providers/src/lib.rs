@@ -1,1 +1,23 @@
-//! (being written)
+//! The chat providers: one module per provider, each owning its request building and its response classification.
+//! Providers know HTTP and their own JSON, nothing about Redis or queues.
+//!
+//! # Layout
+//! - [`request`]: what the worker asks of a provider ([`DeleteRequest`]) and what it gets back ([`Response`],
+//!   [`Disposition`]).
+//! - [`classify`]: the one place that decides, from a status and the provider's own error code, whether a failure
+//!   is retryable, permanent, or parks the account.
+//! - [`hint`]: the one parser of rate-limit hints (`Retry-After`, reset epochs, body fields).
+//! - [`http`]: the shared reqwest client, path-segment encoding, and transport errors.
+//! - [`cometchat`], [`noop`]: the providers implemented so far.
+//! - [`registry`]: builds a client per configured account.
+
+pub mod classify;
+pub mod cometchat;
+pub mod hint;
+pub mod http;
+pub mod noop;
+pub mod registry;
+pub mod request;
+
+pub use registry::{AccountClient, Providers};
+pub use request::{DeleteRequest, Disposition, MessageResult, Response};

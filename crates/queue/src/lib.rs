@@ -1,1 +1,57 @@
-//! (being written)
+//! The Redis queue: the only crate that speaks Redis.
+//!
+//! # Layout
+//! - [`keys`]: the key schema, every key with its Redis type. No key name is written anywhere else.
+//! - `scripts`: the Lua scripts (`lua/*.lua`), one per state change, each with a KEYS/ARGV/returns header.
+//! - [`connection`]: connecting with explicit timeouts, and the separate connection idle workers block on.
+//! - [`queue`]: [`Queue`], the typed calls: enqueue, lease, ack, reschedule, release, extend, promote, reclaim.
+//! - [`inspect`]: read-only views for `status`, `audit` and `dlq`.
+//!
+//! # Life of a job
+//! `enqueue` stores the envelope in the jobs hash and pushes its id to the ready list (or the scheduled set).
+//! `lease` pops ids and reserves them in the leased set until a deadline, which the worker pushes forward while the
+//! call runs (`extend`). `ack` writes the terminal audit records, dead-letters failures and deletes the job, in one
+//! script; `reschedule` rewrites the envelope and moves the job to the scheduled set with a retry record;
+//! `release` hands a job back untouched. `promote_due` moves due scheduled jobs to the ready list and
+//! `reclaim_expired` does the same for leases whose worker died. Lua does the mechanics; when and whether to retry
+//! is decided by the worker. The current time always comes from the caller.
+
+pub mod connection;
+pub mod inspect;
+pub mod keys;
+pub mod queue;
+mod scripts;
+
+pub use connection::RedisTarget;
+pub use keys::Keys;
+pub use queue::{Ack, Leased, NewJob, Queue, QueueOptions, Reschedule};
+
+/// A failed Redis operation.
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    /// Redis could not be reached or answered with an error.
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    /// Redis answered something the scripts never return.
+    #[error("unexpected reply from redis: {0}")]
+    Protocol(String),
+}
+
+impl QueueError {
+    /// Whether retrying the same call later may succeed (connection trouble, timeouts, a loading server).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            QueueError::Redis(e) => {
+                e.is_io_error()
+                    || e.is_timeout()
+                    || e.is_connection_dropped()
+                    || e.is_connection_refusal()
+                    || matches!(e.kind(), redis::ErrorKind::Server(redis::ServerErrorKind::BusyLoading) | redis::ErrorKind::Server(redis::ServerErrorKind::TryAgain))
+            }
+            QueueError::Protocol(_) => false,
+        }
+    }
+}
+
+/// Result of a queue call.
+pub type Result<T> = std::result::Result<T, QueueError>;

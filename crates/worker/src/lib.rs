@@ -1,1 +1,34 @@
-//! (being written)
+//! The worker runtime: leases jobs from the queue, calls providers, records every outcome, reschedules retries.
+//!
+//! # Layout
+//! - [`run`] (in `runtime`): composes the parts below and owns the shutdown protocol.
+//! - `fetcher`: leases batches of ready jobs whenever call slots are free; blocks on the wake list when idle.
+//! - `execute`: one job, start to finish: checks, provider calls, and the [`Finish`](execute::Finish) that records it.
+//! - `acker`: writes finishes to Redis in batches (ack with audit, or reschedule), retrying through outages.
+//! - `retry`: the retry policy, the only place that decides "again, and when" or "dead".
+//! - `keeper`: extends the leases of jobs still in flight.
+//! - `maintenance`: promotes due scheduled jobs and reclaims the expired leases of dead workers.
+//! - `inflight`: the ids this process holds leases on.
+//! - `records`: audit records for a job's messages.
+//!
+//! # Guarantees
+//! A job is acknowledged only in the script that writes its terminal record. A killed worker's jobs are reclaimed
+//! by any live worker once their lease expires. Retries wait in Redis, never in a call slot.
+
+mod acker;
+mod execute;
+mod fetcher;
+mod inflight;
+mod keeper;
+mod maintenance;
+mod records;
+pub mod retry;
+mod runtime;
+
+pub use runtime::{run, WorkerError};
+
+/// Backoff for the worker's own Redis retries: 100 ms doubling to 5 s.
+pub(crate) fn redis_backoff(failures: u32) -> std::time::Duration {
+    let ms = 100u64.saturating_mul(1 << failures.min(6));
+    std::time::Duration::from_millis(ms.min(5_000))
+}

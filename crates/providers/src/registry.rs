@@ -1,0 +1,89 @@
+//! Builds one client per configured account, sharing one HTTP connection pool.
+
+use crate::cometchat::CometChat;
+use crate::request::{DeleteRequest, Disposition, Response};
+use deleteq_core::config::{AccountKind, Config};
+use deleteq_core::ProviderKind;
+use std::collections::HashMap;
+
+/// The provider behind one account. An enum rather than a trait object: the set is closed and known.
+#[derive(Debug, Clone)]
+enum Backend {
+    CometChat(CometChat),
+    Noop,
+    /// Configured, but its calls land with the providers issue.
+    Unsupported,
+}
+
+/// One account's client.
+#[derive(Debug, Clone)]
+pub struct AccountClient {
+    kind: ProviderKind,
+    backend: Backend,
+    /// Message ids per call (QuickBlox `batch_size`; 1 elsewhere).
+    pub batch_size: usize,
+    /// The 2Chat deletion window, checked against `sent_at` before any call.
+    pub window: Option<std::time::Duration>,
+}
+
+impl AccountClient {
+    /// The provider kind.
+    pub fn kind(&self) -> ProviderKind {
+        self.kind
+    }
+
+    /// Makes one call and classifies its response. Never panics and never returns an error: every failure is a
+    /// [`Disposition`].
+    pub async fn delete(&self, http: &reqwest::Client, req: &DeleteRequest<'_>) -> Response {
+        match &self.backend {
+            Backend::CometChat(c) => c.delete(http, req).await,
+            Backend::Noop => crate::noop::delete(req),
+            Backend::Unsupported => Response {
+                http_status: None,
+                disposition: Disposition::Failed {
+                    reason: format!("provider {} is not implemented in this version", self.kind.as_str()),
+                },
+            },
+        }
+    }
+}
+
+/// Every account's client and the shared HTTP client.
+#[derive(Debug, Clone)]
+pub struct Providers {
+    http: reqwest::Client,
+    accounts: HashMap<String, AccountClient>,
+}
+
+impl Providers {
+    /// Builds clients for every account of `config`; `pool` is the idle connections kept per host.
+    pub fn new(config: &Config, pool: usize) -> Self {
+        let accounts = config
+            .accounts
+            .iter()
+            .map(|(name, account)| {
+                let (backend, batch_size, window) = match &account.kind {
+                    AccountKind::CometChat { base_url, api_key } => {
+                        (Backend::CometChat(CometChat::new(base_url, api_key.clone(), account.timeout)), 1, None)
+                    }
+                    AccountKind::Noop => (Backend::Noop, 1, None),
+                    AccountKind::QuickBlox { batch_size, .. } => (Backend::Unsupported, *batch_size, None),
+                    AccountKind::TwoChat { window, .. } => (Backend::Unsupported, 1, Some(*window)),
+                    AccountKind::RoomIm { .. } | AccountKind::OfAuth { .. } => (Backend::Unsupported, 1, None),
+                };
+                (name.clone(), AccountClient { kind: account.provider(), backend, batch_size, window })
+            })
+            .collect();
+        Providers { http: crate::http::client(pool), accounts }
+    }
+
+    /// The client of `account`, if configured.
+    pub fn account(&self, account: &str) -> Option<&AccountClient> {
+        self.accounts.get(account)
+    }
+
+    /// The shared HTTP client.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+}

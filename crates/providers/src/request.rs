@@ -1,0 +1,77 @@
+//! What the worker asks of a provider and what comes back. Outcomes are types, not strings.
+
+use std::time::Duration;
+
+/// One provider call's worth of work.
+#[derive(Debug, Clone)]
+pub struct DeleteRequest<'a> {
+    /// Room, session key or chat user id, where the provider's URL needs one.
+    pub conversation: Option<&'a str>,
+    /// The message ids this call addresses: one for most providers, a batch for QuickBlox, none for a purge.
+    pub messages: &'a [String],
+    /// Delete the whole conversation.
+    pub purge: bool,
+    /// Hard delete / delete for everyone.
+    pub permanent: bool,
+    /// The provider user the call acts for.
+    pub on_behalf_of: Option<&'a str>,
+}
+
+/// The result for one message of a call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MessageResult {
+    /// Deleted by this call.
+    Deleted,
+    /// Did not exist: already deleted.
+    AlreadyDeleted,
+    /// Permanently refused for this message.
+    Failed(String),
+}
+
+/// What a call achieved, as the worker needs to know it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Disposition {
+    /// Every message of the call has a result.
+    Messages(Vec<(String, MessageResult)>),
+    /// The conversation was purged; the provider's count when it gave one.
+    Purged {
+        /// Messages the provider says it deleted.
+        deleted_count: u64,
+    },
+    /// Try the whole call again later, no earlier than `after` when the provider said so.
+    Retry {
+        /// The provider's hint.
+        after: Option<Duration>,
+        /// Why, for the audit record.
+        reason: String,
+    },
+    /// Will never succeed as asked (credentials, permissions, bad request, unknown route).
+    Failed {
+        /// Why.
+        reason: String,
+    },
+    /// The account as a whole cannot work until a person acts (credits exhausted, session expired).
+    ParkAccount {
+        /// Why.
+        reason: String,
+        /// How long at least, when the provider said.
+        hint: Option<Duration>,
+    },
+}
+
+/// A classified response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    /// The HTTP status, when a response arrived.
+    pub http_status: Option<u16>,
+    /// What it means.
+    pub disposition: Disposition,
+}
+
+impl Response {
+    /// Every message of `req` got `result`.
+    pub fn all(req: &DeleteRequest<'_>, status: Option<u16>, result: MessageResult) -> Response {
+        let list = req.messages.iter().map(|m| (m.clone(), result.clone())).collect();
+        Response { http_status: status, disposition: Disposition::Messages(list) }
+    }
+}

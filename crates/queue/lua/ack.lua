@@ -1,0 +1,45 @@
+-- ack: finish jobs: write their terminal audit records, dead-letter the failed ones, and forget them, atomically.
+-- KEYS[1] jobs (HASH)   KEYS[2] leased (ZSET)   KEYS[3] scheduled (ZSET)   KEYS[4] audit (STREAM)
+-- KEYS[5] dead (ZSET id -> ms)   KEYS[6] dead jobs (HASH id -> "rev|envelope")
+-- ARGV[1] now (ms)   ARGV[2] audit max len   ARGV[3] dead max len   ARGV[4] F = number of audit fields
+-- ARGV[5 .. 4+F] the field names; then per job: id, rev, dead-letter value ("" = none), R = records,
+--   then R * F values.
+-- Returns: per job 1 if it was finished here, 0 if it was not (already finished, or rewritten by a retry since it
+-- was leased). The job record is the terminal marker: a re-run after a crash, or a second worker whose lease had
+-- expired, finds it gone or at a newer revision and writes nothing, so every message gets one terminal record.
+local nf = tonumber(ARGV[4])
+local names = {}
+for f = 1, nf do names[f] = ARGV[4 + f] end
+local results = {}
+local i = 5 + nf
+while i <= #ARGV do
+  local id, rev, dead, nrec = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
+  i = i + 4
+  local current = redis.call('HGET', KEYS[1], id)
+  local ok = current and string.sub(current, 1, #rev + 1) == rev .. '|'
+  if ok then
+    redis.call('HDEL', KEYS[1], id)
+    redis.call('ZREM', KEYS[2], id)
+    redis.call('ZREM', KEYS[3], id)
+    for r = 0, nrec - 1 do
+      local entry = {}
+      for f = 1, nf do
+        entry[2 * f - 1] = names[f]
+        entry[2 * f] = ARGV[i + r * nf + f - 1]
+      end
+      redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[2], '*', unpack(entry))
+    end
+    if dead ~= '' then
+      redis.call('HSET', KEYS[6], id, dead)
+      redis.call('ZADD', KEYS[5], ARGV[1], id)
+      local excess = redis.call('ZCARD', KEYS[5]) - tonumber(ARGV[3])
+      if excess > 0 then
+        local oldest = redis.call('ZPOPMIN', KEYS[5], excess)
+        for o = 1, #oldest, 2 do redis.call('HDEL', KEYS[6], oldest[o]) end
+      end
+    end
+  end
+  results[#results + 1] = ok and 1 or 0
+  i = i + nrec * nf
+end
+return results

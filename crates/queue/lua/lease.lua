@@ -1,0 +1,22 @@
+-- lease: take up to N ready jobs and reserve them until the lease expires.
+-- KEYS[1] ready (LIST)   KEYS[2] leased (ZSET id -> lease expiry ms)   KEYS[3] jobs (HASH)   KEYS[4] wake (LIST)
+-- ARGV[1] lease expiry (ms)   ARGV[2] N
+-- Returns: a flat list id1, value1, id2, value2, ... Ids whose job is gone (finished while the id waited in the
+-- list) are dropped here, which is why nothing ever scans the list to remove them.
+local ids = redis.call('LPOP', KEYS[1], tonumber(ARGV[2]))
+local out = {}
+if not ids then return out end
+for _, id in ipairs(ids) do
+  local value = redis.call('HGET', KEYS[3], id)
+  if value then
+    redis.call('ZADD', KEYS[2], ARGV[1], id)
+    out[#out + 1] = id
+    out[#out + 1] = value
+  end
+end
+-- More work is waiting: pass the token on so another idle worker wakes too.
+if redis.call('LLEN', KEYS[1]) > 0 then
+  redis.call('LPUSH', KEYS[4], '1')
+  redis.call('LTRIM', KEYS[4], 0, 0)
+end
+return out

@@ -1,0 +1,17 @@
+-- release: hand leased jobs back, unchanged, to the front of the ready list (graceful shutdown, a job that may
+-- not run yet). No attempt is spent.
+-- KEYS[1] leased (ZSET)   KEYS[2] ready (LIST)   KEYS[3] wake (LIST)
+-- ARGV: job ids
+-- Returns: how many were released (an id whose lease already expired was reclaimed and is ready already).
+local n = 0
+for _, id in ipairs(ARGV) do
+  if redis.call('ZREM', KEYS[1], id) == 1 then
+    redis.call('LPUSH', KEYS[2], id)
+    n = n + 1
+  end
+end
+if n > 0 then
+  redis.call('LPUSH', KEYS[3], '1')
+  redis.call('LTRIM', KEYS[3], 0, 0)
+end
+return n

@@ -1,0 +1,86 @@
+//! The key schema: every key deleteq uses, with its Redis type. All keys of a queue share the hash tag
+//! `{prefix}`, so the whole queue lives in one Redis Cluster slot and every script touches one slot only.
+
+/// The keys of one queue (one shard).
+#[derive(Debug, Clone)]
+pub struct Keys {
+    jobs: String,
+    ready: String,
+    leased: String,
+    scheduled: String,
+    dead: String,
+    dead_jobs: String,
+    audit: String,
+    wake: String,
+}
+
+impl Keys {
+    /// The keys under `prefix` (hash tag `{prefix}`).
+    pub fn new(prefix: &str) -> Self {
+        let k = |name: &str| format!("{{{prefix}}}:{name}");
+        Keys {
+            jobs: k("jobs"),
+            ready: k("ready"),
+            leased: k("leased"),
+            scheduled: k("scheduled"),
+            dead: k("dead"),
+            dead_jobs: k("dead:jobs"),
+            audit: k("audit"),
+            wake: k("wake"),
+        }
+    }
+
+    /// HASH job id → `"<rev>|<envelope JSON>"`: every job not yet finished. Its presence is the job's terminal
+    /// marker: once finished, a job is deleted here and nothing can finish it twice.
+    pub fn jobs(&self) -> &str {
+        &self.jobs
+    }
+
+    /// LIST of job ids ready to run, leased from the head. May hold ids of jobs already finished; leasing skips
+    /// them.
+    pub fn ready(&self) -> &str {
+        &self.ready
+    }
+
+    /// ZSET job id → lease expiry (ms). Expired entries are reclaimed by any live worker.
+    pub fn leased(&self) -> &str {
+        &self.leased
+    }
+
+    /// ZSET job id → due time (ms): `run_at` jobs and retries.
+    pub fn scheduled(&self) -> &str {
+        &self.scheduled
+    }
+
+    /// ZSET job id → dead-lettered at (ms), bounded by `[dlq] max_len`.
+    pub fn dead(&self) -> &str {
+        &self.dead
+    }
+
+    /// HASH job id → `"<rev>|<envelope JSON>"` of dead-lettered jobs, with their last error.
+    pub fn dead_jobs(&self) -> &str {
+        &self.dead_jobs
+    }
+
+    /// STREAM of audit records, trimmed with `MAXLEN ~`.
+    pub fn audit(&self) -> &str {
+        &self.audit
+    }
+
+    /// LIST holding at most one token: idle workers block on it and are woken when work arrives.
+    pub fn wake(&self) -> &str {
+        &self.wake
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_key_carries_the_hash_tag() {
+        let k = super::Keys::new("deleteq");
+        for key in [k.jobs(), k.ready(), k.leased(), k.scheduled(), k.dead(), k.dead_jobs(), k.audit(), k.wake()] {
+            assert!(key.starts_with("{deleteq}:"), "{key}");
+        }
+        assert_eq!(k.audit(), "{deleteq}:audit");
+    }
+}

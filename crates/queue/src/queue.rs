@@ -1,0 +1,337 @@
+//! [`Queue`]: the typed calls that run the scripts. Each call is one round trip for a whole batch.
+
+use crate::connection::RedisTarget;
+use crate::keys::Keys;
+use crate::scripts::{Scripts, ENQUEUE};
+use crate::{QueueError, Result};
+use deleteq_core::audit::{AuditRecord, FIELDS};
+use redis::aio::{ConnectionManager, MultiplexedConnection};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Jobs per `EVAL` inside an enqueue transaction, and ids per promote call (under Lua's unpack limit).
+const CHUNK: usize = 1000;
+
+/// Queue-wide settings.
+#[derive(Debug, Clone)]
+pub struct QueueOptions {
+    /// Key prefix (hash tag).
+    pub prefix: String,
+    /// `XADD MAXLEN ~` bound of the audit stream.
+    pub audit_max_len: u64,
+    /// Bound of the dead-letter set.
+    pub dead_max_len: u64,
+}
+
+/// A job to store.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    /// Its id.
+    pub id: String,
+    /// When it may run (ms); now or earlier means at once.
+    pub due_ms: u64,
+    /// The envelope JSON.
+    pub envelope: String,
+}
+
+/// A job reserved for this worker.
+#[derive(Debug, Clone)]
+pub struct Leased {
+    /// Its id.
+    pub id: String,
+    /// The revision of the envelope leased; finishing or rescheduling requires it to be unchanged.
+    pub rev: u64,
+    /// The envelope JSON.
+    pub envelope: String,
+}
+
+/// A finished job.
+#[derive(Debug, Clone)]
+pub struct Ack {
+    /// Its id.
+    pub id: String,
+    /// The revision leased.
+    pub rev: u64,
+    /// Its terminal records, one per message (one for a purge).
+    pub records: Vec<AuditRecord>,
+    /// The envelope (with its last error) to keep in the dead-letter set, for `failed` and `dead`.
+    pub dead_letter: Option<String>,
+}
+
+/// A job to run again later.
+#[derive(Debug, Clone)]
+pub struct Reschedule {
+    /// Its id.
+    pub id: String,
+    /// The revision leased; the stored one becomes `rev + 1`.
+    pub rev: u64,
+    /// When to run it again (ms).
+    pub due_ms: u64,
+    /// The rewritten envelope (attempt count, remaining ids, last error).
+    pub envelope: String,
+    /// Records to write with it: `retry_scheduled`, and terminal records of messages it no longer carries.
+    pub records: Vec<AuditRecord>,
+}
+
+/// One queue in Redis, cheap to clone (one multiplexed, self-reconnecting connection shared by all clones).
+#[derive(Clone)]
+pub struct Queue {
+    conn: ConnectionManager,
+    keys: Arc<Keys>,
+    scripts: Arc<Scripts>,
+    options: Arc<QueueOptions>,
+    target: RedisTarget,
+}
+
+fn stored(rev: u64, envelope: &str) -> String {
+    format!("{rev}|{envelope}")
+}
+
+/// Splits a stored `"<rev>|<envelope>"`.
+pub(crate) fn split_stored(value: &str) -> Option<(u64, &str)> {
+    let (rev, envelope) = value.split_once('|')?;
+    Some((rev.parse().ok()?, envelope))
+}
+
+fn flags(reply: Vec<i64>) -> Vec<bool> {
+    reply.into_iter().map(|f| f == 1).collect()
+}
+
+impl Queue {
+    /// Connects (one attempt; callers that must survive an outage retry).
+    pub async fn connect(target: &RedisTarget, options: QueueOptions) -> Result<Queue> {
+        let conn = target.manager().await?;
+        Ok(Queue {
+            conn,
+            keys: Arc::new(Keys::new(&options.prefix)),
+            scripts: Arc::new(Scripts::new()),
+            options: Arc::new(options),
+            target: target.clone(),
+        })
+    }
+
+    /// The key schema in use.
+    pub fn keys(&self) -> &Keys {
+        &self.keys
+    }
+
+    /// A raw connection for read-only inspection.
+    pub(crate) fn conn(&self) -> ConnectionManager {
+        self.conn.clone()
+    }
+
+    /// Round trip to Redis, for readiness checks.
+    pub async fn ping(&self) -> Result<()> {
+        let mut conn = self.conn.clone();
+        let _: String = redis::cmd("PING").query_async(&mut conn).await?;
+        Ok(())
+    }
+
+    /// Stores `jobs` all or nothing (one `MULTI`/`EXEC`); returns how many were new.
+    pub async fn enqueue(&self, jobs: &[NewJob], now_ms: u64) -> Result<u64> {
+        if jobs.is_empty() {
+            return Ok(0);
+        }
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        for chunk in jobs.chunks(CHUNK) {
+            let cmd = pipe.cmd("EVAL").arg(ENQUEUE).arg(4);
+            cmd.arg(self.keys.jobs()).arg(self.keys.ready()).arg(self.keys.scheduled()).arg(self.keys.wake());
+            cmd.arg(now_ms);
+            for job in chunk {
+                cmd.arg(&job.id).arg(job.due_ms).arg(stored(0, &job.envelope));
+            }
+        }
+        let mut conn = self.conn.clone();
+        let added: Vec<u64> = pipe.query_async(&mut conn).await?;
+        Ok(added.iter().sum())
+    }
+
+    /// Leases up to `max` ready jobs until `now + lease`.
+    pub async fn lease(&self, max: usize, lease: Duration, now_ms: u64) -> Result<Vec<Leased>> {
+        let expiry = now_ms + lease.as_millis() as u64;
+        let mut conn = self.conn.clone();
+        let reply: Vec<String> = self
+            .scripts
+            .lease
+            .key(self.keys.ready())
+            .key(self.keys.leased())
+            .key(self.keys.jobs())
+            .key(self.keys.wake())
+            .arg(expiry)
+            .arg(max)
+            .invoke_async(&mut conn)
+            .await?;
+        let mut out = Vec::with_capacity(reply.len() / 2);
+        let mut it = reply.into_iter();
+        while let (Some(id), Some(value)) = (it.next(), it.next()) {
+            let (rev, envelope) = split_stored(&value)
+                .ok_or_else(|| QueueError::Protocol(format!("job {id} has a malformed stored value")))?;
+            out.push(Leased { envelope: envelope.to_string(), id, rev });
+        }
+        Ok(out)
+    }
+
+    /// Finishes jobs; per job, whether this call finished it (false: finished already or rewritten since).
+    pub async fn ack(&self, acks: &[Ack], now_ms: u64) -> Result<Vec<bool>> {
+        if acks.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut inv = self.scripts.ack.prepare_invoke();
+        inv.key(self.keys.jobs())
+            .key(self.keys.leased())
+            .key(self.keys.scheduled())
+            .key(self.keys.audit())
+            .key(self.keys.dead())
+            .key(self.keys.dead_jobs());
+        inv.arg(now_ms).arg(self.options.audit_max_len).arg(self.options.dead_max_len).arg(FIELDS.len());
+        for name in FIELDS {
+            inv.arg(name);
+        }
+        for ack in acks {
+            let dead = ack.dead_letter.as_deref().map(|e| stored(ack.rev, e)).unwrap_or_default();
+            inv.arg(&ack.id).arg(ack.rev).arg(dead).arg(ack.records.len());
+            for record in &ack.records {
+                for value in record.values() {
+                    inv.arg(value);
+                }
+            }
+        }
+        let mut conn = self.conn.clone();
+        Ok(flags(inv.invoke_async(&mut conn).await?))
+    }
+
+    /// Moves leased jobs to the scheduled set with their rewritten envelopes; per job, whether it was moved.
+    pub async fn reschedule(&self, items: &[Reschedule]) -> Result<Vec<bool>> {
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut inv = self.scripts.reschedule.prepare_invoke();
+        inv.key(self.keys.jobs()).key(self.keys.leased()).key(self.keys.scheduled()).key(self.keys.audit());
+        inv.arg(self.options.audit_max_len).arg(FIELDS.len());
+        for name in FIELDS {
+            inv.arg(name);
+        }
+        for item in items {
+            inv.arg(&item.id)
+                .arg(item.rev)
+                .arg(item.due_ms)
+                .arg(stored(item.rev + 1, &item.envelope))
+                .arg(item.records.len());
+            for record in &item.records {
+                for value in record.values() {
+                    inv.arg(value);
+                }
+            }
+        }
+        let mut conn = self.conn.clone();
+        Ok(flags(inv.invoke_async(&mut conn).await?))
+    }
+
+    /// Hands leased jobs back to the front of the ready list, unchanged; returns how many.
+    pub async fn release(&self, ids: &[String]) -> Result<u64> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let mut inv = self.scripts.release.prepare_invoke();
+        inv.key(self.keys.leased()).key(self.keys.ready()).key(self.keys.wake());
+        for id in ids {
+            inv.arg(id);
+        }
+        let mut conn = self.conn.clone();
+        Ok(inv.invoke_async(&mut conn).await?)
+    }
+
+    /// Pushes the leases of jobs still running forward to `now + lease`. Leases that expired and were reclaimed
+    /// meanwhile are not recreated.
+    pub async fn extend(&self, ids: &[String], lease: Duration, now_ms: u64) -> Result<()> {
+        let expiry = now_ms + lease.as_millis() as u64;
+        let mut pipe = redis::pipe();
+        for chunk in ids.chunks(CHUNK) {
+            let cmd = pipe.cmd("ZADD").arg(self.keys.leased()).arg("XX");
+            for id in chunk {
+                cmd.arg(expiry).arg(id);
+            }
+            cmd.ignore();
+        }
+        let mut conn = self.conn.clone();
+        let () = pipe.query_async(&mut conn).await?;
+        Ok(())
+    }
+
+    /// Moves every scheduled job due by `now` to the back of the ready list; returns how many.
+    pub async fn promote_due(&self, now_ms: u64) -> Result<u64> {
+        self.promote(self.keys.scheduled(), now_ms, "back").await
+    }
+
+    /// Moves every job whose lease expired by `now` (its worker died or stalled) to the front of the ready list.
+    pub async fn reclaim_expired(&self, now_ms: u64) -> Result<u64> {
+        self.promote(self.keys.leased(), now_ms, "front").await
+    }
+
+    async fn promote(&self, from: &str, now_ms: u64, end: &str) -> Result<u64> {
+        let mut total = 0;
+        let mut conn = self.conn.clone();
+        loop {
+            let moved: u64 = self
+                .scripts
+                .promote
+                .key(from)
+                .key(self.keys.ready())
+                .key(self.keys.wake())
+                .arg(now_ms)
+                .arg(CHUNK)
+                .arg(end)
+                .invoke_async(&mut conn)
+                .await?;
+            total += moved;
+            if moved < CHUNK as u64 {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// The earliest due time in the scheduled set, to sleep until it.
+    pub async fn next_due_ms(&self) -> Result<Option<u64>> {
+        let mut conn = self.conn.clone();
+        let first: Vec<(String, f64)> = redis::cmd("ZRANGE")
+            .arg(self.keys.scheduled())
+            .arg(0)
+            .arg(0)
+            .arg("WITHSCORES")
+            .query_async(&mut conn)
+            .await?;
+        Ok(first.first().map(|(_, score)| *score as u64))
+    }
+
+    /// A waiter that blocks until work may be ready.
+    pub fn waiter(&self) -> Waiter {
+        Waiter { target: self.target.clone(), key: self.keys.wake().to_string(), conn: None }
+    }
+}
+
+/// Blocks an idle worker on the wake list, on a connection of its own.
+pub struct Waiter {
+    target: RedisTarget,
+    key: String,
+    conn: Option<MultiplexedConnection>,
+}
+
+impl Waiter {
+    /// Waits up to `block` for a wake token; `Ok(true)` when woken.
+    pub async fn wait(&mut self, block: Duration) -> Result<bool> {
+        let conn = match &mut self.conn {
+            Some(conn) => conn,
+            None => self.conn.insert(self.target.blocking(Duration::from_secs(5)).await?),
+        };
+        let reply: redis::RedisResult<Option<(String, String)>> =
+            redis::cmd("BLPOP").arg(&self.key).arg(block.as_secs_f64()).query_async(conn).await;
+        match reply {
+            Ok(token) => Ok(token.is_some()),
+            Err(e) => {
+                self.conn = None;
+                Err(e.into())
+            }
+        }
+    }
+}

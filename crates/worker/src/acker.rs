@@ -1,0 +1,86 @@
+//! Writes finished jobs to Redis in batches: acks (terminal records, dead letters) and reschedules, each batch one
+//! script call. A batch that cannot be written (Redis down) is kept and retried, so no outcome is lost; if the
+//! outage outlasts the lease, another worker may run the job again, and the revision check in the scripts keeps
+//! its outcome single.
+
+use crate::execute::Finish;
+use crate::inflight::InFlight;
+use deleteq_queue::Queue;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+/// Most finishes written per script call.
+const MAX_BATCH: usize = 512;
+
+/// Counts kept for the shutdown log line.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct AckStats {
+    pub(crate) acked: u64,
+    pub(crate) rescheduled: u64,
+    pub(crate) stale: u64,
+}
+
+/// Runs until every sender is dropped and the channel is drained. `give_up` bounds how long a batch is retried
+/// once the worker is shutting down.
+pub(crate) async fn run_acker(queue: Queue, mut rx: mpsc::Receiver<Finish>, inflight: InFlight, give_up: Duration) -> AckStats {
+    let mut stats = AckStats::default();
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while let Some(first) = rx.recv().await {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
+        }
+        let closed = rx.is_closed();
+        write_batch(&queue, &mut batch, &mut stats, if closed { Some(give_up) } else { None }).await;
+        inflight.remove(batch.iter().map(Finish::id));
+        batch.clear();
+    }
+    stats
+}
+
+async fn write_batch(queue: &Queue, batch: &mut [Finish], stats: &mut AckStats, give_up: Option<Duration>) {
+    let mut acks = Vec::new();
+    let mut reschedules = Vec::new();
+    for finish in batch.iter() {
+        match finish {
+            Finish::Ack(a) => acks.push(a.clone()),
+            Finish::Reschedule(r) => reschedules.push(r.clone()),
+        }
+    }
+    let started = Instant::now();
+    let mut failures = 0;
+    // Each half is written once: an ack that went through is not repeated when the reschedules fail.
+    while !(acks.is_empty() && reschedules.is_empty()) {
+        let result = if !acks.is_empty() {
+            queue.ack(&acks, deleteq_core::now_ms()).await.map(|flags| (flags, true))
+        } else {
+            queue.reschedule(&reschedules).await.map(|flags| (flags, false))
+        };
+        match result {
+            Ok((flags, were_acks)) => {
+                let fresh = flags.iter().filter(|f| **f).count() as u64;
+                stats.stale += flags.len() as u64 - fresh;
+                if were_acks {
+                    stats.acked += fresh;
+                    acks.clear();
+                } else {
+                    stats.rescheduled += fresh;
+                    reschedules.clear();
+                }
+                failures = 0;
+            }
+            Err(error) => {
+                failures += 1;
+                if give_up.is_some_and(|limit| started.elapsed() > limit) {
+                    tracing::error!(%error, jobs = batch.len(), "Could not record outcomes before shutdown; their leases will expire and the jobs run again.");
+                    return;
+                }
+                tracing::warn!(%error, jobs = batch.len(), failures, "Could not record outcomes; retrying.");
+                tokio::time::sleep(crate::redis_backoff(failures)).await;
+            }
+        }
+    }
+}

@@ -1,0 +1,250 @@
+//! One job, start to finish: decode, check its deadline and window, make the provider calls, and turn the results
+//! into the [`Finish`] that records them. Never panics on a job and never returns an error: whatever goes wrong
+//! becomes an outcome.
+
+use crate::records::RecordBase;
+use crate::retry::{decide, RetryDecision};
+use deleteq_core::config::RetryConfig;
+use deleteq_core::{AuditRecord, Envelope, Job, Outcome, Target};
+use deleteq_providers::{AccountClient, DeleteRequest, Disposition, MessageResult, Providers};
+use deleteq_queue::{Ack, Leased, Reschedule};
+use std::time::Duration;
+
+/// How a job leaves this worker.
+#[derive(Debug)]
+pub(crate) enum Finish {
+    /// Terminal for every message it still carried: records written, job deleted (dead-lettered if it failed).
+    Ack(Ack),
+    /// Some messages remain: run again later with only those.
+    Reschedule(Reschedule),
+}
+
+impl Finish {
+    pub(crate) fn id(&self) -> &str {
+        match self {
+            Finish::Ack(a) => &a.id,
+            Finish::Reschedule(r) => &r.id,
+        }
+    }
+}
+
+/// Why the remaining messages of a job should be tried again.
+struct RetryCause {
+    hint: Option<Duration>,
+    reason: String,
+    status: Option<u16>,
+}
+
+/// What a job's calls achieved.
+#[derive(Default)]
+struct Progress {
+    /// Terminal records so far.
+    records: Vec<AuditRecord>,
+    /// Messages that failed permanently (to the dead-letter set).
+    failed: Vec<String>,
+    /// Messages still unresolved (when `retry` is set).
+    remaining: Vec<String>,
+    retry: Option<RetryCause>,
+    last_error: Option<(String, Option<u16>)>,
+}
+
+impl Progress {
+    fn fail(&mut self, base: &RecordBase, id: Option<&str>, status: Option<u16>, reason: &str) {
+        self.records.push(base.record(id, Outcome::Failed, status, Some(reason)));
+        self.failed.extend(id.map(str::to_string));
+        self.last_error = Some((reason.to_string(), status));
+    }
+}
+
+/// What executing needs.
+pub(crate) struct Executor {
+    pub(crate) providers: Providers,
+    pub(crate) retry: RetryConfig,
+}
+
+impl Executor {
+    /// Runs one leased job.
+    pub(crate) async fn execute(&self, leased: Leased) -> Finish {
+        let decoded = Envelope::decode(leased.envelope.as_bytes())
+            .and_then(|envelope| envelope.job().map(|job| (envelope, job)).map_err(|e| e.to_string()));
+        let (envelope, job) = match decoded {
+            Ok(pair) => pair,
+            Err(error) => return undecodable(leased, &error),
+        };
+        let attempt = envelope.attempt + 1;
+        let parent = envelope.parent.as_ref().map(|p| p.as_str());
+        let client = self.providers.account(&job.account);
+        let provider = client.map(|c| c.kind().as_str()).unwrap_or("");
+        let base = RecordBase::new(&leased.id, parent, &job, provider, attempt);
+        let progress = match client {
+            None => {
+                let mut progress = Progress::default();
+                let error = format!("unknown account {:?}: not in this worker's config", job.account);
+                each_message(&job, |id| progress.fail(&base, id, None, &error));
+                progress
+            }
+            Some(client) => match expiry(&job, client) {
+                Some(why) => {
+                    let mut progress = Progress::default();
+                    each_message(&job, |id| progress.records.push(base.record(id, Outcome::Expired, None, Some(&why))));
+                    progress
+                }
+                None => self.call(client, &job, &base).await,
+            },
+        };
+        self.conclude(leased, envelope, &job, &base, progress)
+    }
+
+    /// Makes the provider calls: one purge, or the messages in chunks of the account's batch size. Stops at the
+    /// first retryable failure so that the rest is retried later instead of burning calls now.
+    async fn call(&self, client: &AccountClient, job: &Job, base: &RecordBase) -> Progress {
+        let mut progress = Progress::default();
+        let purge = job.target == Target::Purge;
+        let ids = job.message_ids();
+        let batch = client.batch_size.max(1);
+        let chunks: Vec<&[String]> = if purge { vec![&[]] } else { ids.chunks(batch).collect() };
+        for (i, chunk) in chunks.into_iter().enumerate() {
+            let req = DeleteRequest {
+                conversation: job.conversation.as_deref(),
+                messages: chunk,
+                purge,
+                permanent: job.permanent,
+                on_behalf_of: job.on_behalf_of.as_deref(),
+            };
+            let response = client.delete(self.providers.http(), &req).await;
+            let status = response.http_status;
+            match response.disposition {
+                Disposition::Messages(results) if !purge => {
+                    for (id, result) in results {
+                        match result {
+                            MessageResult::Deleted => progress.records.push(base.record(Some(&id), Outcome::Deleted, status, None)),
+                            MessageResult::AlreadyDeleted => {
+                                progress.records.push(base.record(Some(&id), Outcome::AlreadyDeleted, status, None))
+                            }
+                            MessageResult::Failed(e) => progress.fail(base, Some(&id), status, &e),
+                        }
+                    }
+                }
+                Disposition::Purged { deleted_count } if purge => {
+                    let mut record = base.record(None, Outcome::Purged, status, None);
+                    record.deleted_count = Some(deleted_count);
+                    progress.records.push(record);
+                }
+                Disposition::Messages(_) | Disposition::Purged { .. } => {
+                    let reason = "the provider's answer does not match the request";
+                    if purge {
+                        progress.fail(base, None, status, reason);
+                    }
+                    for id in chunk {
+                        progress.fail(base, Some(id), status, reason);
+                    }
+                }
+                Disposition::Failed { reason } => {
+                    if purge {
+                        progress.fail(base, None, status, &reason);
+                    }
+                    for id in chunk {
+                        progress.fail(base, Some(id), status, &reason);
+                    }
+                }
+                // Account parking lands with the retries issue; until then it waits like any retryable failure.
+                Disposition::Retry { after: hint, reason } | Disposition::ParkAccount { reason, hint } => {
+                    progress.remaining = ids.get(i * batch..).unwrap_or_default().to_vec();
+                    progress.retry = Some(RetryCause { hint, reason, status });
+                    break;
+                }
+            }
+        }
+        progress
+    }
+
+    /// Turns the progress into an ack (everything resolved) or a reschedule (some messages remain).
+    fn conclude(&self, leased: Leased, mut envelope: Envelope, job: &Job, base: &RecordBase, mut progress: Progress) -> Finish {
+        if let Some(cause) = progress.retry.take() {
+            let attempt = envelope.attempt + 1;
+            match decide(attempt, cause.hint, &self.retry, &mut rand::thread_rng()) {
+                RetryDecision::RetryAfter(delay) => {
+                    let delay_ms = delay.as_millis() as u64;
+                    let pending: Vec<Option<&str>> = if job.target == Target::Purge {
+                        vec![None]
+                    } else {
+                        progress.remaining.iter().map(|id| Some(id.as_str())).collect()
+                    };
+                    for id in pending {
+                        let mut record = base.record(id, Outcome::RetryScheduled, cause.status, Some(&cause.reason));
+                        record.delay_ms = Some(delay_ms);
+                        progress.records.push(record);
+                    }
+                    envelope.attempt = attempt;
+                    envelope.last_error = Some(cause.reason);
+                    envelope.last_status = cause.status;
+                    envelope.job = with_ids(job, progress.remaining).to_value();
+                    return Finish::Reschedule(Reschedule {
+                        id: leased.id,
+                        rev: leased.rev,
+                        due_ms: deleteq_core::now_ms() + delay_ms,
+                        envelope: envelope.encode(),
+                        records: progress.records,
+                    });
+                }
+                RetryDecision::GiveUp => {
+                    let error = format!("gave up after {attempt} attempts: {}", cause.reason);
+                    if job.target == Target::Purge {
+                        progress.records.push(base.record(None, Outcome::Dead, cause.status, Some(&error)));
+                    }
+                    for id in &progress.remaining {
+                        progress.records.push(base.record(Some(id), Outcome::Dead, cause.status, Some(&error)));
+                    }
+                    progress.failed.append(&mut progress.remaining);
+                    progress.last_error = Some((error, cause.status));
+                }
+            }
+        }
+        let dead_letter = progress.last_error.map(|(error, status)| {
+            envelope.attempt += 1;
+            envelope.last_error = Some(error);
+            envelope.last_status = status;
+            envelope.job = with_ids(job, progress.failed).to_value();
+            envelope.encode()
+        });
+        Finish::Ack(Ack { id: leased.id, rev: leased.rev, records: progress.records, dead_letter })
+    }
+}
+
+/// Why the job must not be called at all: its deadline or the provider's window has passed.
+fn expiry(job: &Job, client: &AccountClient) -> Option<String> {
+    let now = chrono::Utc::now();
+    if let Some(deadline) = job.not_after.filter(|t| *t <= now) {
+        return Some(format!("not_after {} passed before the call", deadline.to_rfc3339()));
+    }
+    let window = chrono::Duration::from_std(client.window?).ok()?;
+    let sent = job.sent_at?;
+    (sent + window <= now).then(|| "the provider's deletion window has passed".to_string())
+}
+
+/// Calls `f` once per message of the job, or once with `None` for a purge.
+fn each_message(job: &Job, mut f: impl FnMut(Option<&str>)) {
+    match &job.target {
+        Target::Purge => f(None),
+        _ => job.message_ids().iter().for_each(|id| f(Some(id))),
+    }
+}
+
+/// The job narrowed to `ids` (a purge stays a purge).
+fn with_ids(job: &Job, mut ids: Vec<String>) -> Job {
+    let mut rest = job.clone();
+    rest.target = match (&job.target, ids.len()) {
+        (Target::Purge, _) => Target::Purge,
+        (Target::Message(_), 1) => Target::Message(ids.remove(0)),
+        _ => Target::Messages(ids),
+    };
+    rest
+}
+
+/// A job whose stored form cannot be read: one `failed` record, and the raw text kept as its dead letter.
+fn undecodable(leased: Leased, error: &str) -> Finish {
+    let base = RecordBase::undecodable(&leased.id);
+    let record = base.record(None, Outcome::Failed, None, Some(error));
+    Finish::Ack(Ack { id: leased.id, rev: leased.rev, records: vec![record], dead_letter: Some(leased.envelope) })
+}
+

@@ -1,0 +1,117 @@
+//! Composes the worker and owns its shutdown protocol.
+//!
+//! Start: connect (retrying until Redis answers or shutdown is asked), then run the fetcher, the acker, the lease
+//! keeper and maintenance side by side.
+//!
+//! Shutdown, in this order:
+//! 1. stop leasing;
+//! 2. let in-flight calls finish, for at most `shutdown_grace`; abort the rest;
+//! 3. write every outcome already known (the acker drains its channel);
+//! 4. release the leases still held, so those jobs run again at once elsewhere.
+
+use crate::acker::run_acker;
+use crate::execute::Executor;
+use crate::fetcher::Fetcher;
+use crate::inflight::InFlight;
+use crate::keeper::run_keeper;
+use crate::maintenance::run_maintenance;
+use deleteq_core::Config;
+use deleteq_providers::Providers;
+use deleteq_queue::{Queue, QueueOptions, RedisTarget};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch, Semaphore};
+
+/// Why a worker could not run at all. Transient trouble (Redis down) is never an error: it is waited out.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    /// The Redis URL cannot be used.
+    #[error("invalid redis url: {0}")]
+    RedisUrl(String),
+}
+
+/// Runs a worker until `shutdown` resolves, then shuts down gracefully.
+pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), WorkerError> {
+    let worker_id = format!("{}-{}", std::process::id(), ulid::Ulid::new());
+    let target = RedisTarget::new(config.redis.url.expose()).map_err(|e| WorkerError::RedisUrl(e.to_string()))?;
+    let (stop_tx, stop) = watch::channel(false);
+    tokio::pin!(shutdown);
+    let options = QueueOptions {
+        prefix: config.redis.prefix.clone(),
+        audit_max_len: config.audit.max_len,
+        dead_max_len: config.dlq.max_len,
+    };
+    let queue = tokio::select! {
+        queue = connect(&target, options) => queue,
+        _ = &mut shutdown => return Ok(()),
+    };
+    let concurrency = config.worker.concurrency;
+    tracing::info!(worker = %worker_id, redis = %target.redacted(), concurrency, accounts = config.accounts.len(), "Worker started.");
+
+    let inflight = InFlight::default();
+    let (finish_tx, finish_rx) = mpsc::channel(concurrency * 4);
+    let executor = Arc::new(Executor { providers: Providers::new(&config, concurrency), retry: config.retry.clone() });
+    let fetcher = Fetcher {
+        queue: queue.clone(),
+        executor,
+        slots: Arc::new(Semaphore::new(concurrency)),
+        concurrency,
+        lease: config.worker.lease,
+        inflight: inflight.clone(),
+        finishes: finish_tx,
+    };
+    let acker = tokio::spawn(run_acker(queue.clone(), finish_rx, inflight.clone(), Duration::from_secs(5)));
+    let keeper = tokio::spawn(run_keeper(queue.clone(), inflight.clone(), config.worker.lease, stop.clone()));
+    let maintenance = tokio::spawn(run_maintenance(queue.clone(), stop.clone()));
+    let fetching = tokio::spawn(fetcher.run(stop.clone()));
+
+    shutdown.await;
+    tracing::info!(worker = %worker_id, in_flight = inflight.len(), "Shutting down: no new jobs; finishing calls in flight.");
+    let _ = stop_tx.send(true);
+    let mut tasks = fetching.await.unwrap_or_default();
+    let grace = config.worker.shutdown_grace;
+    let drained = tokio::time::timeout(grace, async { while tasks.join_next().await.is_some() {} }).await;
+    if drained.is_err() {
+        tracing::warn!(remaining = tasks.len(), ?grace, "Grace period over; aborting calls still running.");
+        tasks.abort_all();
+        while tasks.join_next().await.is_some() {}
+    }
+    drop(tasks);
+    let stats = acker.await.unwrap_or_default();
+    let _ = keeper.await;
+    let _ = maintenance.await;
+    let leftover = inflight.snapshot();
+    let released = match queue.release(&leftover).await {
+        Ok(n) => n,
+        Err(error) => {
+            tracing::warn!(%error, jobs = leftover.len(), "Could not release leases; they will expire instead.");
+            0
+        }
+    };
+    tracing::info!(
+        worker = %worker_id,
+        acked = stats.acked,
+        rescheduled = stats.rescheduled,
+        stale = stats.stale,
+        released,
+        "Worker stopped."
+    );
+    Ok(())
+}
+
+/// Connects, retrying with backoff for as long as it takes: a worker started before Redis waits for it.
+async fn connect(target: &RedisTarget, options: QueueOptions) -> Queue {
+    let mut failures = 0;
+    loop {
+        match Queue::connect(target, options.clone()).await {
+            Ok(queue) => match queue.ping().await {
+                Ok(()) => return queue,
+                Err(error) => tracing::warn!(%error, redis = %target.redacted(), "Redis is not answering; retrying."),
+            },
+            Err(error) => tracing::warn!(%error, redis = %target.redacted(), "Cannot connect to Redis; retrying."),
+        }
+        failures += 1;
+        tokio::time::sleep(crate::redis_backoff(failures)).await;
+    }
+}
