@@ -1,1 +1,66 @@
-//! Test harness.
+//! The end-to-end test harness: each test owns a `redis-server` on a free loopback port with its own data
+//! directory (so tests run in parallel and may kill or restart it), the provider emulator on a free port, and
+//! `deleteq` processes it can signal. Nothing here mocks Redis.
+//!
+//! # Layout
+//! - [`redis_server`]: start, kill and restart a private `redis-server`.
+//! - [`emulator`]: the provider emulator in a background runtime.
+//! - [`process`]: the `deleteq` binary: one-shot commands and worker processes.
+//! - [`inspect`]: reading Redis state and the audit stream for assertions.
+
+#![allow(clippy::unwrap_used)]
+
+pub mod emulator;
+pub mod inspect;
+pub mod process;
+pub mod redis_server;
+
+pub use emulator::TestEmulator;
+pub use process::{deleteq, Worker};
+pub use redis_server::RedisServer;
+
+/// A loopback port nobody listens on right now.
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
+    listener.local_addr().expect("local addr").port()
+}
+
+/// Polls `check` every 50 ms until it is true or `timeout` passes; returns whether it became true.
+pub fn wait_until(timeout: std::time::Duration, mut check: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        if check() {
+            return true;
+        }
+        if std::time::Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// A config file for a test: Redis, worker settings, and accounts pointing at the emulator.
+pub struct TestConfig {
+    /// The directory holding the file (and anything else the test writes).
+    pub dir: tempfile::TempDir,
+    /// The file.
+    pub path: std::path::PathBuf,
+}
+
+impl TestConfig {
+    /// Writes `body` after a `[redis]` section for `redis_url`.
+    pub fn new(redis_url: &str, body: &str) -> TestConfig {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("deleteq.toml");
+        let text = format!("[redis]\nurl = \"{redis_url}\"\nprefix = \"deleteq\"\n\n{body}\n");
+        std::fs::write(&path, text).expect("write config");
+        TestConfig { dir, path }
+    }
+
+    /// Writes JSON lines to a file next to the config and returns its path.
+    pub fn jobs_file(&self, name: &str, lines: &[String]) -> std::path::PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, lines.join("\n") + "\n").expect("write jobs");
+        path
+    }
+}

@@ -7,9 +7,8 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
     let (digits, unit) = text.split_at(split);
-    let n: u64 = digits
-        .parse()
-        .map_err(|_| format!("{text:?} is not a duration like \"500ms\", \"30s\", \"10m\" or \"2h\""))?;
+    let n: u64 =
+        digits.parse().map_err(|_| format!("{text:?} is not a duration like \"500ms\", \"30s\", \"10m\" or \"2h\""))?;
     let ms = match unit.trim() {
         "ms" => n,
         "s" => n.saturating_mul(1_000),
@@ -42,8 +41,7 @@ pub mod serde_opt_duration {
     /// Deserializes an optional `"30s"`.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
         let text = Option::<String>::deserialize(d)?;
-        text.map(|t| super::parse_duration(&t).map_err(serde::de::Error::custom))
-            .transpose()
+        text.map(|t| super::parse_duration(&t).map_err(serde::de::Error::custom)).transpose()
     }
 }
 

@@ -81,8 +81,8 @@ impl Job {
     /// Parses one JSON job (one line of a `.jsonl` file). Checks shape and types only; see [`crate::validate`] for
     /// the rules that need the config.
     pub fn from_json(text: &str) -> Result<Job, JobError> {
-        let value: Value = serde_json::from_str(text)
-            .map_err(|e| JobError::new("job", format!("not valid JSON: {e}")))?;
+        let value: Value =
+            serde_json::from_str(text).map_err(|e| JobError::new("job", format!("not valid JSON: {e}")))?;
         Job::from_value(value)
     }
 
@@ -114,7 +114,10 @@ impl Job {
                 return Err(JobError::new("messages", "give either \"message\" or \"messages\", not both"))
             }
             (_, _, Some(true)) => {
-                return Err(JobError::new("purge", "a purge addresses the whole conversation; drop \"message\"/\"messages\""))
+                return Err(JobError::new(
+                    "purge",
+                    "a purge addresses the whole conversation; drop \"message\"/\"messages\"",
+                ))
             }
         };
         Ok(Job {
@@ -217,7 +220,9 @@ fn boolean(map: &Map<String, Value>, field: &str) -> Result<Option<bool>, JobErr
 }
 
 fn time(map: &Map<String, Value>, field: &str) -> Result<Option<DateTime<Utc>>, JobError> {
-    let Some(text) = string(map, field)? else { return Ok(None) };
+    let Some(text) = string(map, field)? else {
+        return Ok(None);
+    };
     DateTime::parse_from_rfc3339(&text)
         .map(|t| Some(t.with_timezone(&Utc)))
         .map_err(|e| JobError::new(field, format!("{text:?} is not an RFC 3339 time ({e})")))

@@ -156,7 +156,11 @@ api_key = "k"
             (r#"{"account":"cc","message":"a\u0001"}"#.into(), "message"),
             (r#"{"account":"im","conversation":"r/1","message":"1"}"#.into(), "conversation"),
             (r#"{"account":"cc","message":"1","on_behalf_of":"a\nb"}"#.into(), "on_behalf_of"),
-            (r#"{"account":"cc","message":"1","run_at":"2026-01-02T00:00:00Z","not_after":"2026-01-01T00:00:00Z"}"#.into(), "not_after"),
+            (
+                r#"{"account":"cc","message":"1","run_at":"2026-01-02T00:00:00Z","not_after":"2026-01-01T00:00:00Z"}"#
+                    .into(),
+                "not_after",
+            ),
         ];
         for (line, field) in cases {
             assert_eq!(field_of(&line).as_deref(), Some(field), "{line}");

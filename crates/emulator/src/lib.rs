@@ -1,1 +1,25 @@
-//! Provider emulator (being written).
+//! A local HTTP server that emulates the chat providers' delete APIs, with an in-memory message store and fault
+//! injection, for tests, benchmarks and the `make run` demo.
+//!
+//! # Layout
+//! - [`state`]: the message store, counters, faults, credentials and the request log ([`Emulator`]).
+//! - `admin`: the `/_emulator/*` endpoints that seed, inject and read counters over HTTP.
+//! - `cometchat`: CometChat's `DELETE /v3/messages/{id}`.
+
+mod admin;
+mod cometchat;
+mod respond;
+pub mod state;
+
+pub use state::{Credentials, Emulator, EmulatorConfig, Fault, RecordedRequest};
+
+use std::future::Future;
+
+/// Serves `emulator` on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    emulator: Emulator,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, emulator.router()).with_graceful_shutdown(shutdown).await
+}

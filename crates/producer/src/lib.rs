@@ -1,1 +1,82 @@
-//! (being written)
+//! The library backend apps call to enqueue deletions: validates every job against the configured accounts, then
+//! stores them in one transaction, so a batch is all or nothing.
+
+use deleteq_core::validate::validate;
+use deleteq_core::{Config, Envelope, Job, JobError, JobId};
+use deleteq_queue::{NewJob, Queue, QueueError, QueueOptions, RedisTarget};
+
+/// Why an enqueue did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum ProducerError {
+    /// A job broke a rule; nothing was enqueued.
+    #[error("job {index}: {error}")]
+    Invalid {
+        /// Its position in the batch (0-based).
+        index: usize,
+        /// What is wrong, naming the field.
+        error: JobError,
+    },
+    /// Redis failed; nothing of this batch is in the queue.
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+}
+
+/// Enqueues jobs into the queue named by a config.
+#[derive(Clone)]
+pub struct Producer {
+    queue: Queue,
+    config: Config,
+}
+
+impl Producer {
+    /// Connects to the config's Redis.
+    pub async fn connect(config: &Config) -> Result<Producer, ProducerError> {
+        let target = RedisTarget::new(config.redis.url.expose())?;
+        let options = QueueOptions {
+            prefix: config.redis.prefix.clone(),
+            audit_max_len: config.audit.max_len,
+            dead_max_len: config.dlq.max_len,
+        };
+        let queue = Queue::connect(&target, options).await?;
+        queue.ping().await?;
+        Ok(Producer { queue, config: config.clone() })
+    }
+
+    /// Checks a job against the config without enqueueing it.
+    pub fn check(&self, job: &Job) -> Result<(), JobError> {
+        validate(job, &self.config)
+    }
+
+    /// Enqueues one job and returns its id.
+    pub async fn enqueue(&self, job: Job) -> Result<JobId, ProducerError> {
+        let mut ids = self.enqueue_many(vec![job]).await?;
+        ids.pop().ok_or_else(|| QueueError::Protocol("no id returned".into()).into())
+    }
+
+    /// Validates every job, then enqueues them all in one transaction (pipelined); returns their ids in order.
+    /// If any job is invalid or Redis fails, none is enqueued.
+    pub async fn enqueue_many(&self, jobs: Vec<Job>) -> Result<Vec<JobId>, ProducerError> {
+        for (index, job) in jobs.iter().enumerate() {
+            validate(job, &self.config).map_err(|error| ProducerError::Invalid { index, error })?;
+        }
+        let now = deleteq_core::now_ms();
+        let mut ids = Vec::with_capacity(jobs.len());
+        let new: Vec<NewJob> = jobs
+            .iter()
+            .map(|job| {
+                let id = JobId::new();
+                let due_ms = job.run_at.map(|t| u64::try_from(t.timestamp_millis()).unwrap_or(0)).unwrap_or(0);
+                let envelope = Envelope::new(id.clone(), job).encode();
+                ids.push(id.clone());
+                NewJob { id: id.0, due_ms, envelope }
+            })
+            .collect();
+        self.queue.enqueue(&new, now).await?;
+        Ok(ids)
+    }
+
+    /// The queue, for inspection.
+    pub fn queue(&self) -> &Queue {
+        &self.queue
+    }
+}

@@ -72,12 +72,13 @@ pub(crate) enum Classified {
 
 /// CometChat's contract: 200 with `data` is success; 404 `ERR_MESSAGE_ID_NOT_FOUND` is already gone; the sender
 /// and action codes are permanent; every other failure falls back to the status rules.
-pub(crate) fn classify_response(status: u16, headers: &reqwest::header::HeaderMap, json: Option<&Value>, body: &str) -> Classified {
-    let code = json
-        .and_then(|j| j.get("error"))
-        .and_then(|e| e.get("code"))
-        .and_then(Value::as_str)
-        .unwrap_or("");
+pub(crate) fn classify_response(
+    status: u16,
+    headers: &reqwest::header::HeaderMap,
+    json: Option<&Value>,
+    body: &str,
+) -> Classified {
+    let code = json.and_then(|j| j.get("error")).and_then(|e| e.get("code")).and_then(Value::as_str).unwrap_or("");
     let has_data = json.and_then(|j| j.get("data")).is_some();
     if (200..300).contains(&status) && has_data && code.is_empty() {
         return Classified::Message(MessageResult::Deleted);
@@ -135,6 +136,9 @@ mod tests {
         let busy = r#"{"error":{"code":"ERR_TOO_MANY_REQUESTS"}}"#;
         assert!(matches!(classify(429, busy), Classified::Other(Disposition::Retry { .. })));
         assert!(matches!(classify(503, ""), Classified::Other(Disposition::Retry { .. })));
-        assert!(matches!(classify(200, r#"{"error":{"code":"ERR_X"}}"#), Classified::Other(Disposition::Failed { .. })));
+        assert!(matches!(
+            classify(200, r#"{"error":{"code":"ERR_X"}}"#),
+            Classified::Other(Disposition::Failed { .. })
+        ));
     }
 }

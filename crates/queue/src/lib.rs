@@ -46,7 +46,11 @@ impl QueueError {
                     || e.is_timeout()
                     || e.is_connection_dropped()
                     || e.is_connection_refusal()
-                    || matches!(e.kind(), redis::ErrorKind::Server(redis::ServerErrorKind::BusyLoading) | redis::ErrorKind::Server(redis::ServerErrorKind::TryAgain))
+                    || matches!(
+                        e.kind(),
+                        redis::ErrorKind::Server(redis::ServerErrorKind::BusyLoading)
+                            | redis::ErrorKind::Server(redis::ServerErrorKind::TryAgain)
+                    )
             }
             QueueError::Protocol(_) => false,
         }

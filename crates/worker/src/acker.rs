@@ -22,7 +22,12 @@ pub(crate) struct AckStats {
 
 /// Runs until every sender is dropped and the channel is drained. `give_up` bounds how long a batch is retried
 /// once the worker is shutting down.
-pub(crate) async fn run_acker(queue: Queue, mut rx: mpsc::Receiver<Finish>, inflight: InFlight, give_up: Duration) -> AckStats {
+pub(crate) async fn run_acker(
+    queue: Queue,
+    mut rx: mpsc::Receiver<Finish>,
+    inflight: InFlight,
+    give_up: Duration,
+) -> AckStats {
     let mut stats = AckStats::default();
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = rx.recv().await {

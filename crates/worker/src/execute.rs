@@ -117,7 +117,9 @@ impl Executor {
                 Disposition::Messages(results) if !purge => {
                     for (id, result) in results {
                         match result {
-                            MessageResult::Deleted => progress.records.push(base.record(Some(&id), Outcome::Deleted, status, None)),
+                            MessageResult::Deleted => {
+                                progress.records.push(base.record(Some(&id), Outcome::Deleted, status, None))
+                            }
                             MessageResult::AlreadyDeleted => {
                                 progress.records.push(base.record(Some(&id), Outcome::AlreadyDeleted, status, None))
                             }
@@ -159,7 +161,14 @@ impl Executor {
     }
 
     /// Turns the progress into an ack (everything resolved) or a reschedule (some messages remain).
-    fn conclude(&self, leased: Leased, mut envelope: Envelope, job: &Job, base: &RecordBase, mut progress: Progress) -> Finish {
+    fn conclude(
+        &self,
+        leased: Leased,
+        mut envelope: Envelope,
+        job: &Job,
+        base: &RecordBase,
+        mut progress: Progress,
+    ) -> Finish {
         if let Some(cause) = progress.retry.take() {
             let attempt = envelope.attempt + 1;
             match decide(attempt, cause.hint, &self.retry, &mut rand::thread_rng()) {
@@ -247,4 +256,3 @@ fn undecodable(leased: Leased, error: &str) -> Finish {
     let record = base.record(None, Outcome::Failed, None, Some(error));
     Finish::Ack(Ack { id: leased.id, rev: leased.rev, records: vec![record], dead_letter: Some(leased.envelope) })
 }
-

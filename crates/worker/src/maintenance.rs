@@ -18,7 +18,11 @@ pub(crate) async fn run_maintenance(queue: Queue, mut stop: watch::Receiver<bool
             _ = stop.changed() => return,
         }
         let now = deleteq_core::now_ms();
-        match async { Ok::<_, deleteq_queue::QueueError>((queue.promote_due(now).await?, queue.reclaim_expired(now).await?)) }.await {
+        match async {
+            Ok::<_, deleteq_queue::QueueError>((queue.promote_due(now).await?, queue.reclaim_expired(now).await?))
+        }
+        .await
+        {
             Ok((promoted, reclaimed)) => {
                 failures = 0;
                 if reclaimed > 0 {

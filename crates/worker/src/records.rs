@@ -47,7 +47,13 @@ impl RecordBase {
     }
 
     /// One record.
-    pub(crate) fn record(&self, message: Option<&str>, outcome: Outcome, status: Option<u16>, error: Option<&str>) -> AuditRecord {
+    pub(crate) fn record(
+        &self,
+        message: Option<&str>,
+        outcome: Outcome,
+        status: Option<u16>,
+        error: Option<&str>,
+    ) -> AuditRecord {
         AuditRecord {
             job: self.job.clone(),
             parent: self.parent.clone(),

@@ -107,9 +107,13 @@ async fn connect(target: &RedisTarget, options: QueueOptions) -> Queue {
         match Queue::connect(target, options.clone()).await {
             Ok(queue) => match queue.ping().await {
                 Ok(()) => return queue,
-                Err(error) => tracing::warn!(%error, redis = %target.redacted(), "Redis is not answering; retrying."),
+                Err(error) => {
+                    tracing::warn!(%error, redis = %target.redacted(), "Redis is not answering; retrying.")
+                }
             },
-            Err(error) => tracing::warn!(%error, redis = %target.redacted(), "Cannot connect to Redis; retrying."),
+            Err(error) => {
+                tracing::warn!(%error, redis = %target.redacted(), "Cannot connect to Redis; retrying.")
+            }
         }
         failures += 1;
         tokio::time::sleep(crate::redis_backoff(failures)).await;

@@ -139,7 +139,9 @@ impl Account {
     /// Every credential of this account, for tests and log scrubbing.
     pub fn secrets(&self) -> Vec<&Secret> {
         match &self.kind {
-            AccountKind::CometChat { api_key, .. } | AccountKind::TwoChat { api_key, .. } => vec![api_key],
+            AccountKind::CometChat { api_key, .. } | AccountKind::TwoChat { api_key, .. } => {
+                vec![api_key]
+            }
             AccountKind::RoomIm { client_key, token, .. } => vec![client_key, token],
             AccountKind::QuickBlox { auth: QuickBloxAuth::ApiKey(s) | QuickBloxAuth::Token(s), .. } => vec![s],
             AccountKind::OfAuth { api_key, connection_id, .. } => vec![api_key, connection_id],
@@ -197,14 +199,19 @@ impl RawAccount {
             }
         }
         if kind == ProviderKind::Noop {
-            for (field, set) in [("base_url", self.base_url.is_some()), ("rate_limit", self.rate_limit.is_some()), ("timeout", self.timeout.is_some())] {
+            for (field, set) in [
+                ("base_url", self.base_url.is_some()),
+                ("rate_limit", self.rate_limit.is_some()),
+                ("timeout", self.timeout.is_some()),
+            ] {
                 if set {
                     return Err(format!("{}: provider noop takes no other field", at(field)));
                 }
             }
             return Ok(Account { kind: AccountKind::Noop, rate_limit: None, timeout: Duration::from_secs(10) });
         }
-        let base_url = self.base_url.ok_or_else(|| format!("{}: required for provider {}", at("base_url"), kind.as_str()))?;
+        let base_url =
+            self.base_url.ok_or_else(|| format!("{}: required for provider {}", at("base_url"), kind.as_str()))?;
         if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
             return Err(format!("{}: {base_url:?} must start with http:// or https://", at("base_url")));
         }

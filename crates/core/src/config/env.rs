@@ -15,7 +15,11 @@ pub(super) fn expand_table(
     Ok(())
 }
 
-fn expand_value(value: &mut toml::Value, path: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+fn expand_value(
+    value: &mut toml::Value,
+    path: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<(), ConfigError> {
     match value {
         toml::Value::String(s) => *s = expand_str(s, path, lookup)?,
         toml::Value::Array(items) => {
@@ -30,17 +34,21 @@ fn expand_value(value: &mut toml::Value, path: &str, lookup: &dyn Fn(&str) -> Op
 }
 
 /// Replaces each `${NAME}` with the variable's value. `$` not followed by `{` is kept as is.
-pub(super) fn expand_str(text: &str, path: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String, ConfigError> {
+pub(super) fn expand_str(
+    text: &str,
+    path: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<String, ConfigError> {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(start) = rest.find("${") {
         out.push_str(&rest[..start]);
         let after = &rest[start + 2..];
-        let end = after
-            .find('}')
-            .ok_or_else(|| ConfigError::Invalid(format!("{path}: unterminated \"${{\" in value")))?;
+        let end =
+            after.find('}').ok_or_else(|| ConfigError::Invalid(format!("{path}: unterminated \"${{\" in value")))?;
         let var = &after[..end];
-        let value = lookup(var).ok_or_else(|| ConfigError::MissingVar { var: var.to_string(), key: path.to_string() })?;
+        let value =
+            lookup(var).ok_or_else(|| ConfigError::MissingVar { var: var.to_string(), key: path.to_string() })?;
         out.push_str(&value);
         rest = &after[end + 1..];
     }

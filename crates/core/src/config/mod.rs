@@ -135,11 +135,7 @@ pub struct RetryConfig {
 
 impl Default for RetryConfig {
     fn default() -> Self {
-        RetryConfig {
-            max_attempts: 8,
-            initial_backoff: Duration::from_secs(1),
-            max_backoff: Duration::from_secs(600),
-        }
+        RetryConfig { max_attempts: 8, initial_backoff: Duration::from_secs(1), max_backoff: Duration::from_secs(600) }
     }
 }
 

@@ -128,3 +128,10 @@ fn an_invalid_schedule_job_is_rejected() {
     let err = parse(&text).expect_err("bad schedule").to_string();
     assert!(err.contains("nightly-test-room-reset"), "{err}");
 }
+
+#[test]
+fn the_example_config_in_deploy_parses() {
+    let text = include_str!("../../../../deploy/deleteq.example.toml");
+    let config = Config::from_toml(text, |_| Some("from-env".into())).expect("example config");
+    assert_eq!(config.accounts.len(), 6);
+}

@@ -1,0 +1,189 @@
+#!/usr/bin/env python3
+"""`make bench`: deleteq's standard scenarios on a private redis-server, with the raw Redis limit of the same run.
+
+Scenarios (N jobs each, default 100,000):
+  raw        redis-rs pipelined LPUSH, RPOP in batches, one LMOVE per job (64 tasks): the ceiling
+  enqueue    `deleteq enqueue --file` single (one transaction per job) and pipelined (20,000 per transaction)
+  drain-noop N queued noop jobs drained by one worker (lease + audit record + ack per job)
+  drain-http N queued CometChat jobs drained through the emulator (one HTTP DELETE per job)
+  pickup     an idle worker: enqueue one job at a time, enqueue -> outcome latency
+Each drain prints jobs/s, p50/p99 enqueue->outcome latency and the worker's peak RSS. Output: one JSON line per
+scenario. Usage: bench.py [--n N] [--single-n N] [--concurrency C] [--bin PATH]
+"""
+import argparse, json, os, shutil, socket, subprocess, sys, tempfile, time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def free_port():
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
+
+
+def ulid_ms(ulid):
+    n = 0
+    for ch in ulid[:10]:
+        n = n * 32 + CROCKFORD.index(ch)
+    return n
+
+
+def pct(values, p):
+    if not values:
+        return None
+    values = sorted(values)
+    return values[min(len(values) - 1, int(len(values) * p / 100))]
+
+
+class Env:
+    def __init__(self, binary, d):
+        self.binary, self.d, self.procs = binary, d, []
+
+    def redis(self):
+        port = free_port()
+        p = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
+                              "no", "--dir", self.d], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.procs.append(p)
+        for _ in range(100):
+            if subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True).stdout.strip() == b"PONG":
+                return p, f"redis://127.0.0.1:{port}"
+            time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def emulator(self, latency_ms=0):
+        port = free_port()
+        p = subprocess.Popen([self.binary, "emulator", "--addr", f"127.0.0.1:{port}", "--accept-unknown",
+                              "--latency-ms", str(latency_ms)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.procs.append(p)
+        time.sleep(0.5)
+        return p, f"http://127.0.0.1:{port}"
+
+    def config(self, url, emu, conc):
+        path = os.path.join(self.d, f"bench-{time.time_ns()}.toml")
+        with open(path, "w") as f:
+            f.write(f"""[redis]\nurl = "{url}"\nprefix = "deleteq"\n\n[worker]\nconcurrency = {conc}\nlease = "30s"\n"""
+                    f"""shutdown_grace = "10s"\n\n[accounts.nop]\nprovider = "noop"\n\n[accounts.cc]\n"""
+                    f"""provider = "cometchat"\nbase_url = "{emu or 'http://127.0.0.1:9'}"\napi_key = "bench-key"\n""")
+        return path
+
+    def run(self, cfg, *args, stdin=None):
+        out = subprocess.run([self.binary, "--config", cfg, *args], capture_output=True, text=True, input=stdin,
+                             env=dict(os.environ, RUST_LOG="warn"))
+        if out.returncode != 0:
+            raise RuntimeError(f"deleteq {' '.join(args)} failed: {out.stderr[-400:]}")
+        return out.stdout
+
+    def stop(self):
+        for p in self.procs:
+            p.terminate()
+            try:
+                p.wait(5)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def jobs_file(d, account, n, prefix="m"):
+    path = os.path.join(d, f"jobs-{account}-{n}-{time.time_ns()}.jsonl")
+    with open(path, "w") as f:
+        for i in range(n):
+            f.write(json.dumps({"account": account, "message": f"{prefix}{i}", "permanent": True}) + "\n")
+    return path
+
+
+def xlen(url):
+    port = url.rsplit(":", 1)[1]
+    out = subprocess.run(["redis-cli", "-p", port, "XLEN", "{deleteq}:audit"], capture_output=True, text=True)
+    return int(out.stdout.strip() or 0)
+
+
+def latencies(env, cfg):
+    lat = []
+    for line in env.run(cfg, "audit", "export").splitlines():
+        r = json.loads(line)
+        if r["outcome"] == "retry_scheduled":
+            continue
+        at = time.mktime(time.strptime(r["at"][:19], "%Y-%m-%dT%H:%M:%S")) - time.timezone
+        at_ms = at * 1000 + int(r["at"][20:23])
+        lat.append(at_ms - ulid_ms(r["job"]))
+    return lat
+
+
+def drain(env, account, n, conc, latency_ms=0):
+    _, url = env.redis()
+    emu = env.emulator(latency_ms)[1] if account == "cc" else None
+    cfg = env.config(url, emu, conc)
+    env.run(cfg, "enqueue", "--file", jobs_file(env.d, account, n))
+    log = open(os.path.join(env.d, "worker.log"), "w")
+    t0 = time.perf_counter()
+    w = subprocess.Popen([env.binary, "--config", cfg, "worker"], stdout=log, stderr=subprocess.STDOUT,
+                         env=dict(os.environ, RUST_LOG="warn"))
+    done, peak = 0, 0
+    deadline = time.time() + 900
+    while time.time() < deadline:
+        done = xlen(url)
+        if done >= n:
+            break
+        time.sleep(0.02)
+    elapsed = time.perf_counter() - t0
+    try:
+        with open(f"/proc/{w.pid}/status") as st:
+            for line in st:
+                if line.startswith("VmHWM:"):
+                    peak = int(line.split()[1])
+    except OSError:
+        pass
+    w.terminate(); w.wait(15)
+    lat = latencies(env, cfg)
+    return {"done": done, "jobs_per_s": round(min(done, n) / elapsed), "seconds": round(elapsed, 2),
+            "p50_ms": pct(lat, 50), "p99_ms": pct(lat, 99), "peak_rss_mb": round(peak / 1024, 1)}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=100_000)
+    ap.add_argument("--single-n", type=int, default=20_000, help="jobs for the one-transaction-per-job enqueue")
+    ap.add_argument("--concurrency", type=int, default=128)
+    ap.add_argument("--bin", default=os.path.join(ROOT, "target", "release", "deleteq"))
+    a = ap.parse_args()
+    binary = os.path.abspath(a.bin)
+    d = tempfile.mkdtemp(prefix="deleteq-bench-")
+    env = Env(binary, d)
+    try:
+        _, url = env.redis()
+        raw = subprocess.run([os.path.join(ROOT, "target", "release", "examples", "raw_redis"), url, str(a.n)],
+                             capture_output=True, text=True)
+        print(raw.stdout.strip() or json.dumps({"raw_redis": {"error": raw.stderr[-300:]}}), flush=True)
+
+        for label, n, batch in (("single", a.single_n, "1"), ("pipelined", a.n, "20000")):
+            _, url = env.redis()
+            cfg = env.config(url, None, a.concurrency)
+            path = jobs_file(d, "nop", n)
+            t0 = time.perf_counter()
+            env.run(cfg, "enqueue", "--batch", batch, "--file", path)
+            dt = time.perf_counter() - t0
+            print(json.dumps({"scenario": f"enqueue-{label}", "n": n, "jobs_per_s": round(n / dt),
+                              "note": "one deleteq process, validation included"}), flush=True)
+
+        res = drain(env, "nop", a.n, a.concurrency)
+        print(json.dumps({"scenario": "drain-noop", "n": a.n, "concurrency": a.concurrency, **res}), flush=True)
+        res = drain(env, "cc", a.n, a.concurrency)
+        print(json.dumps({"scenario": "drain-http-emulator", "n": a.n, "concurrency": a.concurrency, **res}), flush=True)
+
+        _, url = env.redis()
+        cfg = env.config(url, None, 8)
+        w = subprocess.Popen([binary, "--config", cfg, "worker"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(1.0)
+        for i in range(50):
+            env.run(cfg, "enqueue", json.dumps({"account": "nop", "message": f"p{i}"}))
+            time.sleep(0.05)
+        time.sleep(0.5)
+        w.terminate(); w.wait(10)
+        lat = latencies(env, cfg)
+        print(json.dumps({"scenario": "idle-pickup", "n": len(lat), "p50_ms": pct(lat, 50), "p99_ms": pct(lat, 99),
+                          "max_ms": max(lat) if lat else None}), flush=True)
+    finally:
+        env.stop()
+        shutil.rmtree(d, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

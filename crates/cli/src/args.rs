@@ -1,0 +1,110 @@
+//! The command-line grammar of DESIGN §4.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// deleteq: an asynchronous deletion job queue for chat platforms.
+#[derive(Debug, Parser)]
+#[command(name = "deleteq", version, about)]
+pub(crate) struct Cli {
+    /// Config file (default: $DELETEQ_CONFIG, else ./deleteq.toml if present).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Run a worker until SIGINT or SIGTERM (graceful).
+    Worker,
+    /// Enqueue jobs given as JSON arguments, a JSON-lines file, or `-` for stdin; prints one id per job.
+    Enqueue(EnqueueArgs),
+    /// Read the audit stream.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Inspect the dead-letter set.
+    #[command(subcommand)]
+    Dlq(DlqCommand),
+    /// Queue depths.
+    Status(JsonFlag),
+    /// Run the provider emulator.
+    Emulator(EmulatorArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct EnqueueArgs {
+    /// Jobs as JSON objects; `-` reads JSON lines from stdin.
+    #[arg(value_name = "JSON")]
+    pub(crate) jobs: Vec<String>,
+    /// A JSON-lines file, one job per line (`-` for stdin).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) file: Option<PathBuf>,
+    /// Enqueue the valid lines even if some are invalid (the invalid ones are still reported).
+    #[arg(long)]
+    pub(crate) skip_invalid: bool,
+    /// Print the ids as one JSON array.
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// Jobs per enqueue transaction (benchmarks use 1 to measure single enqueues).
+    #[arg(long, default_value_t = 20_000, hide = true)]
+    pub(crate) batch: usize,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AuditCommand {
+    /// The latest records as JSON lines; `--follow` keeps printing new ones.
+    Tail {
+        /// How many of the latest records to print first.
+        #[arg(long, default_value_t = 20)]
+        count: usize,
+        /// Keep printing records as they arrive.
+        #[arg(long)]
+        follow: bool,
+    },
+    /// Every record kept, oldest first, as JSON lines.
+    Export {
+        /// Only records of this campaign.
+        #[arg(long)]
+        campaign: Option<String>,
+        /// Only records at or after this RFC 3339 time.
+        #[arg(long)]
+        since: Option<String>,
+        /// Only records before this RFC 3339 time.
+        #[arg(long)]
+        until: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum DlqCommand {
+    /// The newest dead letters.
+    List {
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        /// One JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct JsonFlag {
+    /// Machine-readable output.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct EmulatorArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8787")]
+    pub(crate) addr: String,
+    /// Treat every never-deleted message id as existing (no seeding needed).
+    #[arg(long)]
+    pub(crate) accept_unknown: bool,
+    /// Latency added to every provider call, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub(crate) latency_ms: u64,
+}

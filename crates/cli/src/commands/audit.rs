@@ -1,0 +1,83 @@
+//! `deleteq audit tail [--follow]` and `audit export [--campaign ID] [--since T] [--until T]`, as JSON lines.
+
+use crate::args::AuditCommand;
+use crate::exit::Failure;
+use chrono::{DateTime, Utc};
+use deleteq_core::Config;
+use deleteq_queue::inspect::AuditEntry;
+use serde_json::{Map, Value};
+use std::io::Write;
+use std::time::Duration;
+
+pub(crate) async fn run(config: Config, command: AuditCommand) -> Result<(), Failure> {
+    let queue = super::connect(&config).await?;
+    let mut out = std::io::stdout().lock();
+    match command {
+        AuditCommand::Tail { count, follow } => {
+            let mut last = "-".to_string();
+            for entry in queue.audit_last(count).await? {
+                last = entry.0.clone();
+                print(&mut out, &entry);
+            }
+            if !follow {
+                let _ = out.flush();
+                return Ok(());
+            }
+            loop {
+                let entries = queue.audit_after(&last, 1000).await?;
+                if entries.is_empty() {
+                    let _ = out.flush();
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+                for entry in entries {
+                    last = entry.0.clone();
+                    print(&mut out, &entry);
+                }
+            }
+        }
+        AuditCommand::Export { campaign, since, until } => {
+            let since = since.as_deref().map(|t| time("--since", t)).transpose()?;
+            let until = until.as_deref().map(|t| time("--until", t)).transpose()?;
+            let mut last = match since {
+                Some(t) => format!("{}-0", (t.timestamp_millis() - 1).max(0)),
+                None => "-".to_string(),
+            };
+            loop {
+                let entries = queue.audit_after(&last, 5000).await?;
+                let Some(tail) = entries.last() else { break };
+                last = tail.0.clone();
+                for entry in &entries {
+                    let at = field(entry, "at").and_then(|a| DateTime::parse_from_rfc3339(a).ok());
+                    if until.is_some_and(|u| at.is_some_and(|a| a >= u)) {
+                        continue;
+                    }
+                    if campaign.as_deref().is_some_and(|c| field(entry, "campaign") != Some(c)) {
+                        continue;
+                    }
+                    print(&mut out, entry);
+                }
+            }
+        }
+    }
+    let _ = out.flush();
+    Ok(())
+}
+
+fn time(flag: &str, text: &str) -> Result<DateTime<Utc>, Failure> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| Failure::Invalid(format!("{flag}: {text:?} is not an RFC 3339 time ({e})")))
+}
+
+fn field<'a>(entry: &'a AuditEntry, name: &str) -> Option<&'a str> {
+    entry.1.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+fn print(out: &mut impl Write, (id, fields): &AuditEntry) {
+    let mut map = Map::new();
+    map.insert("id".into(), Value::String(id.clone()));
+    for (k, v) in fields {
+        map.insert(k.clone(), Value::String(v.clone()));
+    }
+    let _ = writeln!(out, "{}", Value::Object(map));
+}

@@ -1,0 +1,31 @@
+//! `deleteq worker`: runs until SIGINT or SIGTERM, then shuts down gracefully and exits 0.
+
+use crate::exit::Failure;
+use deleteq_core::Config;
+
+pub(crate) async fn run(config: Config) -> Result<(), Failure> {
+    deleteq_worker::run(config, signal()).await.map_err(|e| Failure::Invalid(e.to_string()))
+}
+
+/// Resolves on the first SIGINT or SIGTERM (what Kubernetes and systemd send).
+async fn signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

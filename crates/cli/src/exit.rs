@@ -1,0 +1,28 @@
+//! Exit codes: 0 success, 1 runtime failure (Redis unreachable, …), 2 invalid input or usage.
+
+/// Why a command failed, and so its exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    /// Bad input: a job, a file line, a config value, an argument. Exit 2; nothing was done.
+    #[error("{0}")]
+    Invalid(String),
+    /// The input was fine but the work could not be done. Exit 1.
+    #[error("error: {0}")]
+    Runtime(String),
+}
+
+impl Failure {
+    /// The process exit code.
+    pub fn code(&self) -> u8 {
+        match self {
+            Failure::Invalid(_) => 2,
+            Failure::Runtime(_) => 1,
+        }
+    }
+}
+
+impl From<deleteq_queue::QueueError> for Failure {
+    fn from(e: deleteq_queue::QueueError) -> Self {
+        Failure::Runtime(e.to_string())
+    }
+}

@@ -1,0 +1,86 @@
+//! The `/_emulator/*` endpoints: seed messages, inject faults, set credentials, read counters and the request log,
+//! over HTTP, so a separate emulator process can be driven by scripts the way tests drive the in-process one.
+
+use crate::state::{Credentials, Emulator, Fault};
+use axum::extract::{Path, Query, State};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+#[derive(Deserialize)]
+struct Seed {
+    provider: String,
+    #[serde(default)]
+    conversation: Option<String>,
+    ids: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct SetCredentials {
+    provider: String,
+    #[serde(flatten)]
+    credentials: Credentials,
+}
+
+#[derive(Deserialize)]
+struct Conversation {
+    conversation: Option<String>,
+}
+
+impl Emulator {
+    /// Every route: the providers' delete APIs and the admin endpoints.
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route("/v3/messages/{id}", delete(crate::cometchat::delete_message))
+            .route("/_emulator/seed", post(seed))
+            .route("/_emulator/faults", post(inject))
+            .route("/_emulator/credentials", post(credentials))
+            .route("/_emulator/messages/{provider}/{id}", get(message))
+            .route("/_emulator/stats", get(stats))
+            .route("/_emulator/requests", get(requests))
+            .route("/_emulator/reset", post(reset))
+            .with_state(self.clone())
+    }
+}
+
+async fn seed(State(emu): State<Emulator>, Json(seed): Json<Seed>) -> Json<Value> {
+    emu.seed(&seed.provider, seed.conversation.as_deref(), &seed.ids);
+    Json(json!({"seeded": seed.ids.len()}))
+}
+
+async fn inject(State(emu): State<Emulator>, Json(fault): Json<Fault>) -> Json<Value> {
+    emu.inject(fault);
+    Json(json!({"ok": true}))
+}
+
+async fn credentials(State(emu): State<Emulator>, Json(set): Json<SetCredentials>) -> Json<Value> {
+    emu.set_credentials(&set.provider, set.credentials);
+    Json(json!({"ok": true}))
+}
+
+async fn message(
+    State(emu): State<Emulator>,
+    Path((provider, id)): Path<(String, String)>,
+    Query(q): Query<Conversation>,
+) -> Json<Value> {
+    let conv = q.conversation.as_deref();
+    Json(json!({
+        "exists": emu.exists(&provider, conv, &id),
+        "deletions": emu.deletions(&provider, conv, &id),
+        "calls": emu.calls(&provider, conv, &id),
+    }))
+}
+
+async fn stats(State(emu): State<Emulator>) -> Json<Value> {
+    Json(json!({"calls": emu.total_calls(), "deletions": emu.total_deletions()}))
+}
+
+async fn requests(State(emu): State<Emulator>) -> Json<Value> {
+    Json(json!(emu.requests()))
+}
+
+async fn reset(State(emu): State<Emulator>) -> Json<Value> {
+    emu.reset();
+    Json(json!({"ok": true}))
+}

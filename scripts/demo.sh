@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# `make run`: a private Redis (unless REDIS_URL is set), the provider emulator, one worker, a demo batch of
+# deletions, and the outcomes as they arrive. Everything it starts is stopped on exit; data lives in ./.deleteq/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${DELETEQ_BIN:-target/release/deleteq}
+DATA=.deleteq
+mkdir -p "$DATA"
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT INT TERM
+
+if [ -z "${REDIS_URL:-}" ]; then
+  port=$(free_port)
+  mkdir -p "$DATA/redis"
+  redis-server --port "$port" --bind 127.0.0.1 --dir "$DATA/redis" --appendonly yes --save '' \
+    --logfile "$PWD/$DATA/redis.log" --daemonize no >/dev/null 2>&1 &
+  pids+=($!)
+  export REDIS_URL="redis://127.0.0.1:$port"
+  for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+  echo "Private Redis on 127.0.0.1:$port (data in $DATA/redis)"
+fi
+
+emu_port=$(free_port)
+"$BIN" emulator --addr "127.0.0.1:$emu_port" --accept-unknown --latency-ms 15 >"$DATA/emulator.log" 2>&1 &
+pids+=($!)
+EMU="http://127.0.0.1:$emu_port"
+for _ in $(seq 50); do curl -sf "$EMU/_emulator/stats" >/dev/null 2>&1 && break; sleep 0.1; done
+echo "Provider emulator on $EMU"
+
+export DEMO_CC_KEY="demo-cometchat-key"
+cat >"$DATA/deleteq.toml" <<TOML
+[redis]
+url = "redis://127.0.0.1:6379"   # REDIS_URL overrides this
+prefix = "deleteq-demo"
+
+[worker]
+concurrency = 32
+lease = "30s"
+shutdown_grace = "10s"
+
+[retry]
+max_attempts = 5
+initial_backoff = "200ms"
+max_backoff = "5s"
+
+[accounts.cc-eu]
+provider = "cometchat"
+base_url = "$EMU"
+api_key = "\${DEMO_CC_KEY}"
+rate_limit = "20000/min"
+
+[accounts.nop]
+provider = "noop"
+TOML
+export DELETEQ_CONFIG="$DATA/deleteq.toml"
+
+"$BIN" worker >"$DATA/worker.log" 2>&1 &
+pids+=($!)
+echo "Worker started (log: $DATA/worker.log)"
+
+python3 - "$DATA/jobs.jsonl" <<'PY'
+import json, sys, random
+random.seed(7)
+with open(sys.argv[1], "w") as f:
+    for i in range(600):
+        job = {"account": "cc-eu", "message": f"demo-{i}", "permanent": True, "reason": "demo cleanup", "requested_by": "make run"}
+        f.write(json.dumps(job) + "\n")
+    for i in range(400):
+        f.write(json.dumps({"account": "nop", "message": f"noop-{i}"}) + "\n")
+    # Already gone at the provider: recorded as already_deleted, not as an error.
+    for i in range(50):
+        f.write(json.dumps({"account": "cc-eu", "message": f"demo-{i}"}) + "\n")
+PY
+total=$(wc -l <"$DATA/jobs.jsonl")
+"$BIN" enqueue --file "$DATA/jobs.jsonl" >/dev/null
+echo "Enqueued $total deletions across CometChat (emulated) and a noop account. Outcomes:"
+
+start=$(date +%s.%N)
+while true; do
+  counts=$("$BIN" audit export | python3 -c '
+import json, sys, collections
+c = collections.Counter(json.loads(l)["outcome"] for l in sys.stdin)
+print(" ".join(f"{k}={v}" for k, v in sorted(c.items())) or "waiting", sum(v for k, v in c.items() if k != "retry_scheduled"))')
+  done_n=${counts##* }
+  printf '\r  %-70s %5s/%s' "${counts% *}" "$done_n" "$total"
+  [ "$done_n" -ge "$total" ] && break
+  sleep 0.3
+done
+elapsed=$(python3 -c "import time; print(f'{time.time() - $start:.1f}')")
+echo
+echo "All $total deletions accounted for in ${elapsed}s. The audit stream: $BIN --config $DATA/deleteq.toml audit tail"
+"$BIN" status

@@ -1,0 +1,157 @@
+//! Enqueue → worker → CometChat emulator → one audit record per message, against a real redis-server.
+
+use deleteq_emulator::{Credentials, EmulatorConfig, Fault};
+use deleteq_tests::inspect::{self, outcome_counts, terminal};
+use deleteq_tests::{deleteq, wait_until, RedisServer, TestConfig, TestEmulator, Worker};
+use std::time::Duration;
+
+const SECRET: &str = "cc-test-secret-key-7f3a9";
+
+fn config(redis: &RedisServer, emulator: &TestEmulator, retry: &str) -> TestConfig {
+    TestConfig::new(
+        &redis.url(),
+        &format!(
+            r#"
+[worker]
+concurrency = 8
+lease = "5s"
+shutdown_grace = "5s"
+
+{retry}
+
+[accounts.cc]
+provider = "cometchat"
+base_url = "{}"
+api_key = "{SECRET}"
+"#,
+            emulator.url()
+        ),
+    )
+}
+
+fn enqueue(config: &TestConfig, jobs: &[&str]) -> Vec<String> {
+    let mut args = vec!["enqueue"];
+    args.extend_from_slice(jobs);
+    let out = deleteq(&config.path, &args, None);
+    assert!(out.status.success(), "enqueue failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect()
+}
+
+fn stop(mut worker: Worker) -> String {
+    worker.signal("TERM");
+    let status = worker.wait(Duration::from_secs(10)).expect("worker exits after SIGTERM");
+    assert!(status.success(), "worker exit status {status:?}\n{}", worker.log());
+    worker.log()
+}
+
+#[test]
+fn a_deletion_is_carried_out_and_audited_once() {
+    let redis = RedisServer::start();
+    let emulator = TestEmulator::start(EmulatorConfig::default());
+    emulator.state.seed("cometchat", None, &["69".to_string()]);
+    let config = config(&redis, &emulator, "");
+    let ids = enqueue(
+        &config,
+        &[
+            r#"{"account":"cc","message":"69","permanent":true,"on_behalf_of":"superhero1","reason":"unsend","requested_by":"app"}"#,
+            r#"{"account":"cc","message":"never-existed"}"#,
+        ],
+    );
+    assert_eq!(ids.len(), 2);
+    let worker = Worker::start(&config.path, config.dir.path().join("worker.log"), "info");
+    assert!(wait_until(Duration::from_secs(15), || terminal(&redis.url()).len() >= 2), "{}", worker.log());
+    let log = stop(worker);
+
+    let records = terminal(&redis.url());
+    assert_eq!(records.len(), 2, "{records:?}");
+    let deleted = records.iter().find(|r| r["message"] == "69").expect("record for 69");
+    assert_eq!(deleted["outcome"], "deleted");
+    assert_eq!(deleted["job"], ids[0]);
+    assert_eq!(deleted["account"], "cc");
+    assert_eq!(deleted["provider"], "cometchat");
+    assert_eq!(deleted["http_status"], "200");
+    assert_eq!(deleted["attempt"], "1");
+    assert_eq!(deleted["reason"], "unsend");
+    assert_eq!(deleted["requested_by"], "app");
+    let gone = records.iter().find(|r| r["message"] == "never-existed").expect("record for the missing one");
+    assert_eq!(gone["outcome"], "already_deleted");
+    assert_eq!(gone["http_status"], "404");
+    assert_eq!(emulator.state.deletions("cometchat", None, "69"), 1);
+
+    // The request was exactly what the page describes.
+    let request = emulator.state.requests().into_iter().find(|r| r.path == "/v3/messages/69").expect("request for 69");
+    assert_eq!(request.method, "DELETE");
+    let header =
+        |name: &str| request.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone());
+    assert_eq!(header("apikey").as_deref(), Some(SECRET));
+    assert_eq!(header("onBehalfOf").as_deref(), Some("superhero1"));
+    assert!(header("content-type").is_some_and(|v| v.starts_with("application/json")));
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&request.body).ok(),
+        Some(serde_json::json!({"permanent": true}))
+    );
+
+    // Completed jobs leave nothing behind but their audit records (and at most the idle-wake token).
+    let keys: Vec<String> = inspect::query(&redis.url(), redis::cmd("KEYS").arg("*"));
+    assert!(keys.iter().all(|k| k == "{deleteq}:audit" || k == "{deleteq}:wake"), "{keys:?}");
+    assert!(!log.contains(SECRET));
+}
+
+#[test]
+fn a_rejected_key_fails_after_one_call_and_is_dead_lettered() {
+    let redis = RedisServer::start();
+    let emulator = TestEmulator::start(EmulatorConfig::default());
+    emulator.state.seed("cometchat", None, &["1".to_string()]);
+    emulator
+        .state
+        .set_credentials("cometchat", Credentials { api_key: Some("another-key".into()), ..Credentials::default() });
+    let config = config(&redis, &emulator, "");
+    enqueue(&config, &[r#"{"account":"cc","message":"1"}"#]);
+    let worker = Worker::start(&config.path, config.dir.path().join("worker.log"), "debug");
+    assert!(wait_until(Duration::from_secs(15), || terminal(&redis.url()).len() == 1), "{}", worker.log());
+    let log = stop(worker);
+    let records = terminal(&redis.url());
+    assert_eq!(records[0]["outcome"], "failed");
+    assert_eq!(records[0]["http_status"], "401");
+    assert_eq!(emulator.state.calls("cometchat", None, "1"), 1);
+    let out = deleteq(&config.path, &["dlq", "list", "--json"], None);
+    let dead: serde_json::Value = serde_json::from_slice(&out.stdout).expect("dlq json");
+    assert_eq!(dead.as_array().map(Vec::len), Some(1), "{dead}");
+    assert_eq!(dead[0]["last_status"], 401);
+    assert_eq!(dead[0]["job"]["message"], "1");
+    // No configured credential anywhere: Redis, the stream, the worker's debug log.
+    assert!(!inspect::everything_stored(&redis.url()).contains(SECRET));
+    assert!(!log.contains(SECRET), "credential in the log");
+}
+
+#[test]
+fn retryable_failures_are_retried_then_succeed_or_end_dead() {
+    let redis = RedisServer::start();
+    let emulator = TestEmulator::start(EmulatorConfig::default());
+    emulator.state.seed("cometchat", None, &["flaky".to_string(), "down".to_string()]);
+    let fault = |message: &str, statuses: Vec<u16>| Fault {
+        provider: "cometchat".into(),
+        conversation: None,
+        message: message.into(),
+        statuses,
+        retry_after: None,
+        latency_ms: 0,
+        code: None,
+    };
+    emulator.state.inject(fault("flaky", vec![500, 429]));
+    emulator.state.inject(fault("down", vec![503; 10]));
+    let retry = "[retry]\nmax_attempts = 3\ninitial_backoff = \"50ms\"\nmax_backoff = \"200ms\"";
+    let config = config(&redis, &emulator, retry);
+    enqueue(&config, &[r#"{"account":"cc","message":"flaky"}"#, r#"{"account":"cc","message":"down"}"#]);
+    let worker = Worker::start(&config.path, config.dir.path().join("worker.log"), "info");
+    assert!(wait_until(Duration::from_secs(20), || terminal(&redis.url()).len() == 2), "{}", worker.log());
+    stop(worker);
+    let records = terminal(&redis.url());
+    let flaky = records.iter().find(|r| r["message"] == "flaky").expect("flaky");
+    assert_eq!((flaky["outcome"].as_str(), flaky["attempt"].as_str()), ("deleted", "3"));
+    let down = records.iter().find(|r| r["message"] == "down").expect("down");
+    assert_eq!((down["outcome"].as_str(), down["http_status"].as_str()), ("dead", "503"));
+    assert_eq!(emulator.state.calls("cometchat", None, "down"), 3, "exactly max_attempts calls");
+    let retries = outcome_counts(&inspect::audit(&redis.url()))["retry_scheduled"];
+    assert_eq!(retries, 4, "two retries each");
+}

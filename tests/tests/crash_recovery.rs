@@ -1,0 +1,55 @@
+//! A worker killed with SIGKILL mid-run loses nothing: its leased jobs come back after the lease and a second
+//! worker finishes them, with exactly one terminal record per message.
+
+use deleteq_emulator::EmulatorConfig;
+use deleteq_tests::inspect::terminal;
+use deleteq_tests::{deleteq, wait_until, RedisServer, TestConfig, TestEmulator, Worker};
+use std::collections::HashMap;
+use std::time::Duration;
+
+const JOBS: usize = 2_000;
+
+#[test]
+fn sigkill_mid_run_then_a_second_worker_finishes_every_job_once() {
+    let redis = RedisServer::start();
+    let emulator = TestEmulator::start(EmulatorConfig { accept_unknown: true, latency: Duration::from_millis(3) });
+    let config = TestConfig::new(
+        &redis.url(),
+        &format!(
+            "[worker]\nconcurrency = 32\nlease = \"2s\"\nshutdown_grace = \"5s\"\n\n[accounts.cc]\nprovider = \"cometchat\"\nbase_url = \"{}\"\napi_key = \"k\"\n",
+            emulator.url()
+        ),
+    );
+    let lines: Vec<String> = (0..JOBS).map(|i| format!(r#"{{"account":"cc","message":"m{i}"}}"#)).collect();
+    let file = config.jobs_file("jobs.jsonl", &lines);
+    let out = deleteq(&config.path, &["enqueue", "--file", file.to_str().expect("path")], None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let mut first = Worker::start(&config.path, config.dir.path().join("first.log"), "info");
+    assert!(wait_until(Duration::from_secs(30), || terminal(&redis.url()).len() >= JOBS / 4), "{}", first.log());
+    first.signal("KILL");
+    first.wait(Duration::from_secs(5)).expect("killed");
+    let at_kill = terminal(&redis.url()).len();
+    assert!(at_kill < JOBS, "the first worker finished everything before the kill; nothing was tested");
+
+    let second = Worker::start(&config.path, config.dir.path().join("second.log"), "info");
+    assert!(wait_until(Duration::from_secs(60), || terminal(&redis.url()).len() >= JOBS), "{}", second.log());
+    std::thread::sleep(Duration::from_millis(500));
+
+    let records = terminal(&redis.url());
+    let mut per_message: HashMap<String, usize> = HashMap::new();
+    for r in &records {
+        *per_message.entry(r["message"].clone()).or_default() += 1;
+        assert!(r["outcome"] == "deleted" || r["outcome"] == "already_deleted", "{r:?}");
+    }
+    assert_eq!(per_message.len(), JOBS, "every message has a record");
+    assert!(per_message.values().all(|n| *n == 1), "a message has two terminal records");
+    assert_eq!(records.len(), JOBS);
+    for i in 0..JOBS {
+        assert_eq!(
+            emulator.state.deletions("cometchat", None, &format!("m{i}")),
+            1,
+            "m{i} deleted once at the provider"
+        );
+    }
+}

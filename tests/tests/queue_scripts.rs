@@ -1,0 +1,154 @@
+//! The queue's scripts against a real redis-server: each state change, and the guards that keep outcomes single.
+
+use deleteq_core::audit::AuditRecord;
+use deleteq_core::Outcome;
+use deleteq_queue::{Ack, NewJob, Queue, QueueOptions, RedisTarget, Reschedule};
+use deleteq_tests::inspect;
+use deleteq_tests::RedisServer;
+use std::time::Duration;
+
+async fn queue(redis: &RedisServer) -> Queue {
+    let target = RedisTarget::new(&redis.url()).expect("url");
+    let options = QueueOptions { prefix: "deleteq".into(), audit_max_len: 1000, dead_max_len: 2 };
+    Queue::connect(&target, options).await.expect("connect")
+}
+
+/// The inspect helpers block; run them off the async runtime.
+async fn audit_len(url: String) -> usize {
+    tokio::task::spawn_blocking(move || inspect::audit(&url).len()).await.expect("audit")
+}
+
+async fn keys(url: String) -> Vec<String> {
+    tokio::task::spawn_blocking(move || inspect::query(&url, redis::cmd("KEYS").arg("*"))).await.expect("keys")
+}
+
+fn job(id: &str, due_ms: u64) -> NewJob {
+    NewJob { id: id.into(), due_ms, envelope: format!("{{\"id\":\"{id}\"}}") }
+}
+
+fn record(job: &str, outcome: Outcome) -> AuditRecord {
+    AuditRecord {
+        job: job.into(),
+        parent: None,
+        account: "cc".into(),
+        provider: "cometchat".into(),
+        conversation: None,
+        message: Some(format!("msg-{job}")),
+        outcome,
+        http_status: Some(200),
+        attempt: 1,
+        error: None,
+        deleted_count: None,
+        delay_ms: None,
+        campaign: None,
+        reason: None,
+        requested_by: None,
+        at: AuditRecord::now(),
+    }
+}
+
+fn ack(id: &str, rev: u64) -> Ack {
+    Ack { id: id.into(), rev, records: vec![record(id, Outcome::Deleted)], dead_letter: None }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn enqueue_lease_ack_leaves_only_the_audit_record() {
+    let redis = RedisServer::start();
+    let q = queue(&redis).await;
+    let now = deleteq_core::now_ms();
+    assert_eq!(
+        q.enqueue(&[job("a", 0), job("b", 0), job("a", 0)], now).await.expect("enqueue"),
+        2,
+        "a duplicate id is ignored"
+    );
+    let leased = q.lease(10, Duration::from_secs(30), now).await.expect("lease");
+    assert_eq!(leased.iter().map(|l| l.id.as_str()).collect::<Vec<_>>(), ["a", "b"], "FIFO");
+    assert_eq!(leased[0].rev, 0);
+    assert_eq!(leased[0].envelope, "{\"id\":\"a\"}");
+    assert_eq!(q.ack(&[ack("a", 0), ack("b", 0)], now).await.expect("ack"), [true, true]);
+    assert_eq!(q.ack(&[ack("a", 0)], now).await.expect("second ack"), [false], "a job is finished once");
+    assert_eq!(audit_len(redis.url()).await, 2);
+    let keys = keys(redis.url()).await;
+    assert!(keys.iter().all(|k| k == "{deleteq}:audit" || k == "{deleteq}:wake"), "{keys:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rescheduled_job_cannot_be_finished_by_a_stale_lease() {
+    let redis = RedisServer::start();
+    let q = queue(&redis).await;
+    let now = deleteq_core::now_ms();
+    q.enqueue(&[job("a", 0)], now).await.expect("enqueue");
+    let first = q.lease(1, Duration::from_millis(1), now).await.expect("lease").remove(0);
+    // The first worker stalls; its lease expires and a second worker takes the job.
+    assert_eq!(q.reclaim_expired(now + 10).await.expect("reclaim"), 1);
+    let second = q.lease(1, Duration::from_secs(30), now + 10).await.expect("lease again").remove(0);
+    assert_eq!(second.rev, first.rev);
+    // The second worker retries it: the stored job moves to revision 1.
+    let retry = Reschedule {
+        id: "a".into(),
+        rev: second.rev,
+        due_ms: now + 60_000,
+        envelope: "{\"id\":\"a\",\"attempt\":1}".into(),
+        records: vec![record("a", Outcome::RetryScheduled)],
+    };
+    assert_eq!(q.reschedule(&[retry]).await.expect("reschedule"), [true]);
+    // The stalled first worker now reports success for revision 0: refused, no record written.
+    assert_eq!(q.ack(&[ack("a", first.rev)], now).await.expect("stale ack"), [false]);
+    assert_eq!(audit_len(redis.url()).await, 1, "only the retry record");
+    // Promotion brings it back at revision 1, and that lease can finish it.
+    assert_eq!(q.promote_due(now + 60_000).await.expect("promote"), 1);
+    let third = q.lease(1, Duration::from_secs(30), now + 60_000).await.expect("lease").remove(0);
+    assert_eq!((third.rev, third.envelope.as_str()), (1, "{\"id\":\"a\",\"attempt\":1}"));
+    assert_eq!(q.ack(&[ack("a", 1)], now).await.expect("ack"), [true]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn scheduled_jobs_wait_and_released_jobs_go_first() {
+    let redis = RedisServer::start();
+    let q = queue(&redis).await;
+    let now = deleteq_core::now_ms();
+    q.enqueue(&[job("later", now + 5_000), job("x", 0), job("y", 0)], now).await.expect("enqueue");
+    let leased = q.lease(10, Duration::from_secs(30), now).await.expect("lease");
+    assert_eq!(leased.len(), 2, "the scheduled job is not ready");
+    assert_eq!(q.promote_due(now + 1_000).await.expect("promote early"), 0);
+    assert_eq!(q.next_due_ms().await.expect("next due"), Some(now + 5_000));
+    assert_eq!(q.release(&["y".to_string()]).await.expect("release"), 1);
+    assert_eq!(q.release(&["y".to_string()]).await.expect("release twice"), 0, "not leased any more");
+    assert_eq!(q.promote_due(now + 5_000).await.expect("promote"), 1);
+    let order: Vec<String> =
+        q.lease(10, Duration::from_secs(30), now).await.expect("lease").into_iter().map(|l| l.id).collect();
+    assert_eq!(order, ["y", "later"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn extended_leases_are_not_reclaimed_and_dead_letters_are_bounded() {
+    let redis = RedisServer::start();
+    let q = queue(&redis).await;
+    let now = deleteq_core::now_ms();
+    q.enqueue(&[job("a", 0), job("b", 0), job("c", 0)], now).await.expect("enqueue");
+    q.lease(3, Duration::from_secs(1), now).await.expect("lease");
+    q.extend(&["a".to_string()], Duration::from_secs(60), now).await.expect("extend");
+    assert_eq!(q.reclaim_expired(now + 2_000).await.expect("reclaim"), 2, "b and c expired, a was extended");
+    let dead = |id: &str| Ack {
+        id: id.into(),
+        rev: 0,
+        records: vec![record(id, Outcome::Failed)],
+        dead_letter: Some(format!("{{\"id\":\"{id}\"}}")),
+    };
+    assert_eq!(q.ack(&[dead("a"), dead("b"), dead("c")], now).await.expect("ack"), [true, true, true]);
+    let letters = q.dead_letters(10).await.expect("dlq");
+    assert_eq!(letters.len(), 2, "dead_max_len = 2 keeps the newest two");
+    let depths = q.depths().await.expect("depths");
+    assert_eq!((depths.jobs, depths.leased, depths.dead), (0, 0, 2));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn promotion_moves_more_than_luas_unpack_limit() {
+    let redis = RedisServer::start();
+    let q = queue(&redis).await;
+    let now = deleteq_core::now_ms();
+    let jobs: Vec<NewJob> = (0..9_000).map(|i| job(&format!("j{i}"), now + 1)).collect();
+    q.enqueue(&jobs, now).await.expect("enqueue");
+    assert_eq!(q.promote_due(now + 1).await.expect("promote"), 9_000);
+    assert_eq!(q.depths().await.expect("depths").ready, 9_000);
+}
