@@ -17,7 +17,7 @@ trap cleanup EXIT INT TERM
 
 if [ -z "${REDIS_URL:-}" ]; then
   port=$(free_port)
-  mkdir -p "$DATA/redis"
+  rm -rf "$DATA/redis" && mkdir -p "$DATA/redis"   # a fresh queue for every demo
   redis-server --port "$port" --bind 127.0.0.1 --dir "$DATA/redis" --appendonly yes --save '' \
     --logfile "$PWD/$DATA/redis.log" --daemonize no >/dev/null 2>&1 &
   pids+=($!)
@@ -27,7 +27,7 @@ if [ -z "${REDIS_URL:-}" ]; then
 fi
 
 emu_port=$(free_port)
-"$BIN" emulator --addr "127.0.0.1:$emu_port" --accept-unknown --latency-ms 15 >"$DATA/emulator.log" 2>&1 &
+"$BIN" emulator --addr "127.0.0.1:$emu_port" --accept-unknown --latency-ms 25 >"$DATA/emulator.log" 2>&1 &
 pids+=($!)
 EMU="http://127.0.0.1:$emu_port"
 for _ in $(seq 50); do curl -sf "$EMU/_emulator/stats" >/dev/null 2>&1 && break; sleep 0.1; done
@@ -40,7 +40,7 @@ url = "redis://127.0.0.1:6379"   # REDIS_URL overrides this
 prefix = "deleteq-demo"
 
 [worker]
-concurrency = 32
+concurrency = 16
 lease = "30s"
 shutdown_grace = "10s"
 
@@ -68,7 +68,7 @@ python3 - "$DATA/jobs.jsonl" <<'PY'
 import json, sys, random
 random.seed(7)
 with open(sys.argv[1], "w") as f:
-    for i in range(600):
+    for i in range(2000):
         job = {"account": "cc-eu", "message": f"demo-{i}", "permanent": True, "reason": "demo cleanup", "requested_by": "make run"}
         f.write(json.dumps(job) + "\n")
     for i in range(400):
@@ -77,6 +77,12 @@ with open(sys.argv[1], "w") as f:
     for i in range(50):
         f.write(json.dumps({"account": "cc-eu", "message": f"demo-{i}"}) + "\n")
 PY
+# Some provider trouble: two transient errors then success, a rate limit with Retry-After, and a message the
+# caller may not delete (a permanent failure, dead-lettered for replay).
+fault() { curl -sf -X POST "$EMU/_emulator/faults" -H 'content-type: application/json' -d "$1" >/dev/null; }
+fault '{"provider":"cometchat","message":"demo-100","statuses":[503,502]}'
+fault '{"provider":"cometchat","message":"demo-200","statuses":[429],"retry_after":"1"}'
+fault '{"provider":"cometchat","message":"demo-300","statuses":[403],"code":"ERR_MESSAGE_NOT_A_SENDER"}'
 total=$(wc -l <"$DATA/jobs.jsonl")
 "$BIN" enqueue --file "$DATA/jobs.jsonl" >/dev/null
 echo "Enqueued $total deletions across CometChat (emulated) and a noop account. Outcomes:"
@@ -94,5 +100,9 @@ print(" ".join(f"{k}={v}" for k, v in sorted(c.items())) or "waiting", sum(v for
 done
 elapsed=$(python3 -c "import time; print(f'{time.time() - $start:.1f}')")
 echo
-echo "All $total deletions accounted for in ${elapsed}s. The audit stream: $BIN --config $DATA/deleteq.toml audit tail"
+echo "All $total deletions accounted for in ${elapsed}s."
+echo "Dead letters (replayable):"
+"$BIN" dlq list
+echo "Queue:"
 "$BIN" status
+echo "The audit stream: REDIS_URL=$REDIS_URL $BIN --config $DATA/deleteq.toml audit tail"
