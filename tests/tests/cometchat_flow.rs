@@ -155,3 +155,42 @@ fn retryable_failures_are_retried_then_succeed_or_end_dead() {
     let retries = outcome_counts(&inspect::audit(&redis.url()))["retry_scheduled"];
     assert_eq!(retries, 4, "two retries each");
 }
+
+#[test]
+fn run_at_waits_not_after_expires_and_idempotency_keys_dedupe() {
+    let redis = RedisServer::start();
+    let emulator = TestEmulator::start(EmulatorConfig { accept_unknown: true, ..EmulatorConfig::default() });
+    let config = config(&redis, &emulator, "");
+    let run_at = chrono_like_rfc3339(2);
+    let ids = enqueue(
+        &config,
+        &[
+            &format!(r#"{{"account":"cc","message":"later","run_at":"{run_at}"}}"#),
+            r#"{"account":"cc","message":"too-late","not_after":"2020-01-01T00:00:00Z"}"#,
+            r#"{"account":"cc","message":"once","idempotency_key":"erase-user-42"}"#,
+            r#"{"account":"cc","message":"once","idempotency_key":"erase-user-42"}"#,
+        ],
+    );
+    assert_eq!(ids[2], ids[3], "a repeated idempotency key returns the first id");
+    let again = enqueue(&config, &[r#"{"account":"cc","message":"once","idempotency_key":"erase-user-42"}"#]);
+    assert_eq!(again[0], ids[2]);
+    let worker = Worker::start(&config.path, config.dir.path().join("worker.log"), "info");
+    assert!(wait_until(Duration::from_secs(10), || terminal(&redis.url()).len() >= 2), "{}", worker.log());
+    assert_eq!(emulator.state.calls("cometchat", None, "later"), 0, "not called before run_at");
+    assert!(wait_until(Duration::from_secs(10), || terminal(&redis.url()).len() >= 3), "{}", worker.log());
+    stop(worker);
+    let records = terminal(&redis.url());
+    assert_eq!(records.len(), 3, "{records:?}");
+    let outcome = |m: &str| records.iter().find(|r| r["message"] == m).map(|r| r["outcome"].clone());
+    assert_eq!(outcome("too-late").as_deref(), Some("expired"));
+    assert_eq!(emulator.state.calls("cometchat", None, "too-late"), 0, "no call for an expired job");
+    assert_eq!(outcome("once").as_deref(), Some("deleted"));
+    assert_eq!(emulator.state.calls("cometchat", None, "once"), 1);
+    let later = records.iter().find(|r| r["message"] == "later").expect("later ran");
+    assert!(later["at"] >= run_at, "ran at {} before run_at {run_at}", later["at"]);
+}
+
+/// Now plus `secs`, as RFC 3339 UTC with milliseconds (the audit `at` format, so the two compare as text).
+fn chrono_like_rfc3339(secs: i64) -> String {
+    (chrono::Utc::now() + chrono::Duration::seconds(secs)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}

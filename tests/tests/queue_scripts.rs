@@ -9,7 +9,12 @@ use std::time::Duration;
 
 async fn queue(redis: &RedisServer) -> Queue {
     let target = RedisTarget::new(&redis.url()).expect("url");
-    let options = QueueOptions { prefix: "deleteq".into(), audit_max_len: 1000, dead_max_len: 2 };
+    let options = QueueOptions {
+        prefix: "deleteq".into(),
+        audit_max_len: 1000,
+        dead_max_len: 2,
+        idempotency_retention: Duration::from_secs(60),
+    };
     Queue::connect(&target, options).await.expect("connect")
 }
 
@@ -23,7 +28,7 @@ async fn keys(url: String) -> Vec<String> {
 }
 
 fn job(id: &str, due_ms: u64) -> NewJob {
-    NewJob { id: id.into(), due_ms, envelope: format!("{{\"id\":\"{id}\"}}") }
+    NewJob { id: id.into(), due_ms, envelope: format!("{{\"id\":\"{id}\"}}"), idempotency_key: None }
 }
 
 fn record(job: &str, outcome: Outcome) -> AuditRecord {
@@ -56,11 +61,9 @@ async fn enqueue_lease_ack_leaves_only_the_audit_record() {
     let redis = RedisServer::start();
     let q = queue(&redis).await;
     let now = deleteq_core::now_ms();
-    assert_eq!(
-        q.enqueue(&[job("a", 0), job("b", 0), job("a", 0)], now).await.expect("enqueue"),
-        2,
-        "a duplicate id is ignored"
-    );
+    let ids = q.enqueue(&[job("a", 0), job("b", 0), job("a", 0)], now).await.expect("enqueue");
+    assert_eq!(ids, ["a", "b", "a"], "a duplicate id is stored once");
+    assert_eq!(q.depths().await.expect("depths").jobs, 2);
     let leased = q.lease(10, Duration::from_secs(30), now).await.expect("lease");
     assert_eq!(leased.iter().map(|l| l.id.as_str()).collect::<Vec<_>>(), ["a", "b"], "FIFO");
     assert_eq!(leased[0].rev, 0);
@@ -151,4 +154,23 @@ async fn promotion_moves_more_than_luas_unpack_limit() {
     q.enqueue(&jobs, now).await.expect("enqueue");
     assert_eq!(q.promote_due(now + 1).await.expect("promote"), 9_000);
     assert_eq!(q.depths().await.expect("depths").ready, 9_000);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_repeated_idempotency_key_returns_the_first_id_and_stores_nothing() {
+    let redis = RedisServer::start();
+    let q = queue(&redis).await;
+    let now = deleteq_core::now_ms();
+    let keyed = |id: &str, key: &str| NewJob { idempotency_key: Some(key.into()), ..job(id, 0) };
+    let ids =
+        q.enqueue(&[keyed("a", "erase-42"), keyed("b", "erase-42"), keyed("c", "other")], now).await.expect("enqueue");
+    assert_eq!(ids, ["a", "a", "c"], "within one batch");
+    let ids = q.enqueue(&[keyed("d", "erase-42")], now).await.expect("enqueue again");
+    assert_eq!(ids, ["a"], "across batches");
+    // The big-batch path (MULTI of EVALs) keeps the same rule.
+    let mut many: Vec<NewJob> = (0..1500).map(|i| job(&format!("j{i}"), 0)).collect();
+    many.push(keyed("e", "erase-42"));
+    let ids = q.enqueue(&many, now).await.expect("enqueue many");
+    assert_eq!(ids.last().map(String::as_str), Some("a"));
+    assert_eq!(q.depths().await.expect("depths").jobs, 2 + 1500);
 }

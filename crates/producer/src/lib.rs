@@ -32,11 +32,7 @@ impl Producer {
     /// Connects to the config's Redis.
     pub async fn connect(config: &Config) -> Result<Producer, ProducerError> {
         let target = RedisTarget::new(config.redis.url.expose())?;
-        let options = QueueOptions {
-            prefix: config.redis.prefix.clone(),
-            audit_max_len: config.audit.max_len,
-            dead_max_len: config.dlq.max_len,
-        };
+        let options = QueueOptions::from_config(config);
         let queue = Queue::connect(&target, options).await?;
         queue.ping().await?;
         Ok(Producer { queue, config: config.clone() })
@@ -60,19 +56,17 @@ impl Producer {
             validate(job, &self.config).map_err(|error| ProducerError::Invalid { index, error })?;
         }
         let now = deleteq_core::now_ms();
-        let mut ids = Vec::with_capacity(jobs.len());
         let new: Vec<NewJob> = jobs
             .iter()
             .map(|job| {
                 let id = JobId::new();
                 let due_ms = job.run_at.map(|t| u64::try_from(t.timestamp_millis()).unwrap_or(0)).unwrap_or(0);
                 let envelope = Envelope::new(id.clone(), job).encode();
-                ids.push(id.clone());
-                NewJob { id: id.0, due_ms, envelope }
+                NewJob { id: id.0, due_ms, envelope, idempotency_key: job.idempotency_key.clone() }
             })
             .collect();
-        self.queue.enqueue(&new, now).await?;
-        Ok(ids)
+        let ids = self.queue.enqueue(&new, now).await?;
+        Ok(ids.into_iter().map(JobId).collect())
     }
 
     /// The queue, for inspection.

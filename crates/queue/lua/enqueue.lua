@@ -1,24 +1,35 @@
--- enqueue: store new jobs and make them ready (or scheduled, when due later).
+-- enqueue: store new jobs and make them ready (or scheduled, when due later), honouring idempotency keys.
 -- KEYS[1] jobs (HASH id -> "rev|envelope")   KEYS[2] ready (LIST)   KEYS[3] scheduled (ZSET id -> due ms)
--- KEYS[4] wake (LIST, one token)
--- ARGV[1] now (ms), then per job: id, due (ms), stored value
--- Returns: how many jobs were new (an id that already exists is left untouched, so a retried enqueue is harmless).
+-- KEYS[4] wake (LIST, one token)   KEYS[5..] idempotency keys (STRING -> first job id, expiring)
+-- ARGV[1] now (ms)   ARGV[2] idempotency retention (ms); then per job: id, due (ms), stored value, k = index in
+--   KEYS of its idempotency key (0 = none)
+-- Returns: per job, the id it is known by: its own, or the first job's when its idempotency key was seen within the
+-- retention (then nothing is stored). An id that already exists is left untouched, so a retried enqueue is harmless.
 local now = tonumber(ARGV[1])
-local added, ready = 0, 0
-for i = 2, #ARGV, 3 do
-  local id, due = ARGV[i], tonumber(ARGV[i + 1])
-  if redis.call('HSETNX', KEYS[1], id, ARGV[i + 2]) == 1 then
-    added = added + 1
-    if due > now then
-      redis.call('ZADD', KEYS[3], due, id)
-    else
-      redis.call('RPUSH', KEYS[2], id)
-      ready = ready + 1
+local out, ready = {}, 0
+for i = 3, #ARGV, 4 do
+  local id, due, k = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 3])
+  local first = false
+  if k > 0 then
+    first = redis.call('GET', KEYS[k])
+    if not first then redis.call('SET', KEYS[k], id, 'PX', ARGV[2]) end
+  end
+  if first then
+    out[#out + 1] = first
+  else
+    if redis.call('HSETNX', KEYS[1], id, ARGV[i + 2]) == 1 then
+      if due > now then
+        redis.call('ZADD', KEYS[3], due, id)
+      else
+        redis.call('RPUSH', KEYS[2], id)
+        ready = ready + 1
+      end
     end
+    out[#out + 1] = id
   end
 end
 if ready > 0 then
   redis.call('LPUSH', KEYS[4], '1')
   redis.call('LTRIM', KEYS[4], 0, 0)
 end
-return added
+return out

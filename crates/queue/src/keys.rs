@@ -12,6 +12,7 @@ pub struct Keys {
     dead_jobs: String,
     audit: String,
     wake: String,
+    idempotency: String,
 }
 
 impl Keys {
@@ -27,6 +28,7 @@ impl Keys {
             dead_jobs: k("dead:jobs"),
             audit: k("audit"),
             wake: k("wake"),
+            idempotency: k("idem:"),
         }
     }
 
@@ -65,6 +67,11 @@ impl Keys {
     /// STREAM of audit records, trimmed with `MAXLEN ~`.
     pub fn audit(&self) -> &str {
         &self.audit
+    }
+
+    /// STRING per idempotency key → the id of the first job enqueued with it; expires after the retention.
+    pub fn idempotency(&self, key: &str) -> String {
+        format!("{}{key}", self.idempotency)
     }
 
     /// LIST holding at most one token: idle workers block on it and are woken when work arrives.

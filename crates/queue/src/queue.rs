@@ -19,8 +19,22 @@ pub struct QueueOptions {
     pub prefix: String,
     /// `XADD MAXLEN ~` bound of the audit stream.
     pub audit_max_len: u64,
+    /// How long an idempotency key is remembered.
+    pub idempotency_retention: Duration,
     /// Bound of the dead-letter set.
     pub dead_max_len: u64,
+}
+
+impl QueueOptions {
+    /// The options a config asks for.
+    pub fn from_config(config: &deleteq_core::Config) -> Self {
+        QueueOptions {
+            prefix: config.redis.prefix.clone(),
+            audit_max_len: config.audit.max_len,
+            idempotency_retention: config.producer.idempotency_retention,
+            dead_max_len: config.dlq.max_len,
+        }
+    }
 }
 
 /// A job to store.
@@ -32,6 +46,8 @@ pub struct NewJob {
     pub due_ms: u64,
     /// The envelope JSON.
     pub envelope: String,
+    /// A second job with the same key, within the retention, is not stored: it gets the first job's id.
+    pub idempotency_key: Option<String>,
 }
 
 /// A job reserved for this worker.
@@ -127,24 +143,67 @@ impl Queue {
         Ok(())
     }
 
-    /// Stores `jobs` all or nothing (one `MULTI`/`EXEC`); returns how many were new.
-    pub async fn enqueue(&self, jobs: &[NewJob], now_ms: u64) -> Result<u64> {
+    /// Stores `jobs` all or nothing; returns, per job, the id it is known by (the first job's id for a repeated
+    /// idempotency key). Up to one chunk is one script call (atomic by itself, `EVALSHA`); more is one
+    /// `MULTI`/`EXEC` of `EVAL`s, which cannot half-fail on an empty script cache.
+    pub async fn enqueue(&self, jobs: &[NewJob], now_ms: u64) -> Result<Vec<String>> {
         if jobs.is_empty() {
-            return Ok(0);
+            return Ok(Vec::new());
+        }
+        let mut conn = self.conn.clone();
+        let retention = self.options.idempotency_retention.as_millis().max(1) as u64;
+        if jobs.len() <= CHUNK {
+            let (mut keys, mut args) = (Vec::new(), Vec::new());
+            self.enqueue_args(jobs, now_ms, retention, |k| keys.push(k), |a| args.push(a));
+            let mut inv = self.scripts.enqueue.prepare_invoke();
+            keys.into_iter().for_each(|k| {
+                inv.key(k);
+            });
+            args.into_iter().for_each(|a| {
+                inv.arg(a);
+            });
+            return Ok(inv.invoke_async(&mut conn).await?);
         }
         let mut pipe = redis::pipe();
         pipe.atomic();
         for chunk in jobs.chunks(CHUNK) {
-            let cmd = pipe.cmd("EVAL").arg(ENQUEUE).arg(4);
-            cmd.arg(self.keys.jobs()).arg(self.keys.ready()).arg(self.keys.scheduled()).arg(self.keys.wake());
-            cmd.arg(now_ms);
-            for job in chunk {
-                cmd.arg(&job.id).arg(job.due_ms).arg(stored(0, &job.envelope));
-            }
+            let mut keys = Vec::new();
+            let mut args = Vec::new();
+            self.enqueue_args(chunk, now_ms, retention, |k| keys.push(k), |a| args.push(a));
+            pipe.cmd("EVAL").arg(ENQUEUE).arg(keys.len()).arg(keys).arg(args);
         }
-        let mut conn = self.conn.clone();
-        let added: Vec<u64> = pipe.query_async(&mut conn).await?;
-        Ok(added.iter().sum())
+        let ids: Vec<Vec<String>> = pipe.query_async(&mut conn).await?;
+        Ok(ids.into_iter().flatten().collect())
+    }
+
+    /// The enqueue script's KEYS and ARGV for `jobs`, handed to `key` and `arg` in order.
+    fn enqueue_args(
+        &self,
+        jobs: &[NewJob],
+        now_ms: u64,
+        retention_ms: u64,
+        mut key: impl FnMut(String),
+        mut arg: impl FnMut(String),
+    ) {
+        let fixed = [self.keys.jobs(), self.keys.ready(), self.keys.scheduled(), self.keys.wake()];
+        fixed.into_iter().for_each(|k| key(k.to_string()));
+        arg(now_ms.to_string());
+        arg(retention_ms.to_string());
+        let mut next_key = fixed.len();
+        for job in jobs {
+            let index = match &job.idempotency_key {
+                Some(k) => {
+                    key(self.keys.idempotency(k));
+                    next_key += 1;
+                    next_key
+                }
+                None => 0,
+            };
+            arg(job.id.clone());
+            arg(job.due_ms.to_string());
+            arg(stored(0, &job.envelope));
+            arg(index.to_string());
+        }
     }
 
     /// Leases up to `max` ready jobs until `now + lease`.

@@ -5,6 +5,7 @@ use redis::Script;
 
 /// All scripts, compiled into the binary.
 pub(crate) struct Scripts {
+    pub(crate) enqueue: Script,
     pub(crate) lease: Script,
     pub(crate) ack: Script,
     pub(crate) reschedule: Script,
@@ -15,6 +16,7 @@ pub(crate) struct Scripts {
 impl Scripts {
     pub(crate) fn new() -> Self {
         Scripts {
+            enqueue: Script::new(ENQUEUE),
             lease: Script::new(include_str!("../lua/lease.lua")),
             ack: Script::new(include_str!("../lua/ack.lua")),
             reschedule: Script::new(include_str!("../lua/reschedule.lua")),

@@ -56,6 +56,9 @@ impl Fetcher {
             };
             let leased = match self.queue.lease(held, self.lease, deleteq_core::now_ms()).await {
                 Ok(leased) => {
+                    if failures > 0 {
+                        tracing::info!(failures, "Redis is reachable again; leasing resumed.");
+                    }
                     failures = 0;
                     leased
                 }

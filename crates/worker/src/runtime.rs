@@ -37,11 +37,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     let target = RedisTarget::new(config.redis.url.expose()).map_err(|e| WorkerError::RedisUrl(e.to_string()))?;
     let (stop_tx, stop) = watch::channel(false);
     tokio::pin!(shutdown);
-    let options = QueueOptions {
-        prefix: config.redis.prefix.clone(),
-        audit_max_len: config.audit.max_len,
-        dead_max_len: config.dlq.max_len,
-    };
+    let options = QueueOptions::from_config(&config);
     let queue = tokio::select! {
         queue = connect(&target, options) => queue,
         _ = &mut shutdown => return Ok(()),

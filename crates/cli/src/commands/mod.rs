@@ -34,11 +34,7 @@ pub(crate) async fn dispatch(cli: Cli) -> Result<(), Failure> {
 pub(crate) async fn connect(config: &deleteq_core::Config) -> Result<Queue, Failure> {
     let target =
         RedisTarget::new(config.redis.url.expose()).map_err(|e| Failure::Invalid(format!("redis.url: {e}")))?;
-    let options = QueueOptions {
-        prefix: config.redis.prefix.clone(),
-        audit_max_len: config.audit.max_len,
-        dead_max_len: config.dlq.max_len,
-    };
+    let options = QueueOptions::from_config(config);
     let queue = Queue::connect(&target, options)
         .await
         .map_err(|e| Failure::Runtime(format!("cannot reach Redis at {}: {e}", target.redacted())))?;

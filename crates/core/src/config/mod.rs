@@ -45,6 +45,8 @@ pub struct Config {
     pub audit: AuditConfig,
     /// The dead-letter set.
     pub dlq: DlqConfig,
+    /// Enqueueing.
+    pub producer: ProducerConfig,
     /// Named provider accounts.
     pub accounts: BTreeMap<String, Account>,
     /// Cron schedules (`[[schedules]]`), each a job template.
@@ -69,6 +71,8 @@ struct RawConfig {
     audit: AuditConfig,
     #[serde(default)]
     dlq: DlqConfig,
+    #[serde(default)]
+    producer: ProducerConfig,
     #[serde(default)]
     accounts: BTreeMap<String, account::RawAccount>,
     #[serde(default)]
@@ -167,6 +171,22 @@ impl Default for DlqConfig {
     }
 }
 
+/// `[producer]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProducerConfig {
+    /// How long an `idempotency_key` is remembered: a second enqueue with it within this time returns the first
+    /// job's id and enqueues nothing.
+    #[serde(with = "serde_duration")]
+    pub idempotency_retention: Duration,
+}
+
+impl Default for ProducerConfig {
+    fn default() -> Self {
+        ProducerConfig { idempotency_retention: Duration::from_secs(24 * 3600) }
+    }
+}
+
 /// One `[[schedules]]` entry. Kept as parsed TOML until the scheduler lands; its job is validated like any job.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -203,6 +223,7 @@ impl Config {
             retry: raw.retry,
             audit: raw.audit,
             dlq: raw.dlq,
+            producer: raw.producer,
             accounts,
             schedules: raw.schedules,
             api: raw.api,
