@@ -70,3 +70,22 @@ fn a_redis_crash_and_restart_mid_run_is_survived_without_loss() {
     worker.signal("TERM");
     assert!(worker.wait(Duration::from_secs(10)).is_some_and(|s| s.success()));
 }
+
+#[test]
+fn calls_outlasting_the_grace_period_are_abandoned_and_their_jobs_handed_back() {
+    let redis = RedisServer::start();
+    let emulator = TestEmulator::start(EmulatorConfig { accept_unknown: true, latency: Duration::from_secs(8) });
+    let config = setup(&redis, &emulator, "concurrency = 4\nlease = \"30s\"\nshutdown_grace = \"1s\"", 20);
+    let mut worker = Worker::start(&config.path, config.dir.path().join("worker.log"), "info");
+    assert!(wait_until(Duration::from_secs(10), || emulator.state.total_calls() >= 4), "{}", worker.log());
+    let asked = Instant::now();
+    worker.signal("TERM");
+    let status = worker.wait(Duration::from_secs(10)).expect("exits");
+    assert!(status.success(), "{status:?}: {}", worker.log());
+    assert!(asked.elapsed() < Duration::from_secs(5), "took {:?}, calls take 8 s", asked.elapsed());
+    let unfinished: usize = query(&redis.url(), redis::cmd("HLEN").arg("{deleteq}:jobs"));
+    let leased: usize = query(&redis.url(), redis::cmd("ZCARD").arg("{deleteq}:leased"));
+    let ready: usize = query(&redis.url(), redis::cmd("LLEN").arg("{deleteq}:ready"));
+    assert_eq!((unfinished, leased, ready), (20, 0, 20), "every job handed back, ready to run at once");
+    assert!(terminal(&redis.url()).is_empty());
+}

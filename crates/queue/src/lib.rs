@@ -24,7 +24,7 @@ mod scripts;
 
 pub use connection::RedisTarget;
 pub use keys::Keys;
-pub use queue::{Ack, Leased, NewJob, Queue, QueueOptions, Reschedule};
+pub use queue::{Ack, Leased, NewJob, Queue, QueueOptions, Reschedule, Waiter};
 
 /// A failed Redis operation.
 #[derive(Debug, thiserror::Error)]

@@ -2,8 +2,11 @@
 //!
 //! # Layout
 //! - [`run`] (in `runtime`): composes the parts below and owns the shutdown protocol.
-//! - `fetcher`: leases batches of ready jobs whenever call slots are free; blocks on the wake list when idle.
-//! - `execute`: one job, start to finish: checks, provider calls, and the [`Finish`](execute::Finish) that records it.
+//! - `apalis_worker`: the queue as an apalis 1.0 custom backend; apalis runs the handlers (concurrency, tower
+//!   service stack, draining on stop).
+//! - `lease_stream`: the backend's fetcher: leases batches of ready jobs, hands them out one per free slot, and
+//!   blocks on the wake list when idle.
+//! - `execute`: one job, start to finish: checks, provider calls, and the `Finish` that records it.
 //! - `acker`: writes finishes to Redis in batches (ack with audit, or reschedule), retrying through outages.
 //! - `retry`: the retry policy, the only place that decides "again, and when" or "dead".
 //! - `keeper`: extends the leases of jobs still in flight.
@@ -16,10 +19,11 @@
 //! by any live worker once their lease expires. Retries wait in Redis, never in a call slot.
 
 mod acker;
+mod apalis_worker;
 mod execute;
-mod fetcher;
 mod inflight;
 mod keeper;
+mod lease_stream;
 mod maintenance;
 mod records;
 pub mod retry;

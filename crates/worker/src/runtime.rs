@@ -10,8 +10,8 @@
 //! 4. release the leases still held, so those jobs run again at once elsewhere.
 
 use crate::acker::run_acker;
+use crate::apalis_worker::{ApalisWorker, JobContext};
 use crate::execute::Executor;
-use crate::fetcher::Fetcher;
 use crate::inflight::InFlight;
 use crate::keeper::run_keeper;
 use crate::maintenance::run_maintenance;
@@ -21,7 +21,7 @@ use deleteq_queue::{Queue, QueueOptions, RedisTarget};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, watch, Semaphore};
+use tokio::sync::{mpsc, watch};
 
 /// Why a worker could not run at all. Transient trouble (Redis down) is never an error: it is waited out.
 #[derive(Debug, thiserror::Error)]
@@ -47,33 +47,39 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
 
     let inflight = InFlight::default();
     let (finish_tx, finish_rx) = mpsc::channel(concurrency * 4);
-    let executor = Arc::new(Executor { providers: Providers::new(&config, concurrency), retry: config.retry.clone() });
-    let fetcher = Fetcher {
+    let executor = Executor { providers: Providers::new(&config, concurrency), retry: config.retry.clone() };
+    let (abandon_tx, abandon) = watch::channel(false);
+    let context = Arc::new(JobContext { executor, finishes: finish_tx, inflight: inflight.clone(), abandon });
+    let worker = ApalisWorker {
+        name: worker_id.clone(),
         queue: queue.clone(),
-        executor,
-        slots: Arc::new(Semaphore::new(concurrency)),
+        context,
         concurrency,
         lease: config.worker.lease,
-        inflight: inflight.clone(),
-        finishes: finish_tx,
     };
     let acker = tokio::spawn(run_acker(queue.clone(), finish_rx, inflight.clone(), Duration::from_secs(5)));
     let keeper = tokio::spawn(run_keeper(queue.clone(), inflight.clone(), config.worker.lease, stop.clone()));
     let maintenance = tokio::spawn(run_maintenance(queue.clone(), stop.clone()));
-    let fetching = tokio::spawn(fetcher.run(stop.clone()));
+    let mut running = tokio::spawn(worker.run(stop.clone()));
 
-    shutdown.await;
+    tokio::select! {
+        _ = &mut shutdown => {}
+        result = &mut running => {
+            // The apalis worker only ends on its own if something is badly wrong; say so and shut down cleanly.
+            tracing::error!(?result, "The worker runtime stopped unexpectedly; shutting down.");
+        }
+    }
     tracing::info!(worker = %worker_id, in_flight = inflight.len(), "Shutting down: no new jobs; finishing calls in flight.");
     let _ = stop_tx.send(true);
-    let mut tasks = fetching.await.unwrap_or_default();
     let grace = config.worker.shutdown_grace;
-    let drained = tokio::time::timeout(grace, async { while tasks.join_next().await.is_some() {} }).await;
-    if drained.is_err() {
-        tracing::warn!(remaining = tasks.len(), ?grace, "Grace period over; aborting calls still running.");
-        tasks.abort_all();
-        while tasks.join_next().await.is_some() {}
+    if !running.is_finished() && tokio::time::timeout(grace, &mut running).await.is_err() {
+        tracing::warn!(?grace, in_flight = inflight.len(), "Grace period over; abandoning calls still running.");
+        let _ = abandon_tx.send(true);
+        if tokio::time::timeout(Duration::from_secs(2), &mut running).await.is_err() {
+            running.abort();
+            let _ = running.await;
+        }
     }
-    drop(tasks);
     let stats = acker.await.unwrap_or_default();
     let _ = keeper.await;
     let _ = maintenance.await;

@@ -1,0 +1,80 @@
+//! The fetcher side of deleteq's apalis backend: a stream of leased jobs. It leases in batches (one script call
+//! for many jobs), hands them out one at a time as apalis asks for the next (which it does only when a call slot
+//! is free), and, when the queue is empty, blocks on the wake list so a new job starts within milliseconds.
+//!
+//! It never yields an error or `None`: a Redis failure is logged and retried with backoff here (apalis would end
+//! the worker on a backend error), and an empty queue is a wait, not the end of the stream.
+
+use crate::inflight::InFlight;
+use apalis_core::error::BoxDynError;
+use apalis_core::task::Task;
+use deleteq_queue::{Leased, Queue, Waiter};
+use futures_util::stream::{self, Stream};
+use std::collections::VecDeque;
+use std::time::Duration;
+
+/// How long an idle worker blocks on the wake list before looking again.
+const IDLE_BLOCK: Duration = Duration::from_secs(1);
+
+/// What the stream carries between items.
+struct State {
+    queue: Queue,
+    inflight: InFlight,
+    lease: Duration,
+    batch: usize,
+    buffer: VecDeque<Leased>,
+    waiter: Waiter,
+    failures: u32,
+}
+
+/// The item type apalis expects from a custom backend's fetcher.
+pub(crate) type Fetched = Result<Option<Task<Leased>>, BoxDynError>;
+
+/// A never-ending stream of leased jobs, leased `batch` at a time for `lease`.
+pub(crate) fn lease_stream(
+    queue: Queue,
+    inflight: InFlight,
+    lease: Duration,
+    batch: usize,
+) -> std::pin::Pin<Box<dyn Stream<Item = Fetched> + Send>> {
+    let waiter = queue.waiter();
+    let state = State { queue, inflight, lease, batch, buffer: VecDeque::new(), waiter, failures: 0 };
+    Box::pin(stream::unfold(state, |mut state| async move {
+        let job = state.next().await;
+        Some((Ok(Some(Task::new(job))), state))
+    }))
+}
+
+impl State {
+    async fn next(&mut self) -> Leased {
+        loop {
+            if let Some(job) = self.buffer.pop_front() {
+                return job;
+            }
+            match self.queue.lease(self.batch, self.lease, deleteq_core::now_ms()).await {
+                Ok(leased) => {
+                    if self.failures > 0 {
+                        tracing::info!(failures = self.failures, "Redis is reachable again; leasing resumed.");
+                        self.failures = 0;
+                    }
+                    if leased.is_empty() {
+                        if let Err(error) = self.waiter.wait(IDLE_BLOCK).await {
+                            tracing::debug!(%error, "Wake wait failed.");
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                        }
+                        continue;
+                    }
+                    self.inflight.add(leased.iter().map(|l| l.id.clone()));
+                    self.buffer.extend(leased);
+                }
+                Err(error) => {
+                    self.failures += 1;
+                    if self.failures == 1 || self.failures % 10 == 0 {
+                        tracing::warn!(%error, failures = self.failures, "Could not lease jobs; Redis unreachable? Retrying.");
+                    }
+                    tokio::time::sleep(crate::redis_backoff(self.failures)).await;
+                }
+            }
+        }
+    }
+}
