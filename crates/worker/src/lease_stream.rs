@@ -69,7 +69,7 @@ impl State {
                 }
                 Err(error) => {
                     self.failures += 1;
-                    if self.failures == 1 || self.failures % 10 == 0 {
+                    if self.failures == 1 || self.failures.is_multiple_of(10) {
                         tracing::warn!(%error, failures = self.failures, "Could not lease jobs; Redis unreachable? Retrying.");
                     }
                     tokio::time::sleep(crate::redis_backoff(self.failures)).await;

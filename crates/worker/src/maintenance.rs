@@ -10,7 +10,7 @@ pub(crate) const TICK: Duration = Duration::from_millis(200);
 
 /// Runs until `stop` turns true.
 pub(crate) async fn run_maintenance(queue: Queue, mut stop: watch::Receiver<bool>) {
-    let mut failures = 0;
+    let mut failures: u32 = 0;
     loop {
         let delay = if failures == 0 { TICK } else { crate::redis_backoff(failures) };
         tokio::select! {
@@ -34,7 +34,7 @@ pub(crate) async fn run_maintenance(queue: Queue, mut stop: watch::Receiver<bool
             }
             Err(error) => {
                 failures += 1;
-                if failures == 1 || failures % 10 == 0 {
+                if failures == 1 || failures.is_multiple_of(10) {
                     tracing::warn!(%error, failures, "Maintenance could not reach Redis; retrying.");
                 }
             }
