@@ -45,13 +45,13 @@ impl Producer {
 
     /// Enqueues one job and returns its id.
     pub async fn enqueue(&self, job: Job) -> Result<JobId, ProducerError> {
-        let mut ids = self.enqueue_many(vec![job]).await?;
+        let mut ids = self.enqueue_many(std::slice::from_ref(&job)).await?;
         ids.pop().ok_or_else(|| QueueError::Protocol("no id returned".into()).into())
     }
 
     /// Validates every job, then enqueues them all in one transaction (pipelined); returns their ids in order.
     /// If any job is invalid or Redis fails, none is enqueued.
-    pub async fn enqueue_many(&self, jobs: Vec<Job>) -> Result<Vec<JobId>, ProducerError> {
+    pub async fn enqueue_many(&self, jobs: &[Job]) -> Result<Vec<JobId>, ProducerError> {
         for (index, job) in jobs.iter().enumerate() {
             validate(job, &self.config).map_err(|error| ProducerError::Invalid { index, error })?;
         }

@@ -36,10 +36,7 @@ pub(crate) async fn run(config: Config, args: EnqueueArgs) -> Result<(), Failure
     let mut all_ids = Vec::with_capacity(jobs.len());
     let total = jobs.len();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    let mut rest = jobs;
-    while !rest.is_empty() {
-        let tail = rest.split_off(rest.len().min(args.batch.max(1)));
-        let batch = std::mem::replace(&mut rest, tail);
+    for batch in jobs.chunks(args.batch.max(1)) {
         let ids = producer.enqueue_many(batch).await.map_err(|e| {
             Failure::Runtime(format!(
                 "{e} ({} of {total} jobs were enqueued before this; their ids were printed)",
