@@ -57,6 +57,23 @@ impl TestConfig {
         TestConfig { dir, path }
     }
 
+    /// A config with one CometChat account `cc` on the emulator at `emulator_url`, and `worker` as the body of
+    /// its `[worker]` section.
+    pub fn cometchat(redis_url: &str, emulator_url: &str, worker: &str) -> TestConfig {
+        let body = format!(
+            "[worker]\n{worker}\n\n[accounts.cc]\nprovider = \"cometchat\"\nbase_url = \"{emulator_url}\"\napi_key = \"k\"\n"
+        );
+        TestConfig::new(redis_url, &body)
+    }
+
+    /// Enqueues `n` CometChat jobs, messages `m0`…, through `deleteq enqueue --file`.
+    pub fn enqueue_messages(&self, n: usize) {
+        let lines: Vec<String> = (0..n).map(|i| format!(r#"{{"account":"cc","message":"m{i}"}}"#)).collect();
+        let file = self.jobs_file("jobs.jsonl", &lines);
+        let out = crate::deleteq(&self.path, &["enqueue", "--file", &file.to_string_lossy()], None);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+
     /// Writes JSON lines to a file next to the config and returns its path.
     pub fn jobs_file(&self, name: &str, lines: &[String]) -> std::path::PathBuf {
         let path = self.dir.path().join(name);

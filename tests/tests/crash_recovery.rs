@@ -3,7 +3,7 @@
 
 use deleteq_emulator::EmulatorConfig;
 use deleteq_tests::inspect::terminal;
-use deleteq_tests::{deleteq, wait_until, RedisServer, TestConfig, TestEmulator, Worker};
+use deleteq_tests::{wait_until, RedisServer, TestConfig, TestEmulator, Worker};
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -13,17 +13,8 @@ const JOBS: usize = 2_000;
 fn sigkill_mid_run_then_a_second_worker_finishes_every_job_once() {
     let redis = RedisServer::start();
     let emulator = TestEmulator::start(EmulatorConfig { accept_unknown: true, latency: Duration::from_millis(3) });
-    let config = TestConfig::new(
-        &redis.url(),
-        &format!(
-            "[worker]\nconcurrency = 32\nlease = \"2s\"\nshutdown_grace = \"5s\"\n\n[accounts.cc]\nprovider = \"cometchat\"\nbase_url = \"{}\"\napi_key = \"k\"\n",
-            emulator.url()
-        ),
-    );
-    let lines: Vec<String> = (0..JOBS).map(|i| format!(r#"{{"account":"cc","message":"m{i}"}}"#)).collect();
-    let file = config.jobs_file("jobs.jsonl", &lines);
-    let out = deleteq(&config.path, &["enqueue", "--file", file.to_str().expect("path")], None);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let config = TestConfig::cometchat(&redis.url(), emulator.url(), "concurrency = 32\nlease = \"2s\"");
+    config.enqueue_messages(JOBS);
 
     let mut first = Worker::start(&config.path, config.dir.path().join("first.log"), "info");
     assert!(wait_until(Duration::from_secs(30), || terminal(&redis.url()).len() >= JOBS / 4), "{}", first.log());

@@ -3,22 +3,13 @@
 
 use deleteq_emulator::EmulatorConfig;
 use deleteq_tests::inspect::{query, terminal};
-use deleteq_tests::{deleteq, wait_until, RedisServer, TestConfig, TestEmulator, Worker};
+use deleteq_tests::{wait_until, RedisServer, TestConfig, TestEmulator, Worker};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 fn setup(redis: &RedisServer, emulator: &TestEmulator, worker: &str, jobs: usize) -> TestConfig {
-    let config = TestConfig::new(
-        &redis.url(),
-        &format!(
-            "[worker]\n{worker}\n\n[accounts.cc]\nprovider = \"cometchat\"\nbase_url = \"{}\"\napi_key = \"k\"\n",
-            emulator.url()
-        ),
-    );
-    let lines: Vec<String> = (0..jobs).map(|i| format!(r#"{{"account":"cc","message":"m{i}"}}"#)).collect();
-    let file = config.jobs_file("jobs.jsonl", &lines);
-    let out = deleteq(&config.path, &["enqueue", "--file", file.to_str().expect("path")], None);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let config = TestConfig::cometchat(&redis.url(), emulator.url(), worker);
+    config.enqueue_messages(jobs);
     config
 }
 

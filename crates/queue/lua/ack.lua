@@ -16,19 +16,12 @@ while i <= #ARGV do
   local id, rev, dead, nrec = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
   i = i + 4
   local current = redis.call('HGET', KEYS[1], id)
-  local ok = current and string.sub(current, 1, #rev + 1) == rev .. '|'
+  local ok = at_revision(current, rev)
   if ok then
     redis.call('HDEL', KEYS[1], id)
     redis.call('ZREM', KEYS[2], id)
     redis.call('ZREM', KEYS[3], id)
-    for r = 0, nrec - 1 do
-      local entry = {}
-      for f = 1, nf do
-        entry[2 * f - 1] = names[f]
-        entry[2 * f] = ARGV[i + r * nf + f - 1]
-      end
-      redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[2], '*', unpack(entry))
-    end
+    write_records(KEYS[4], ARGV[2], names, nf, i, nrec)
     if dead ~= '' then
       redis.call('HSET', KEYS[6], id, dead)
       redis.call('ZADD', KEYS[5], ARGV[1], id)

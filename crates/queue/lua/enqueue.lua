@@ -29,7 +29,6 @@ for i = 3, #ARGV, 4 do
   end
 end
 if ready > 0 then
-  redis.call('LPUSH', KEYS[4], '1')
-  redis.call('LTRIM', KEYS[4], 0, 0)
+  wake(KEYS[4])
 end
 return out

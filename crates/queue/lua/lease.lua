@@ -16,7 +16,6 @@ for _, id in ipairs(ids) do
 end
 -- More work is waiting: pass the token on so another idle worker wakes too.
 if redis.call('LLEN', KEYS[1]) > 0 then
-  redis.call('LPUSH', KEYS[4], '1')
-  redis.call('LTRIM', KEYS[4], 0, 0)
+  wake(KEYS[4])
 end
 return out

@@ -11,6 +11,5 @@ if ARGV[3] == 'front' then
 else
   redis.call('RPUSH', KEYS[2], unpack(ids))
 end
-redis.call('LPUSH', KEYS[3], '1')
-redis.call('LTRIM', KEYS[3], 0, 0)
+wake(KEYS[3])
 return #ids

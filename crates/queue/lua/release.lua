@@ -11,7 +11,6 @@ for _, id in ipairs(ARGV) do
   end
 end
 if n > 0 then
-  redis.call('LPUSH', KEYS[3], '1')
-  redis.call('LTRIM', KEYS[3], 0, 0)
+  wake(KEYS[3])
 end
 return n

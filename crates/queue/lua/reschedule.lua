@@ -13,19 +13,12 @@ while i <= #ARGV do
   local id, rev, due, value, nrec = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], tonumber(ARGV[i + 4])
   i = i + 5
   local current = redis.call('HGET', KEYS[1], id)
-  local ok = current and string.sub(current, 1, #rev + 1) == rev .. '|' and redis.call('ZSCORE', KEYS[2], id)
+  local ok = at_revision(current, rev) and redis.call('ZSCORE', KEYS[2], id)
   if ok then
     redis.call('HSET', KEYS[1], id, value)
     redis.call('ZREM', KEYS[2], id)
     redis.call('ZADD', KEYS[3], due, id)
-    for r = 0, nrec - 1 do
-      local entry = {}
-      for f = 1, nf do
-        entry[2 * f - 1] = names[f]
-        entry[2 * f] = ARGV[i + r * nf + f - 1]
-      end
-      redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[1], '*', unpack(entry))
-    end
+    write_records(KEYS[4], ARGV[1], names, nf, i, nrec)
   end
   results[#results + 1] = ok and 1 or 0
   i = i + nrec * nf

@@ -2,7 +2,7 @@
 
 use crate::connection::RedisTarget;
 use crate::keys::Keys;
-use crate::scripts::{Scripts, ENQUEUE};
+use crate::scripts::{Scripts, ENQUEUE_SOURCE};
 use crate::{QueueError, Result};
 use deleteq_core::audit::{AuditRecord, FIELDS};
 use redis::aio::{ConnectionManager, MultiplexedConnection};
@@ -170,7 +170,7 @@ impl Queue {
             let mut keys = Vec::new();
             let mut args = Vec::new();
             self.enqueue_args(chunk, now_ms, retention, |k| keys.push(k), |a| args.push(a));
-            pipe.cmd("EVAL").arg(ENQUEUE).arg(keys.len()).arg(keys).arg(args);
+            pipe.cmd("EVAL").arg(ENQUEUE_SOURCE.as_str()).arg(keys.len()).arg(keys).arg(args);
         }
         let ids: Vec<Vec<String>> = pipe.query_async(&mut conn).await?;
         Ok(ids.into_iter().flatten().collect())

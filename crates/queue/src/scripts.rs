@@ -16,16 +16,24 @@ pub(crate) struct Scripts {
 impl Scripts {
     pub(crate) fn new() -> Self {
         Scripts {
-            enqueue: Script::new(ENQUEUE),
-            lease: Script::new(include_str!("../lua/lease.lua")),
-            ack: Script::new(include_str!("../lua/ack.lua")),
-            reschedule: Script::new(include_str!("../lua/reschedule.lua")),
-            release: Script::new(include_str!("../lua/release.lua")),
-            promote: Script::new(include_str!("../lua/promote.lua")),
+            enqueue: Script::new(&ENQUEUE_SOURCE),
+            lease: Script::new(&with_shared(include_str!("../lua/lease.lua"))),
+            ack: Script::new(&with_shared(include_str!("../lua/ack.lua"))),
+            reschedule: Script::new(&with_shared(include_str!("../lua/reschedule.lua"))),
+            release: Script::new(&with_shared(include_str!("../lua/release.lua"))),
+            promote: Script::new(&with_shared(include_str!("../lua/promote.lua"))),
         }
     }
 }
 
+/// The helpers every script may call (`lua/shared.lua`), prepended to each script's own text.
+const SHARED: &str = include_str!("../lua/shared.lua");
+
+fn with_shared(body: &str) -> String {
+    format!("{SHARED}\n{body}")
+}
+
 /// The enqueue script's source: sent with `EVAL` inside `MULTI` so a batch is all or nothing even when the
 /// script cache is empty.
-pub(crate) const ENQUEUE: &str = include_str!("../lua/enqueue.lua");
+pub(crate) static ENQUEUE_SOURCE: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| with_shared(include_str!("../lua/enqueue.lua")));
