@@ -38,21 +38,22 @@ pub(crate) async fn run_acker(
                 Err(_) => break,
             }
         }
-        let closed = rx.is_closed();
-        write_batch(&queue, &mut batch, &mut stats, if closed { Some(give_up) } else { None }).await;
-        inflight.remove(batch.iter().map(Finish::id));
-        batch.clear();
+        let ids: Vec<String> = batch.iter().map(|f| f.id().to_string()).collect();
+        let give_up = rx.is_closed().then_some(give_up);
+        write_batch(&queue, std::mem::take(&mut batch), &mut stats, give_up).await;
+        inflight.remove(ids.iter().map(String::as_str));
     }
     stats
 }
 
-async fn write_batch(queue: &Queue, batch: &mut [Finish], stats: &mut AckStats, give_up: Option<Duration>) {
-    let mut acks = Vec::new();
+async fn write_batch(queue: &Queue, batch: Vec<Finish>, stats: &mut AckStats, give_up: Option<Duration>) {
+    let jobs = batch.len();
+    let mut acks = Vec::with_capacity(jobs);
     let mut reschedules = Vec::new();
-    for finish in batch.iter() {
+    for finish in batch {
         match finish {
-            Finish::Ack(a) => acks.push(a.clone()),
-            Finish::Reschedule(r) => reschedules.push(r.clone()),
+            Finish::Ack(a) => acks.push(a),
+            Finish::Reschedule(r) => reschedules.push(r),
         }
     }
     let started = Instant::now();
@@ -80,10 +81,10 @@ async fn write_batch(queue: &Queue, batch: &mut [Finish], stats: &mut AckStats, 
             Err(error) => {
                 failures += 1;
                 if give_up.is_some_and(|limit| started.elapsed() > limit) {
-                    tracing::error!(%error, jobs = batch.len(), "Could not record outcomes before shutdown; their leases will expire and the jobs run again.");
+                    tracing::error!(%error, jobs, "Could not record outcomes before shutdown; their leases will expire and the jobs run again.");
                     return;
                 }
-                tracing::warn!(%error, jobs = batch.len(), failures, "Could not record outcomes; retrying.");
+                tracing::warn!(%error, jobs, failures, "Could not record outcomes; retrying.");
                 tokio::time::sleep(crate::redis_backoff(failures)).await;
             }
         }
