@@ -3,7 +3,7 @@
 
 use crate::state::{Credentials, Emulator, Fault};
 use axum::extract::{Path, Query, State};
-use axum::routing::{delete, get, post};
+use axum::routing::{any, delete, get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -33,6 +33,11 @@ impl Emulator {
     pub fn router(&self) -> Router {
         Router::new()
             .route("/v3/messages/{id}", delete(crate::cometchat::delete_message))
+            .route("/rooms/{room}/messages/{id}", delete(crate::room_im::delete_message))
+            .route("/chat/Message/{ids}", delete(crate::quickblox::delete_messages))
+            .route("/open/whatsapp/message/{session}/{id}", delete(crate::twochat::delete_message))
+            .route("/v2/access/chats/{user}/messages/{id}", delete(crate::ofauth::delete_message))
+            .route("/v2/{*rest}", any(crate::ofauth::unknown_route))
             .route("/_emulator/seed", post(seed))
             .route("/_emulator/faults", post(inject))
             .route("/_emulator/credentials", post(credentials))

@@ -56,9 +56,7 @@ fn refusal(emu: &Emulator, headers: &HeaderMap, body: &str) -> Option<Answer> {
 
 async fn delete(emu: &Emulator, id: &str) -> Answer {
     let (found, latency) = emu.delete("cometchat", None, id);
-    if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
-    }
+    crate::respond::wait(latency).await;
     match found {
         Found::Deleted => Answer::json(
             200,

@@ -4,12 +4,18 @@
 //! # Layout
 //! - [`state`]: the message store, counters, faults, credentials and the request log ([`Emulator`]).
 //! - `admin`: the `/_emulator/*` endpoints that seed, inject and read counters over HTTP.
-//! - `cometchat`: CometChat's `DELETE /v3/messages/{id}`.
+//! - `cometchat`, `room_im`, `quickblox`, `twochat`, `ofauth`: each provider's delete route, faithful to its page in
+//!   `shared/seeds` (paths, auth headers, bodies, error shapes, IMKIT's `_all`, QuickBlox's buckets).
+//! - `respond`: turning answers into responses and logging every provider request.
 
 mod admin;
 mod cometchat;
+mod ofauth;
+mod quickblox;
 mod respond;
+mod room_im;
 pub mod state;
+mod twochat;
 
 pub use state::{Credentials, Emulator, EmulatorConfig, Fault, RecordedRequest};
 

@@ -22,6 +22,44 @@ impl Answer {
         self.retry_after = value;
         self
     }
+
+    /// Adds a top-level field to a JSON object body.
+    pub(crate) fn with_field(mut self, name: &str, value: &str) -> Self {
+        if let Some(map) = self.body.as_object_mut() {
+            map.insert(name.to_string(), Value::String(value.to_string()));
+        }
+        self
+    }
+}
+
+/// Sleeps for the emulated latency, if any.
+pub(crate) async fn wait(latency: std::time::Duration) {
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+}
+
+/// Now as an ISO 8601 UTC time with milliseconds (IMKIT's `deletedAt`).
+pub(crate) fn now_iso() -> String {
+    let ms = now_ms();
+    let (secs, millis) = (ms / 1000, ms % 1000);
+    let days = secs / 86_400;
+    let rem = secs % 86_400;
+    let (y, m, d) = civil_from_days(days as i64);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+/// Days since 1970-01-01 to a calendar date (Howard Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 pub(crate) fn now_secs() -> u64 {

@@ -119,6 +119,8 @@ struct QueuedFault {
 struct Store {
     existing: HashSet<String>,
     deleted: HashSet<String>,
+    /// Conversations that have ever held a seeded message (`provider\0conversation`).
+    conversations: HashSet<String>,
     counts: HashMap<String, Counts>,
     faults: HashMap<String, QueuedFault>,
     credentials: HashMap<String, Credentials>,
@@ -142,6 +144,10 @@ fn key(provider: &str, conversation: Option<&str>, id: &str) -> String {
     format!("{provider}\u{0}{}\u{0}{id}", conversation.unwrap_or(""))
 }
 
+fn conversation_key(provider: &str, conversation: Option<&str>) -> String {
+    format!("{provider}\u{0}{}", conversation.unwrap_or(""))
+}
+
 impl Emulator {
     /// A fresh emulator.
     pub fn new(config: EmulatorConfig) -> Self {
@@ -160,6 +166,7 @@ impl Emulator {
     /// Makes messages exist.
     pub fn seed(&self, provider: &str, conversation: Option<&str>, ids: &[String]) {
         let mut store = self.store();
+        store.conversations.insert(conversation_key(provider, conversation));
         for id in ids {
             let k = key(provider, conversation, id);
             store.deleted.remove(&k);
@@ -257,6 +264,53 @@ impl Emulator {
     pub fn refused_call(&self, provider: &str, conversation: Option<&str>, id: &str) {
         self.inner.total_calls.fetch_add(1, Ordering::Relaxed);
         self.store().counts.entry(key(provider, conversation, id)).or_default().calls += 1;
+    }
+
+    /// The status the next call for this message will be answered with by an injected fault, if any.
+    pub fn next_fault(&self, provider: &str, conversation: Option<&str>, id: &str) -> Option<u16> {
+        self.store().faults.get(&key(provider, conversation, id)).and_then(|f| f.statuses.front().copied())
+    }
+
+    /// The error code of the next injected fault for this message, if any.
+    pub fn next_fault_code(&self, provider: &str, conversation: Option<&str>, id: &str) -> Option<String> {
+        let store = self.store();
+        let fault = store.faults.get(&key(provider, conversation, id))?;
+        fault.statuses.front()?;
+        fault.code.clone()
+    }
+
+    /// Whether a conversation exists: it held a seeded message, or any does under `accept_unknown`.
+    pub fn conversation_exists(&self, provider: &str, conversation: &str) -> bool {
+        self.inner.config.accept_unknown
+            || self.store().conversations.contains(&conversation_key(provider, Some(conversation)))
+    }
+
+    /// Deletes every remaining message of a conversation; returns how many. Counts one call.
+    pub fn purge(&self, provider: &str, conversation: &str) -> (Option<Injected>, u64, Duration) {
+        self.inner.total_calls.fetch_add(1, Ordering::Relaxed);
+        let (found, latency) = {
+            let mut store = self.store();
+            let all = key(provider, Some(conversation), "_all");
+            let mut latency = self.inner.config.latency;
+            if let Some(fault) = store.faults.get_mut(&all) {
+                latency += Duration::from_millis(fault.latency_ms);
+                if let Some(status) = fault.statuses.pop_front() {
+                    let injected =
+                        Injected { status, retry_after: fault.retry_after.clone(), code: fault.code.clone() };
+                    return (Some(injected), 0, latency);
+                }
+            }
+            let prefix = format!("{}\u{0}", conversation_key(provider, Some(conversation)));
+            let gone: Vec<String> = store.existing.iter().filter(|k| k.starts_with(&prefix)).cloned().collect();
+            for k in &gone {
+                store.existing.remove(k);
+                store.deleted.insert(k.clone());
+                store.counts.entry(k.clone()).or_default().deletions += 1;
+            }
+            store.total_deletions += gone.len() as u64;
+            (gone.len() as u64, latency)
+        };
+        (None, found, latency)
     }
 
     /// Appends to the request log.

@@ -22,6 +22,12 @@ pub fn transport(error: &TransportError) -> Disposition {
     }
 }
 
+/// The reason recorded for a 404 the provider module does not recognise: a wrong base URL or route, never
+/// "already deleted".
+pub fn unrecognised_404(reason: &str) -> String {
+    format!("{reason} (an unrecognised 404 is a configuration error: check base_url)")
+}
+
 /// A short, single-line excerpt of a response body for an error message (bodies are not trusted to be small).
 pub fn excerpt(body: &str) -> String {
     let flat: String = body.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();

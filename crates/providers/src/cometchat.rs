@@ -2,12 +2,10 @@
 //! JSON body `{"permanent": bool}`. One message per call.
 
 use crate::classify;
-use crate::hint::retry_hint;
-use crate::http::{segment, TransportError};
-use crate::request::{DeleteRequest, Disposition, MessageResult, Response};
+use crate::http::{segment, send, RawResponse};
+use crate::request::{DeleteRequest, MessageResult, Response};
 use deleteq_core::config::Secret;
-use serde_json::Value;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 /// A CometChat account.
 #[derive(Debug, Clone)]
@@ -26,119 +24,89 @@ impl CometChat {
     /// Deletes the one message of `req`.
     pub async fn delete(&self, http: &reqwest::Client, req: &DeleteRequest<'_>) -> Response {
         let Some(id) = req.messages.first() else {
-            return Response { http_status: None, disposition: Disposition::Failed { reason: "no message id".into() } };
+            return Response::failed(None, "no message id");
         };
-        let url = format!("{}/v3/messages/{}", self.base_url, segment(id));
         let mut call = http
-            .delete(url)
-            .timeout(self.timeout)
+            .delete(format!("{}/v3/messages/{}", self.base_url, segment(id)))
             .header("apikey", self.api_key.expose())
             .header("accept", "application/json")
             .json(&serde_json::json!({ "permanent": req.permanent }));
         if let Some(uid) = req.on_behalf_of {
             call = call.header("onBehalfOf", uid);
         }
-        let response = match call.send().await {
-            Ok(r) => r,
-            Err(e) => {
-                let error = TransportError::from_reqwest(e, self.timeout);
-                return Response { http_status: None, disposition: classify::transport(&error) };
-            }
-        };
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let body = match response.text().await {
-            Ok(b) => b,
-            Err(e) => {
-                let error = TransportError::from_reqwest(e, self.timeout);
-                return Response { http_status: Some(status), disposition: classify::transport(&error) };
-            }
-        };
-        let json: Option<Value> = serde_json::from_str(&body).ok();
-        let disposition = classify_response(status, &headers, json.as_ref(), &body);
-        match disposition {
-            Classified::Message(result) => Response::all(req, Some(status), result),
-            Classified::Other(disposition) => Response { http_status: Some(status), disposition },
+        match send(call, self.timeout).await {
+            Ok(raw) => classify_response(req, &raw),
+            Err(error) => Response { http_status: None, disposition: classify::transport(&error) },
         }
     }
 }
 
-/// A response either settles the message or says something about the call.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Classified {
-    Message(MessageResult),
-    Other(Disposition),
-}
-
-/// CometChat's contract: 200 with `data` is success; 404 `ERR_MESSAGE_ID_NOT_FOUND` is already gone; the sender
-/// and action codes are permanent; every other failure falls back to the status rules.
-pub(crate) fn classify_response(
-    status: u16,
-    headers: &reqwest::header::HeaderMap,
-    json: Option<&Value>,
-    body: &str,
-) -> Classified {
-    let code = json.and_then(|j| j.get("error")).and_then(|e| e.get("code")).and_then(Value::as_str).unwrap_or("");
-    let has_data = json.and_then(|j| j.get("data")).is_some();
-    if (200..300).contains(&status) && has_data && code.is_empty() {
-        return Classified::Message(MessageResult::Deleted);
+/// CometChat's contract: 2xx with `data` is success; 404 `ERR_MESSAGE_ID_NOT_FOUND` is already gone; the sender
+/// and action codes are permanent for the message; everything else falls back to the status rules.
+pub(crate) fn classify_response(req: &DeleteRequest<'_>, raw: &RawResponse) -> Response {
+    let code = raw.str_at(&["error", "code"]).unwrap_or("");
+    let status = Some(raw.status);
+    let has_data = raw.json.as_ref().and_then(|j| j.get("data")).is_some();
+    if (200..300).contains(&raw.status) && has_data && code.is_empty() {
+        return Response::all(req, status, MessageResult::Deleted);
     }
-    let reason = if code.is_empty() {
-        format!("HTTP {status}: {}", classify::excerpt(body))
-    } else {
-        format!("HTTP {status} {code}")
-    };
-    match (status, code) {
-        (404, "ERR_MESSAGE_ID_NOT_FOUND") => Classified::Message(MessageResult::AlreadyDeleted),
+    let reason = raw.reason(Some(code));
+    match (raw.status, code) {
+        (404, "ERR_MESSAGE_ID_NOT_FOUND") => Response::all(req, status, MessageResult::AlreadyDeleted),
         (_, "ERR_MESSAGE_NOT_A_SENDER" | "ERR_MESSAGE_ACTION_NOT_ALLOWED" | "ERR_MESSAGE_NO_ACCESS") => {
-            Classified::Message(MessageResult::Failed(reason))
+            Response::all(req, status, MessageResult::Failed(reason))
         }
-        (200..=299, _) => Classified::Other(Disposition::Failed {
-            reason: format!("HTTP {status} without a \"data\" object: {}", classify::excerpt(body)),
-        }),
-        (404, _) => Classified::Other(Disposition::Failed {
-            reason: format!("{reason} (an unrecognised 404 is a configuration error: check base_url)"),
-        }),
-        _ => Classified::Other(classify::by_status(status, retry_hint(headers, json, SystemTime::now()), reason)),
+        (200..=299, _) => Response::failed(status, &format!("HTTP {} without a \"data\" object: {reason}", raw.status)),
+        (404, _) => Response::failed(status, &classify::unrecognised_404(&reason)),
+        _ => Response { http_status: status, disposition: classify::by_status(raw.status, raw.retry_hint(), reason) },
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use reqwest::header::HeaderMap;
+    use crate::request::Disposition;
+    use crate::testing::raw;
 
-    fn classify(status: u16, body: &str) -> Classified {
-        classify_response(status, &HeaderMap::new(), serde_json::from_str(body).ok().as_ref(), body)
+    fn classify(status: u16, body: &str) -> Disposition {
+        let ids = ["69".to_string()];
+        classify_response(&crate::testing::request(&ids), &raw(status, body)).disposition
+    }
+
+    fn one(result: MessageResult) -> Disposition {
+        Disposition::Messages(vec![("69".into(), result)])
     }
 
     #[test]
     fn the_seed_page_success_body_is_deleted() {
         let body = r#"{"data":{"id":"402","conversationId":"superhero1_user_superhero2","sentAt":1641477338}}"#;
-        assert_eq!(classify(200, body), Classified::Message(MessageResult::Deleted));
+        assert_eq!(classify(200, body), one(MessageResult::Deleted));
     }
 
     #[test]
     fn not_found_is_already_deleted_only_with_its_code() {
         let gone = r#"{"error":{"code":"ERR_MESSAGE_ID_NOT_FOUND","message":"The message 69 does not exist."}}"#;
-        assert_eq!(classify(404, gone), Classified::Message(MessageResult::AlreadyDeleted));
+        assert_eq!(classify(404, gone), one(MessageResult::AlreadyDeleted));
         let route = r#"{"error":{"code":"ERR_API_NOT_FOUND","message":"no such route"}}"#;
-        assert!(matches!(classify(404, route), Classified::Other(Disposition::Failed { .. })));
-        assert!(matches!(classify(404, "<html>"), Classified::Other(Disposition::Failed { .. })));
+        assert!(matches!(classify(404, route), Disposition::Failed { .. }));
+        assert!(matches!(classify(404, "<html>"), Disposition::Failed { .. }));
     }
 
     #[test]
     fn failures_are_classified() {
         let sender = r#"{"error":{"code":"ERR_MESSAGE_NOT_A_SENDER"}}"#;
-        assert!(matches!(classify(403, sender), Classified::Message(MessageResult::Failed(_))));
+        assert!(
+            matches!(classify(403, sender), Disposition::Messages(ref r) if matches!(r[0].1, MessageResult::Failed(_)))
+        );
+        let action = r#"{"error":{"code":"ERR_MESSAGE_ACTION_NOT_ALLOWED"}}"#;
+        assert!(
+            matches!(classify(400, action), Disposition::Messages(ref r) if matches!(r[0].1, MessageResult::Failed(_)))
+        );
         let auth = r#"{"error":{"code":"AUTH_ERR_APIKEY_NOT_FOUND"}}"#;
-        assert!(matches!(classify(401, auth), Classified::Other(Disposition::Failed { .. })));
+        assert!(matches!(classify(401, auth), Disposition::Failed { .. }));
         let busy = r#"{"error":{"code":"ERR_TOO_MANY_REQUESTS"}}"#;
-        assert!(matches!(classify(429, busy), Classified::Other(Disposition::Retry { .. })));
-        assert!(matches!(classify(503, ""), Classified::Other(Disposition::Retry { .. })));
-        assert!(matches!(
-            classify(200, r#"{"error":{"code":"ERR_X"}}"#),
-            Classified::Other(Disposition::Failed { .. })
-        ));
+        assert!(matches!(classify(429, busy), Disposition::Retry { .. }));
+        assert!(matches!(classify(503, ""), Disposition::Retry { .. }));
+        assert!(matches!(classify(200, r#"{"error":{"code":"ERR_X"}}"#), Disposition::Failed { .. }));
     }
 }

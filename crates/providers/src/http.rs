@@ -32,6 +32,54 @@ impl TransportError {
     }
 }
 
+/// A response as every provider module reads it: status, headers (for rate-limit hints) and the body, parsed as
+/// JSON when it is JSON.
+#[derive(Debug, Clone)]
+pub struct RawResponse {
+    /// HTTP status.
+    pub status: u16,
+    /// Response headers.
+    pub headers: reqwest::header::HeaderMap,
+    /// The body text.
+    pub body: String,
+    /// The body as JSON, if it parses.
+    pub json: Option<serde_json::Value>,
+}
+
+impl RawResponse {
+    /// A string field of the JSON body, at `path` (e.g. `["error", "code"]`).
+    pub fn str_at(&self, path: &[&str]) -> Option<&str> {
+        let mut v = self.json.as_ref()?;
+        for key in path {
+            v = v.get(key)?;
+        }
+        v.as_str()
+    }
+
+    /// The longest wait the response asks for, in any of its forms.
+    pub fn retry_hint(&self) -> Option<Duration> {
+        crate::hint::retry_hint(&self.headers, self.json.as_ref(), std::time::SystemTime::now())
+    }
+
+    /// "HTTP 404 CODE" or "HTTP 404: <body excerpt>", for audit records.
+    pub fn reason(&self, code: Option<&str>) -> String {
+        match code.filter(|c| !c.is_empty()) {
+            Some(code) => format!("HTTP {} {code}", self.status),
+            None => format!("HTTP {}: {}", self.status, crate::classify::excerpt(&self.body)),
+        }
+    }
+}
+
+/// Sends a request and reads the whole response; `timeout` is the account's, for the error text.
+pub async fn send(request: reqwest::RequestBuilder, timeout: Duration) -> Result<RawResponse, TransportError> {
+    let response = request.timeout(timeout).send().await.map_err(|e| TransportError::from_reqwest(e, timeout))?;
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = response.text().await.map_err(|e| TransportError::from_reqwest(e, timeout))?;
+    let json = if body.is_empty() { None } else { serde_json::from_str(&body).ok() };
+    Ok(RawResponse { status, headers, body, json })
+}
+
 /// One client for all accounts: pooled keep-alive connections; timeouts are set per request from the account.
 pub fn client(max_idle_per_host: usize) -> reqwest::Client {
     reqwest::Client::builder()

@@ -8,7 +8,8 @@
 //!   is retryable, permanent, or parks the account.
 //! - [`hint`]: the one parser of rate-limit hints (`Retry-After`, reset epochs, body fields).
 //! - [`http`]: the shared reqwest client, path-segment encoding, and transport errors.
-//! - [`cometchat`], [`noop`]: the providers implemented so far.
+//! - [`cometchat`], [`room_im`], [`quickblox`], [`twochat`], [`ofauth`]: one module per provider page of
+//!   `shared/seeds`; [`noop`] answers without a call.
 //! - [`registry`]: builds a client per configured account.
 
 pub mod classify;
@@ -16,8 +17,14 @@ pub mod cometchat;
 pub mod hint;
 pub mod http;
 pub mod noop;
+pub mod ofauth;
+pub mod quickblox;
 pub mod registry;
 pub mod request;
+pub mod room_im;
+#[cfg(test)]
+mod testing;
+pub mod twochat;
 
 pub use registry::{AccountClient, Providers};
 pub use request::{DeleteRequest, Disposition, MessageResult, Response};

@@ -1,7 +1,11 @@
 //! Builds one client per configured account, sharing one HTTP connection pool.
 
 use crate::cometchat::CometChat;
-use crate::request::{DeleteRequest, Disposition, Response};
+use crate::ofauth::OfAuth;
+use crate::quickblox::QuickBlox;
+use crate::request::{DeleteRequest, Response};
+use crate::room_im::RoomIm;
+use crate::twochat::TwoChat;
 use deleteq_core::config::{AccountKind, Config};
 use deleteq_core::ProviderKind;
 use std::collections::HashMap;
@@ -10,9 +14,11 @@ use std::collections::HashMap;
 #[derive(Debug, Clone)]
 enum Backend {
     CometChat(CometChat),
+    RoomIm(RoomIm),
+    QuickBlox(QuickBlox),
+    TwoChat(TwoChat),
+    OfAuth(OfAuth),
     Noop,
-    /// Configured, but its calls land with the providers issue.
-    Unsupported,
 }
 
 /// One account's client.
@@ -37,13 +43,11 @@ impl AccountClient {
     pub async fn delete(&self, http: &reqwest::Client, req: &DeleteRequest<'_>) -> Response {
         match &self.backend {
             Backend::CometChat(c) => c.delete(http, req).await,
+            Backend::RoomIm(c) => c.delete(http, req).await,
+            Backend::QuickBlox(c) => c.delete(http, req).await,
+            Backend::TwoChat(c) => c.delete(http, req).await,
+            Backend::OfAuth(c) => c.delete(http, req).await,
             Backend::Noop => crate::noop::delete(req),
-            Backend::Unsupported => Response {
-                http_status: None,
-                disposition: Disposition::Failed {
-                    reason: format!("provider {} is not implemented in this version", self.kind.as_str()),
-                },
-            },
         }
     }
 }
@@ -62,14 +66,25 @@ impl Providers {
             .accounts
             .iter()
             .map(|(name, account)| {
+                let timeout = account.timeout;
                 let (backend, batch_size, window) = match &account.kind {
                     AccountKind::CometChat { base_url, api_key } => {
-                        (Backend::CometChat(CometChat::new(base_url, api_key.clone(), account.timeout)), 1, None)
+                        (Backend::CometChat(CometChat::new(base_url, api_key.clone(), timeout)), 1, None)
+                    }
+                    AccountKind::RoomIm { base_url, client_key, token } => {
+                        (Backend::RoomIm(RoomIm::new(base_url, client_key.clone(), token.clone(), timeout)), 1, None)
+                    }
+                    AccountKind::QuickBlox { base_url, auth, batch_size } => {
+                        (Backend::QuickBlox(QuickBlox::new(base_url, auth.clone(), timeout)), *batch_size, None)
+                    }
+                    AccountKind::TwoChat { base_url, api_key, window } => {
+                        (Backend::TwoChat(TwoChat::new(base_url, api_key.clone(), timeout)), 1, Some(*window))
+                    }
+                    AccountKind::OfAuth { base_url, api_key, connection_id } => {
+                        let client = OfAuth::new(base_url, api_key.clone(), connection_id.clone(), timeout);
+                        (Backend::OfAuth(client), 1, None)
                     }
                     AccountKind::Noop => (Backend::Noop, 1, None),
-                    AccountKind::QuickBlox { batch_size, .. } => (Backend::Unsupported, *batch_size, None),
-                    AccountKind::TwoChat { window, .. } => (Backend::Unsupported, 1, Some(*window)),
-                    AccountKind::RoomIm { .. } | AccountKind::OfAuth { .. } => (Backend::Unsupported, 1, None),
                 };
                 (name.clone(), AccountClient { kind: account.provider(), backend, batch_size, window })
             })

@@ -69,6 +69,11 @@ pub struct Response {
 }
 
 impl Response {
+    /// The whole call failed permanently.
+    pub fn failed(status: Option<u16>, reason: &str) -> Response {
+        Response { http_status: status, disposition: Disposition::Failed { reason: reason.to_string() } }
+    }
+
     /// Every message of `req` got `result`.
     pub fn all(req: &DeleteRequest<'_>, status: Option<u16>, result: MessageResult) -> Response {
         let list = req.messages.iter().map(|m| (m.clone(), result.clone())).collect();

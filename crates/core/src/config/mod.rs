@@ -8,7 +8,7 @@ mod account;
 mod env;
 mod secret;
 
-pub use account::{Account, AccountKind, ProviderKind};
+pub use account::{Account, AccountKind, ProviderKind, QuickBloxAuth};
 pub use secret::Secret;
 
 use crate::duration::serde_duration;

@@ -1,0 +1,103 @@
+//! QuickBlox: `DELETE /chat/Message/{id,id,…}.json`. The ids are split on literal commas of the raw path only:
+//! a percent-encoded comma stays inside one id (the page: an already-encoded URL "will not be processed").
+//! `force=1` arrives as a form body. A 200 sorts ids into `SuccessfullyDeleted` / `NotFound` /
+//! `WrongPermissions`; when none exists the answer is 404 `{"errors": […]}`.
+
+use crate::respond::{finish, Answer};
+use crate::state::{Emulator, Found};
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, Uri};
+use axum::response::Response;
+use serde_json::json;
+
+/// The route handler (`/chat/Message/{ids}`, with the `.json` suffix inside the captured segment).
+pub(crate) async fn delete_messages(
+    State(emu): State<Emulator>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let answer = answer(&emu, &uri, &headers).await;
+    finish(&emu, &method, &uri, &headers, body, answer)
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+async fn answer(emu: &Emulator, uri: &Uri, headers: &HeaderMap) -> Answer {
+    let raw = uri.path().trim_start_matches("/chat/Message/");
+    let Some(list) = raw.strip_suffix(".json") else {
+        return Answer::json(404, json!({"errors": ["The resource wasn't found"]}));
+    };
+    let ids: Vec<String> = list.split(',').map(percent_decode).collect();
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let expected = emu.credentials("quickblox").unwrap_or_default();
+    let (authorization, token) = (header("authorization"), header("qb-token"));
+    let key_ok = authorization
+        .strip_prefix("ApiKey ")
+        .is_some_and(|k| !k.is_empty() && expected.api_key.as_deref().is_none_or(|e| e == k));
+    let token_ok = !token.is_empty() && expected.token.as_deref().is_none_or(|e| e == token);
+    if !(key_ok || token_ok) {
+        ids.iter().for_each(|id| emu.refused_call("quickblox", None, id));
+        return Answer::json(401, json!({"errors": ["Token is required"]}));
+    }
+    // A 403 injected with code "forbid_call" refuses the whole call, as QuickBlox may for a mixed batch; callers
+    // must bisect to find the refused id.
+    if let Some(refused) =
+        ids.iter().find(|id| emu.next_fault_code("quickblox", None, id).as_deref() == Some("forbid_call"))
+    {
+        let (_, wait) = emu.delete("quickblox", None, refused);
+        ids.iter().filter(|id| *id != refused).for_each(|id| emu.refused_call("quickblox", None, id));
+        crate::respond::wait(wait).await;
+        return Answer::json(403, json!({"errors": {"base": ["Forbidden. Need user."]}}));
+    }
+    // An injected failure other than 403 on any id fails the whole call, and nothing of it is deleted.
+    if let Some(failing) = ids.iter().find(|id| emu.next_fault("quickblox", None, id).is_some_and(|s| s != 403)) {
+        let (found, wait) = emu.delete("quickblox", None, failing);
+        ids.iter().filter(|id| *id != failing).for_each(|id| emu.refused_call("quickblox", None, id));
+        crate::respond::wait(wait).await;
+        if let Found::Fault(f) = found {
+            return Answer::json(f.status, json!({"errors": ["Injected by the emulator."]})).retry_after(f.retry_after);
+        }
+    }
+    let (mut deleted, mut missing, mut refused) = (Vec::new(), Vec::new(), Vec::new());
+    let mut latency = std::time::Duration::ZERO;
+    for id in &ids {
+        let (found, wait) = emu.delete("quickblox", None, id);
+        latency = latency.max(wait);
+        match found {
+            Found::Deleted => deleted.push(id.clone()),
+            Found::Missing => missing.push(id.clone()),
+            Found::Fault(_) => refused.push(id.clone()),
+        }
+    }
+    crate::respond::wait(latency).await;
+    if ids.len() == 1 && refused.len() == 1 {
+        return Answer::json(403, json!({"errors": {"base": ["Forbidden. Need user."]}}));
+    }
+    if deleted.is_empty() && refused.is_empty() {
+        return Answer::json(404, json!({"errors": ["The resource wasn't found"]}));
+    }
+    let mut body = json!({"SuccessfullyDeleted": {"ids": deleted}, "NotFound": {"ids": missing}});
+    if !refused.is_empty() {
+        body["WrongPermissions"] = json!({"ids": refused});
+    }
+    Answer::json(200, body)
+}

@@ -1,0 +1,82 @@
+//! IMKIT room IM: `DELETE /rooms/{room}/messages/{id | _all}` with `IM-CLIENT-KEY` and `IM-Authorization`; every
+//! body carries `RC` and `RM`, errors an `error.code`.
+
+use crate::respond::{finish, Answer};
+use crate::state::{Emulator, Found};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Method, Uri};
+use axum::response::Response;
+use serde_json::{json, Value};
+
+fn error(status: u16, rm: &str, code: &str, message: &str) -> Answer {
+    Answer::json(status, json!({"RC": status, "RM": rm, "error": {"code": code, "message": message}}))
+}
+
+fn deleted(room: &str, id: &str, count: u64, rm: &str) -> Value {
+    json!({"RC": 0, "RM": rm, "result": {
+        "deletedCount": count, "roomID": room, "messageID": id, "deletedBy": "admin-user-id",
+        "deletedAt": crate::respond::now_iso(),
+    }})
+}
+
+/// The route handler.
+pub(crate) async fn delete_message(
+    State(emu): State<Emulator>,
+    Path((room, id)): Path<(String, String)>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let answer = answer(&emu, &room, &id, &headers).await;
+    finish(&emu, &method, &uri, &headers, body, answer)
+}
+
+async fn answer(emu: &Emulator, room: &str, id: &str, headers: &HeaderMap) -> Answer {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let (client_key, token) = (header("im-client-key"), header("im-authorization"));
+    let expected = emu.credentials("room_im").unwrap_or_default();
+    let wrong = |got: &str, want: &Option<String>| got.is_empty() || want.as_deref().is_some_and(|w| w != got);
+    if wrong(&client_key, &expected.client_key) || wrong(&token, &expected.token) {
+        emu.refused_call("room_im", Some(room), id);
+        return error(401, "Unauthorized", "INVALID_TOKEN", "Invalid or expired token");
+    }
+    if !emu.conversation_exists("room_im", room) {
+        emu.refused_call("room_im", Some(room), id);
+        return error(404, "Room not found", "ROOM_NOT_FOUND", "The specified room does not exist");
+    }
+    if id == "_all" {
+        let (fault, count, latency) = emu.purge("room_im", room);
+        crate::respond::wait(latency).await;
+        return match fault {
+            Some(f) => fault_answer(f.status, f.code.as_deref(), f.retry_after),
+            None => Answer::json(200, deleted(room, "_all", count, "All messages deleted successfully")),
+        };
+    }
+    let (found, latency) = emu.delete("room_im", Some(room), id);
+    crate::respond::wait(latency).await;
+    match found {
+        Found::Deleted => Answer::json(200, deleted(room, id, 1, "Message deleted successfully")),
+        Found::Missing => {
+            error(404, "Message not found", "MESSAGE_NOT_FOUND", "The specified message does not exist in this room")
+        }
+        Found::Fault(f) => fault_answer(f.status, f.code.as_deref(), f.retry_after),
+    }
+}
+
+fn fault_answer(status: u16, code: Option<&str>, retry_after: Option<String>) -> Answer {
+    let answer = match (status, code) {
+        (429, _) => {
+            Answer::json(429, json!({"error": "RATE_LIMIT_EXCEEDED", "message": "Too many requests", "retryAfter": 60}))
+        }
+        (403, c) => error(
+            403,
+            "Permission denied",
+            c.unwrap_or("INSUFFICIENT_PERMISSION"),
+            "Only platform admin, room owner or room manager can delete messages",
+        ),
+        (401, c) => error(401, "Unauthorized", c.unwrap_or("INVALID_TOKEN"), "Invalid or expired token"),
+        (s, c) => error(s, "Error", c.unwrap_or("INTERNAL_ERROR"), "Injected by the emulator."),
+    };
+    answer.retry_after(retry_after)
+}

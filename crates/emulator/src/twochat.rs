@@ -1,0 +1,57 @@
+//! 2Chat: `DELETE /open/whatsapp/message/{session_key}/{uuid}` with `X-User-API-Key`; bodies are
+//! `{"success": …, "message": …}`.
+
+use crate::respond::{finish, Answer};
+use crate::state::{Emulator, Found};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Method, Uri};
+use axum::response::Response;
+use serde_json::json;
+
+fn failure(status: u16, message: &str) -> Answer {
+    Answer::json(status, json!({"success": false, "message": message}))
+}
+
+/// The route handler.
+pub(crate) async fn delete_message(
+    State(emu): State<Emulator>,
+    Path((session, id)): Path<(String, String)>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let answer = answer(&emu, &session, &id, &headers).await;
+    finish(&emu, &method, &uri, &headers, body, answer)
+}
+
+async fn answer(emu: &Emulator, session: &str, id: &str, headers: &HeaderMap) -> Answer {
+    let key = headers.get("x-user-api-key").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let expected = emu.credentials("twochat").and_then(|c| c.api_key);
+    if key.is_empty() || expected.is_some_and(|e| e != key) {
+        emu.refused_call("twochat", Some(session), id);
+        return failure(401, "Invalid API key");
+    }
+    if !emu.conversation_exists("twochat", session) {
+        emu.refused_call("twochat", Some(session), id);
+        return failure(404, "session not found");
+    }
+    let (found, latency) = emu.delete("twochat", Some(session), id);
+    crate::respond::wait(latency).await;
+    match found {
+        Found::Deleted => Answer::json(
+            200,
+            json!({"success": true, "message_uuid": id, "whatsapp_message_id": "3EB0AFC0D8DFCFAB08A4FB"}),
+        ),
+        Found::Missing => failure(404, "message not found"),
+        Found::Fault(f) => {
+            let text = match f.status {
+                402 => "Payment required: your API credits are exhausted",
+                410 => "The number is connecting, retry in a few seconds",
+                429 => "Too many requests, make sure to retry automatically",
+                _ => "Injected by the emulator.",
+            };
+            failure(f.status, text).retry_after(f.retry_after)
+        }
+    }
+}

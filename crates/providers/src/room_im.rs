@@ -1,0 +1,134 @@
+//! The room-based IM service, IMKIT (seed `001_…`): `DELETE {base}/rooms/{room}/messages/{id | _all}` with
+//! `IM-CLIENT-KEY` and `IM-Authorization`. Every body carries `RC` (0 = success); `_all` purges the room and
+//! answers `result.deletedCount`.
+
+use crate::classify;
+use crate::http::{segment, send, RawResponse};
+use crate::request::{DeleteRequest, Disposition, MessageResult, Response};
+use deleteq_core::config::Secret;
+use serde_json::Value;
+use std::time::Duration;
+
+/// An IMKIT account.
+#[derive(Debug, Clone)]
+pub struct RoomIm {
+    base_url: String,
+    client_key: Secret,
+    token: Secret,
+    timeout: Duration,
+}
+
+impl RoomIm {
+    /// A client for one account.
+    pub fn new(base_url: &str, client_key: Secret, token: Secret, timeout: Duration) -> Self {
+        RoomIm { base_url: base_url.to_string(), client_key, token, timeout }
+    }
+
+    /// Deletes the one message of `req`, or every message of the room for a purge.
+    pub async fn delete(&self, http: &reqwest::Client, req: &DeleteRequest<'_>) -> Response {
+        let Some(room) = req.conversation else {
+            return Response::failed(None, "room IM needs a conversation (the room id)");
+        };
+        let message = match (req.purge, req.messages.first()) {
+            (true, _) => "_all".to_string(),
+            (false, Some(id)) => segment(id),
+            (false, None) => return Response::failed(None, "no message id"),
+        };
+        let call = http
+            .delete(format!("{}/rooms/{}/messages/{message}", self.base_url, segment(room)))
+            .header("IM-CLIENT-KEY", self.client_key.expose())
+            .header("IM-Authorization", self.token.expose())
+            .header("content-type", "application/json; charset=utf-8");
+        match send(call, self.timeout).await {
+            Ok(raw) => classify_response(req, &raw),
+            Err(error) => Response { http_status: None, disposition: classify::transport(&error) },
+        }
+    }
+}
+
+/// IMKIT's contract: 2xx with `RC == 0` is success; `MESSAGE_NOT_FOUND` is already gone; `ROOM_NOT_FOUND` must
+/// surface (a wrong room id), as must `INSUFFICIENT_PERMISSION`; a 2xx with another `RC` is not a success.
+pub(crate) fn classify_response(req: &DeleteRequest<'_>, raw: &RawResponse) -> Response {
+    let status = Some(raw.status);
+    let rc = raw.json.as_ref().and_then(|j| j.get("RC")).and_then(Value::as_i64);
+    let code = raw.str_at(&["error", "code"]).or_else(|| raw.str_at(&["error"])).unwrap_or("");
+    if (200..300).contains(&raw.status) && rc == Some(0) {
+        if req.purge {
+            let count = raw.json.as_ref().and_then(|j| j.pointer("/result/deletedCount")).and_then(Value::as_u64);
+            return Response {
+                http_status: status,
+                disposition: Disposition::Purged { deleted_count: count.unwrap_or(0) },
+            };
+        }
+        return Response::all(req, status, MessageResult::Deleted);
+    }
+    let reason = raw.reason(Some(code));
+    match (raw.status, code) {
+        (404, "MESSAGE_NOT_FOUND") if !req.purge => Response::all(req, status, MessageResult::AlreadyDeleted),
+        (404, "ROOM_NOT_FOUND") => Response::failed(status, &format!("{reason}: check the conversation (room id)")),
+        (_, "INSUFFICIENT_PERMISSION") => Response::failed(status, &reason),
+        (200..=299, _) => {
+            // A 2xx whose RC says otherwise: RC mirrors HTTP statuses, so let it decide.
+            let rc_status = rc.and_then(|rc| u16::try_from(rc).ok()).filter(|rc| (400..600).contains(rc));
+            let reason = format!("HTTP {} with RC {}: {}", raw.status, rc.unwrap_or(-1), classify::excerpt(&raw.body));
+            match rc_status {
+                Some(rc) => {
+                    Response { http_status: status, disposition: classify::by_status(rc, raw.retry_hint(), reason) }
+                }
+                None => Response::failed(status, &reason),
+            }
+        }
+        (404, _) => Response::failed(status, &classify::unrecognised_404(&reason)),
+        _ => Response { http_status: status, disposition: classify::by_status(raw.status, raw.retry_hint(), reason) },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::raw;
+    use std::time::Duration;
+
+    fn one(ids: &[String], status: u16, body: &str) -> Disposition {
+        classify_response(&crate::testing::request(ids), &raw(status, body)).disposition
+    }
+
+    fn purge(status: u16, body: &str) -> Disposition {
+        let req =
+            DeleteRequest { conversation: Some("r"), messages: &[], purge: true, permanent: false, on_behalf_of: None };
+        classify_response(&req, &raw(status, body)).disposition
+    }
+
+    #[test]
+    fn the_seed_page_bodies() {
+        let ids = ["5f890cf37d980e06f6aaf349".to_string()];
+        let single = r#"{"RC":0,"RM":"Message deleted successfully","result":{"deletedCount":1,"roomID":"test-room-123","messageID":"5f890cf37d980e06f6aaf349","deletedBy":"admin-user-id","deletedAt":"2023-10-15T10:30:45.123Z"}}"#;
+        assert_eq!(one(&ids, 200, single), Disposition::Messages(vec![(ids[0].clone(), MessageResult::Deleted)]));
+        let all = r#"{"RC":0,"RM":"All messages deleted successfully","result":{"deletedCount":145,"roomID":"test-room-123","messageID":"_all"}}"#;
+        assert_eq!(purge(200, all), Disposition::Purged { deleted_count: 145 });
+        let gone = r#"{"RC":404,"RM":"Message not found","error":{"code":"MESSAGE_NOT_FOUND","message":"The specified message does not exist in this room"}}"#;
+        assert_eq!(one(&ids, 404, gone), Disposition::Messages(vec![(ids[0].clone(), MessageResult::AlreadyDeleted)]));
+        let room = r#"{"RC":404,"RM":"Room not found","error":{"code":"ROOM_NOT_FOUND","message":"The specified room does not exist"}}"#;
+        assert!(matches!(one(&ids, 404, room), Disposition::Failed { .. }));
+        assert!(matches!(purge(404, room), Disposition::Failed { .. }));
+        let denied = r#"{"RC":403,"RM":"Permission denied","error":{"code":"INSUFFICIENT_PERMISSION","message":"Only platform admin, room owner or room manager can delete messages"}}"#;
+        assert!(matches!(one(&ids, 403, denied), Disposition::Failed { .. }));
+        let token =
+            r#"{"RC":401,"RM":"Unauthorized","error":{"code":"INVALID_TOKEN","message":"Invalid or expired token"}}"#;
+        assert!(matches!(one(&ids, 401, token), Disposition::Failed { .. }));
+    }
+
+    #[test]
+    fn rc_decides_over_a_2xx_and_rate_limits_carry_their_hint() {
+        let ids = ["m".to_string()];
+        assert!(matches!(one(&ids, 200, r#"{"RC":401,"RM":"Unauthorized"}"#), Disposition::Failed { .. }));
+        assert!(matches!(one(&ids, 200, r#"{"RC":500,"RM":"boom"}"#), Disposition::Retry { .. }));
+        assert!(matches!(one(&ids, 200, r#"{"RM":"no rc"}"#), Disposition::Failed { .. }));
+        let limited = r#"{"error":"RATE_LIMIT_EXCEEDED","message":"slow down","retryAfter":60}"#;
+        assert_eq!(
+            one(&ids, 429, limited),
+            Disposition::Retry { after: Some(Duration::from_secs(60)), reason: "HTTP 429 RATE_LIMIT_EXCEEDED".into() }
+        );
+        assert!(matches!(one(&ids, 404, "{}"), Disposition::Failed { .. }));
+    }
+}
