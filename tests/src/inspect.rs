@@ -14,7 +14,9 @@ pub fn query<T: redis::FromRedisValue>(url: &str, cmd: &redis::Cmd) -> T {
     // The connection's driver lives on the runtime that made it, so both happen inside one block_on.
     runtime().block_on(async {
         let client = redis::Client::open(url).expect("redis url");
-        let mut conn = client.get_multiplexed_async_connection().await.expect("connect to test redis");
+        // Reading a whole audit stream can take longer than redis-rs's 500 ms default.
+        let config = redis::AsyncConnectionConfig::new().set_response_timeout(Some(std::time::Duration::from_secs(30)));
+        let mut conn = client.get_multiplexed_async_connection_with_config(&config).await.expect("connect to test redis");
         cmd.query_async(&mut conn).await.expect("redis command")
     })
 }
@@ -24,6 +26,11 @@ pub fn audit(url: &str) -> Vec<Record> {
     let entries: Vec<(String, Vec<(String, String)>)> =
         query(url, redis::cmd("XRANGE").arg("{deleteq}:audit").arg("-").arg("+"));
     entries.into_iter().map(|(_, fields)| fields.into_iter().collect()).collect()
+}
+
+/// How many records the audit stream holds (cheap: for wait loops).
+pub fn audit_len(url: &str) -> usize {
+    query(url, redis::cmd("XLEN").arg("{deleteq}:audit"))
 }
 
 /// Terminal records only (everything but `retry_scheduled`).

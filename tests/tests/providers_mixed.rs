@@ -111,6 +111,9 @@ fn a_mixed_file_across_all_five_providers() {
     for id in &qb[120..] {
         assert_eq!(of("qb", id), Some("already_deleted"), "{id}");
     }
+    let qb_parents: std::collections::HashSet<&str> =
+        records.iter().filter(|r| r["account"] == "qb").map(|r| r["parent"].as_str()).collect();
+    assert_eq!(qb_parents.len(), 1, "the 125-id job was expanded into children of one parent");
     let purge = records.iter().find(|r| r["outcome"] == "purged").expect("a purge record");
     assert_eq!((purge["conversation"].as_str(), purge["deleted_count"].as_str()), ("purge-room", "3"));
 

@@ -174,3 +174,33 @@ async fn a_repeated_idempotency_key_returns_the_first_id_and_stores_nothing() {
     assert_eq!(ids.last().map(String::as_str), Some("a"));
     assert_eq!(q.depths().await.expect("depths").jobs, 2 + 1500);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn expansion_steps_are_atomic_and_idempotent() {
+    use deleteq_queue::Expand;
+    let redis = RedisServer::start();
+    let q = queue(&redis).await;
+    let now = deleteq_core::now_ms();
+    q.enqueue(&[job("p", 0)], now).await.expect("enqueue");
+    let parent = q.lease(1, Duration::from_secs(30), now).await.expect("lease").remove(0);
+    let child = |n: u32| (format!("p:{n}"), format!("{{\"child\":{n}}}"));
+    let first = Expand {
+        id: "p".into(),
+        rev: parent.rev,
+        children: vec![child(0), child(1)],
+        rest: Some("{\"rest\":true}".into()),
+    };
+    assert!(q.expand(&first).await.expect("expand"));
+    assert!(!q.expand(&first).await.expect("again"), "a stale revision expands nothing twice");
+    // The parent is back, first in line, at its next revision; the children follow.
+    let leased = q.lease(10, Duration::from_secs(30), now).await.expect("lease");
+    let order: Vec<(&str, u64)> = leased.iter().map(|l| (l.id.as_str(), l.rev)).collect();
+    assert_eq!(order, [("p", 1), ("p:0", 0), ("p:1", 0)]);
+    // A crash after the last step was written but before the worker knew: the retried step is refused, and
+    // re-deriving the same child ids could never add them twice anyway.
+    let last = Expand { id: "p".into(), rev: 1, children: vec![child(1), child(2)], rest: None };
+    assert!(q.expand(&last).await.expect("last step"));
+    assert!(!q.expand(&last).await.expect("replayed last step"));
+    let depths = q.depths().await.expect("depths");
+    assert_eq!(depths.jobs, 3, "p:0, p:1, p:2 and no parent");
+}

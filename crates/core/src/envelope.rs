@@ -52,6 +52,10 @@ pub struct Envelope {
     pub attempt: u32,
     /// The job in its JSON v1 form.
     pub job: Value,
+    /// For a bulk job being expanded: how many of its messages already went to children (the position the next
+    /// child id counts from).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub expanded: u64,
     /// The bulk job this one was expanded from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent: Option<JobId>,
@@ -66,7 +70,16 @@ pub struct Envelope {
 impl Envelope {
     /// Wraps a validated job under `id`.
     pub fn new(id: JobId, job: &Job) -> Self {
-        Envelope { v: 1, id, attempt: 0, job: job.to_value(), parent: None, last_error: None, last_status: None }
+        Envelope {
+            v: 1,
+            id,
+            attempt: 0,
+            job: job.to_value(),
+            expanded: 0,
+            parent: None,
+            last_error: None,
+            last_status: None,
+        }
     }
 
     /// The stored text.
@@ -84,6 +97,10 @@ impl Envelope {
     pub fn job(&self) -> Result<Job, JobError> {
         Job::from_value(self.job.clone())
     }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@
 //! `lease` pops ids and reserves them in the leased set until a deadline, which the worker pushes forward while the
 //! call runs (`extend`). `ack` writes the terminal audit records, dead-letters failures and deletes the job, in one
 //! script; `reschedule` rewrites the envelope and moves the job to the scheduled set with a retry record;
-//! `release` hands a job back untouched. `promote_due` moves due scheduled jobs to the ready list and
+//! `release` hands a job back untouched; `expand` turns a bulk job into child jobs, a bounded step at a time. `promote_due` moves due scheduled jobs to the ready list and
 //! `reclaim_expired` does the same for leases whose worker died. Lua does the mechanics; when and whether to retry
 //! is decided by the worker. The current time always comes from the caller.
 
@@ -24,7 +24,7 @@ mod scripts;
 
 pub use connection::RedisTarget;
 pub use keys::Keys;
-pub use queue::{Ack, Leased, NewJob, Queue, QueueOptions, Reschedule, Waiter};
+pub use queue::{Ack, Expand, Leased, NewJob, Queue, QueueOptions, Reschedule, Waiter};
 
 /// A failed Redis operation.
 #[derive(Debug, thiserror::Error)]

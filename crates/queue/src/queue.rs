@@ -89,6 +89,19 @@ pub struct Reschedule {
     pub records: Vec<AuditRecord>,
 }
 
+/// One step of expanding a bulk job into children.
+#[derive(Debug, Clone)]
+pub struct Expand {
+    /// The parent's id.
+    pub id: String,
+    /// The parent revision leased.
+    pub rev: u64,
+    /// The children: (id, envelope JSON). Their ids derive from the parent and their position.
+    pub children: Vec<(String, String)>,
+    /// The parent's envelope for the rest still to expand (stored at `rev + 1`); `None` when this is the last step.
+    pub rest: Option<String>,
+}
+
 /// One queue in Redis, cheap to clone (one multiplexed, self-reconnecting connection shared by all clones).
 #[derive(Clone)]
 pub struct Queue {
@@ -285,6 +298,19 @@ impl Queue {
         }
         let mut conn = self.conn.clone();
         Ok(flags(inv.invoke_async(&mut conn).await?))
+    }
+
+    /// Writes one expansion step atomically; false when the parent changed since it was leased.
+    pub async fn expand(&self, step: &Expand) -> Result<bool> {
+        let mut inv = self.scripts.expand.prepare_invoke();
+        inv.key(self.keys.jobs()).key(self.keys.ready()).key(self.keys.leased()).key(self.keys.wake());
+        inv.arg(&step.id).arg(step.rev).arg(step.rest.as_deref().map(|e| stored(step.rev + 1, e)).unwrap_or_default());
+        for (id, envelope) in &step.children {
+            inv.arg(id).arg(stored(0, envelope));
+        }
+        let mut conn = self.conn.clone();
+        let done: i64 = inv.invoke_async(&mut conn).await?;
+        Ok(done == 1)
     }
 
     /// Hands leased jobs back to the front of the ready list, unchanged; returns how many.

@@ -11,6 +11,7 @@ pub(crate) struct Scripts {
     pub(crate) reschedule: Script,
     pub(crate) release: Script,
     pub(crate) promote: Script,
+    pub(crate) expand: Script,
 }
 
 impl Scripts {
@@ -22,6 +23,7 @@ impl Scripts {
             reschedule: Script::new(&with_shared(include_str!("../lua/reschedule.lua"))),
             release: Script::new(&with_shared(include_str!("../lua/release.lua"))),
             promote: Script::new(&with_shared(include_str!("../lua/promote.lua"))),
+            expand: Script::new(&with_shared(include_str!("../lua/expand.lua"))),
         }
     }
 }

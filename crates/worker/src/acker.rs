@@ -12,11 +12,46 @@ use tokio::sync::mpsc;
 /// Most finishes written per script call.
 const MAX_BATCH: usize = 512;
 
+/// Writes expansion steps one script call each (they are big), retrying through outages like the rest.
+async fn write_expansions(
+    queue: &Queue,
+    steps: Vec<deleteq_queue::Expand>,
+    stats: &mut AckStats,
+    give_up: Option<Duration>,
+) {
+    for step in steps {
+        let started = Instant::now();
+        let mut failures = 0;
+        loop {
+            match queue.expand(&step).await {
+                Ok(true) => {
+                    stats.expanded += 1;
+                    break;
+                }
+                Ok(false) => {
+                    stats.stale += 1;
+                    break;
+                }
+                Err(error) => {
+                    failures += 1;
+                    if give_up.is_some_and(|limit| started.elapsed() > limit) {
+                        tracing::error!(%error, job = %step.id, "Could not expand before shutdown; the job will run again after its lease.");
+                        break;
+                    }
+                    tracing::warn!(%error, job = %step.id, failures, "Could not expand a bulk job; retrying.");
+                    tokio::time::sleep(crate::redis_backoff(failures)).await;
+                }
+            }
+        }
+    }
+}
+
 /// Counts kept for the shutdown log line.
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct AckStats {
     pub(crate) acked: u64,
     pub(crate) rescheduled: u64,
+    pub(crate) expanded: u64,
     pub(crate) stale: u64,
 }
 
@@ -50,12 +85,15 @@ async fn write_batch(queue: &Queue, batch: Vec<Finish>, stats: &mut AckStats, gi
     let jobs = batch.len();
     let mut acks = Vec::with_capacity(jobs);
     let mut reschedules = Vec::new();
+    let mut expansions = Vec::new();
     for finish in batch {
         match finish {
             Finish::Ack(a) => acks.push(a),
             Finish::Reschedule(r) => reschedules.push(r),
+            Finish::Expand(e) => expansions.push(e),
         }
     }
+    write_expansions(queue, expansions, stats, give_up).await;
     let started = Instant::now();
     let mut failures = 0;
     // Each half is written once: an ack that went through is not repeated when the reschedules fail.

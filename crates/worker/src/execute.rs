@@ -7,7 +7,7 @@ use crate::retry::{decide, RetryDecision};
 use deleteq_core::config::RetryConfig;
 use deleteq_core::{AuditRecord, Envelope, Job, Outcome, Target};
 use deleteq_providers::{AccountClient, DeleteRequest, Disposition, MessageResult, Providers};
-use deleteq_queue::{Ack, Leased, Reschedule};
+use deleteq_queue::{Ack, Expand, Leased, Reschedule};
 use std::time::Duration;
 
 /// How a job leaves this worker.
@@ -17,13 +17,19 @@ pub(crate) enum Finish {
     Ack(Ack),
     /// Some messages remain: run again later with only those.
     Reschedule(Reschedule),
+    /// A bulk job becomes children (one step of at most [`MAX_CHILDREN_PER_STEP`]).
+    Expand(Expand),
 }
+
+/// Children written by one expansion script call: bounds how long it holds Redis.
+pub(crate) const MAX_CHILDREN_PER_STEP: usize = 1000;
 
 impl Finish {
     pub(crate) fn id(&self) -> &str {
         match self {
             Finish::Ack(a) => &a.id,
             Finish::Reschedule(r) => &r.id,
+            Finish::Expand(e) => &e.id,
         }
     }
 }
@@ -89,7 +95,13 @@ impl Executor {
                     each_message(&job, |id| progress.records.push(base.record(id, Outcome::Expired, None, Some(&why))));
                     progress
                 }
-                None => self.call(client, &job, &base).await,
+                None => {
+                    let per_call = client.batch_size.max(1);
+                    if matches!(&job.target, Target::Messages(ids) if ids.len() > per_call) {
+                        return expand(leased, envelope, &job, per_call);
+                    }
+                    self.call(client, &job, &base).await
+                }
             },
         };
         self.conclude(leased, envelope, &job, &base, progress)
@@ -218,6 +230,40 @@ impl Executor {
         });
         Finish::Ack(Ack { id: leased.id, rev: leased.rev, records: progress.records, dead_letter })
     }
+}
+
+/// One expansion step: the first ids become children of `per_call` ids each (one child per message for providers
+/// without batch deletes), with ids `PARENT:N` (N = the position of the child's first message in the original
+/// list); the rest, if any, stays in the parent for the next step.
+fn expand(leased: Leased, mut envelope: Envelope, job: &Job, per_call: usize) -> Finish {
+    let ids = job.message_ids();
+    let take = ids.len().min(MAX_CHILDREN_PER_STEP * per_call);
+    let base = envelope.expanded;
+    let children = ids[..take]
+        .chunks(per_call)
+        .enumerate()
+        .map(|(i, chunk)| {
+            let position = base + (i * per_call) as u64;
+            let child_id = format!("{}:{position}", leased.id);
+            let child = Envelope {
+                v: 1,
+                id: deleteq_core::JobId(child_id.clone()),
+                attempt: 0,
+                job: with_ids(job, chunk.to_vec()).to_value(),
+                expanded: 0,
+                parent: Some(deleteq_core::JobId(leased.id.clone())),
+                last_error: None,
+                last_status: None,
+            };
+            (child_id, child.encode())
+        })
+        .collect();
+    let rest = (take < ids.len()).then(|| {
+        envelope.expanded = base + take as u64;
+        envelope.job = with_ids(job, ids[take..].to_vec()).to_value();
+        envelope.encode()
+    });
+    Finish::Expand(Expand { id: leased.id, rev: leased.rev, children, rest })
 }
 
 /// Why the job must not be called at all: its deadline or the provider's window has passed.

@@ -95,6 +95,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         worker = %worker_id,
         acked = stats.acked,
         rescheduled = stats.rescheduled,
+        expanded = stats.expanded,
         stale = stats.stale,
         released,
         "Worker stopped."
