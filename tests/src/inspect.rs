@@ -16,7 +16,8 @@ pub fn query<T: redis::FromRedisValue>(url: &str, cmd: &redis::Cmd) -> T {
         let client = redis::Client::open(url).expect("redis url");
         // Reading a whole audit stream can take longer than redis-rs's 500 ms default.
         let config = redis::AsyncConnectionConfig::new().set_response_timeout(Some(std::time::Duration::from_secs(30)));
-        let mut conn = client.get_multiplexed_async_connection_with_config(&config).await.expect("connect to test redis");
+        let mut conn =
+            client.get_multiplexed_async_connection_with_config(&config).await.expect("connect to test redis");
         cmd.query_async(&mut conn).await.expect("redis command")
     })
 }
