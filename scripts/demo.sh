@@ -55,6 +55,29 @@ base_url = "$EMU"
 api_key = "\${DEMO_CC_KEY}"
 rate_limit = "20000/min"
 
+[accounts.im]
+provider = "room_im"
+base_url = "$EMU"
+client_key = "demo-client-key"
+token = "demo-token"
+
+[accounts.qb]
+provider = "quickblox"
+base_url = "$EMU"
+api_key = "demo-qb-key"
+batch_size = 50
+
+[accounts.wa]
+provider = "twochat"
+base_url = "$EMU"
+api_key = "demo-2chat-key"
+
+[accounts.of]
+provider = "ofauth"
+base_url = "$EMU"
+api_key = "demo-ofauth-key"
+connection_id = "conn_demo"
+
 [accounts.nop]
 provider = "noop"
 TOML
@@ -73,6 +96,19 @@ with open(sys.argv[1], "w") as f:
         f.write(json.dumps(job) + "\n")
     for i in range(400):
         f.write(json.dumps({"account": "nop", "message": f"noop-{i}"}) + "\n")
+    # QuickBlox: one bulk job of 500 ids, deleted in comma-joined batches of 50.
+    f.write(json.dumps({"account": "qb", "messages": [f"5d76b949a0eb4721f8{i:06d}" for i in range(500)], "permanent": True}) + "\n")
+    # IMKIT: single messages, and a purge of a whole test room.
+    for i in range(100):
+        f.write(json.dumps({"account": "im", "conversation": "support-room", "message": f"im-{i}"}) + "\n")
+    f.write(json.dumps({"account": "im", "conversation": "test-room-123", "purge": True, "reason": "nightly reset"}) + "\n")
+    # 2Chat: recent messages, and one past WhatsApp's 60-hour window (expired, no call made).
+    for i in range(100):
+        f.write(json.dumps({"account": "wa", "conversation": "WW-demo-5215511112222@c.us", "message": f"MSG-{i}"}) + "\n")
+    f.write(json.dumps({"account": "wa", "conversation": "WW-demo-5215511112222@c.us", "message": "MSG-old", "sent_at": "2020-01-01T00:00:00Z"}) + "\n")
+    # OFAuth: chat messages with one fan.
+    for i in range(100):
+        f.write(json.dumps({"account": "of", "conversation": "12345", "message": f"{67890 + i}"}) + "\n")
     # Already gone at the provider: recorded as already_deleted, not as an error.
     for i in range(50):
         f.write(json.dumps({"account": "cc-eu", "message": f"demo-{i}"}) + "\n")
@@ -83,9 +119,12 @@ fault() { curl -sf -X POST "$EMU/_emulator/faults" -H 'content-type: application
 fault '{"provider":"cometchat","message":"demo-100","statuses":[503,502]}'
 fault '{"provider":"cometchat","message":"demo-200","statuses":[429],"retry_after":"1"}'
 fault '{"provider":"cometchat","message":"demo-300","statuses":[403],"code":"ERR_MESSAGE_NOT_A_SENDER"}'
-total=$(wc -l <"$DATA/jobs.jsonl")
+curl -sf -X POST "$EMU/_emulator/seed" -H 'content-type: application/json' \
+  -d '{"provider":"room_im","conversation":"test-room-123","ids":["t1","t2","t3","t4","t5","t6","t7"]}' >/dev/null
+# Every message (and the purge) ends in one terminal record: that is the total to wait for.
+total=$(python3 -c 'import json,sys; print(sum(len(j.get("messages", [0])) for j in map(json.loads, open(sys.argv[1]))))' "$DATA/jobs.jsonl")
 "$BIN" enqueue --file "$DATA/jobs.jsonl" >/dev/null
-echo "Enqueued $total deletions across CometChat (emulated) and a noop account. Outcomes:"
+echo "Enqueued $(wc -l <"$DATA/jobs.jsonl") jobs ($total messages) across CometChat, IMKIT, QuickBlox, 2Chat and OFAuth (emulated) and a noop account. Outcomes:"
 
 start=$(date +%s.%N)
 while true; do
@@ -100,7 +139,7 @@ print(" ".join(f"{k}={v}" for k, v in sorted(c.items())) or "waiting", sum(v for
 done
 elapsed=$(python3 -c "import time; print(f'{time.time() - $start:.1f}')")
 echo
-echo "All $total deletions accounted for in ${elapsed}s."
+echo "All $total messages accounted for in ${elapsed}s: one terminal audit record each."
 echo "Dead letters (replayable):"
 "$BIN" dlq list
 echo "Queue:"
