@@ -7,6 +7,8 @@ Scenarios (N jobs each, default 100,000):
   drain-noop N queued noop jobs drained by one worker (lease + audit record + ack per job)
   drain-http N queued CometChat jobs drained through the emulator (one HTTP DELETE per job)
   pickup     an idle worker: enqueue one job at a time, enqueue -> outcome latency
+  quickblox  one bulk job of N QuickBlox ids through the emulator: provider calls made (ceil(N / 50) when nothing
+             fails) and messages/s
 Each drain prints jobs/s, p50/p99 enqueue->outcome latency and the worker's peak RSS. Output: one JSON line per
 scenario. Usage: bench.py [--n N] [--single-n N] [--concurrency C] [--bin PATH]
 """
@@ -57,12 +59,19 @@ class Env:
         time.sleep(0.5)
         return p, f"http://127.0.0.1:{port}"
 
+    def emulator_stats(self, emu):
+        import urllib.request
+        with urllib.request.urlopen(f"{emu}/_emulator/stats") as r:
+            return json.loads(r.read())
+
     def config(self, url, emu, conc):
         path = os.path.join(self.d, f"bench-{time.time_ns()}.toml")
         with open(path, "w") as f:
             f.write(f"""[redis]\nurl = "{url}"\nprefix = "deleteq"\n\n[worker]\nconcurrency = {conc}\nlease = "30s"\n"""
                     f"""shutdown_grace = "10s"\n\n[accounts.nop]\nprovider = "noop"\n\n[accounts.cc]\n"""
-                    f"""provider = "cometchat"\nbase_url = "{emu or 'http://127.0.0.1:9'}"\napi_key = "bench-key"\n""")
+                    f"""provider = "cometchat"\nbase_url = "{emu or 'http://127.0.0.1:9'}"\napi_key = "bench-key"\n"""
+                    f"""\n[accounts.qb]\nprovider = "quickblox"\nbase_url = "{emu or 'http://127.0.0.1:9'}"\n"""
+                    f"""api_key = "bench-key"\nbatch_size = 50\n""")
         return path
 
     def run(self, cfg, *args, stdin=None):
@@ -167,6 +176,25 @@ def main():
         print(json.dumps({"scenario": "drain-noop", "n": a.n, "concurrency": a.concurrency, **res}), flush=True)
         res = drain(env, "cc", a.n, a.concurrency)
         print(json.dumps({"scenario": "drain-http-emulator", "n": a.n, "concurrency": a.concurrency, **res}), flush=True)
+
+        _, url = env.redis()
+        _, emu = env.emulator()
+        cfg = env.config(url, emu, a.concurrency)
+        path = os.path.join(d, "qb.jsonl")
+        with open(path, "w") as f:
+            f.write(json.dumps({"account": "qb", "messages": [f"5d76b949a0eb{i:012d}" for i in range(a.n)],
+                                "permanent": True}) + "\n")
+        env.run(cfg, "enqueue", "--file", path)
+        t0 = time.perf_counter()
+        w = subprocess.Popen([binary, "--config", cfg, "worker"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        while xlen(url) < a.n and time.perf_counter() - t0 < 600:
+            time.sleep(0.02)
+        dt = time.perf_counter() - t0
+        w.terminate(); w.wait(10)
+        stats = env.emulator_stats(emu)
+        print(json.dumps({"scenario": "quickblox-bulk", "n": a.n, "batch_size": 50, "calls": stats["requests"],
+                          "expected_calls": -(-a.n // 50), "deleted": stats["deletions"],
+                          "messages_per_s": round(a.n / dt)}), flush=True)
 
         _, url = env.redis()
         cfg = env.config(url, None, 8)

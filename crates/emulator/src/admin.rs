@@ -78,7 +78,7 @@ async fn message(
 }
 
 async fn stats(State(emu): State<Emulator>) -> Json<Value> {
-    Json(json!({"calls": emu.total_calls(), "deletions": emu.total_deletions()}))
+    Json(json!({"requests": emu.total_requests(), "calls": emu.total_calls(), "deletions": emu.total_deletions()}))
 }
 
 async fn requests(State(emu): State<Emulator>) -> Json<Value> {

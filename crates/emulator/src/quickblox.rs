@@ -18,6 +18,7 @@ pub(crate) async fn delete_messages(
     headers: HeaderMap,
     body: String,
 ) -> Response {
+    emu.request_arrived();
     let answer = answer(&emu, &uri, &headers).await;
     finish(&emu, &method, &uri, &headers, body, answer)
 }

@@ -132,6 +132,7 @@ struct Inner {
     config: EmulatorConfig,
     store: Mutex<Store>,
     total_calls: AtomicU64,
+    total_requests: AtomicU64,
 }
 
 /// Shared state handle; cheap to clone.
@@ -151,7 +152,14 @@ fn conversation_key(provider: &str, conversation: Option<&str>) -> String {
 impl Emulator {
     /// A fresh emulator.
     pub fn new(config: EmulatorConfig) -> Self {
-        Emulator { inner: Arc::new(Inner { config, store: Mutex::default(), total_calls: AtomicU64::new(0) }) }
+        Emulator {
+            inner: Arc::new(Inner {
+                config,
+                store: Mutex::default(),
+                total_calls: AtomicU64::new(0),
+                total_requests: AtomicU64::new(0),
+            }),
+        }
     }
 
     fn store(&self) -> MutexGuard<'_, Store> {
@@ -191,9 +199,20 @@ impl Emulator {
         store.existing.contains(&k) || (self.inner.config.accept_unknown && !store.deleted.contains(&k))
     }
 
-    /// Provider calls so far.
+    /// Message-calls so far: each message addressed by each provider request counts once (a QuickBlox request
+    /// for 50 ids counts 50).
     pub fn total_calls(&self) -> u64 {
         self.inner.total_calls.load(Ordering::Relaxed)
+    }
+
+    /// Provider HTTP requests so far (a QuickBlox request for 50 ids counts 1).
+    pub fn total_requests(&self) -> u64 {
+        self.inner.total_requests.load(Ordering::Relaxed)
+    }
+
+    /// Counts one provider HTTP request, as it arrives.
+    pub fn request_arrived(&self) {
+        self.inner.total_requests.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Successful deletions so far.
@@ -232,6 +251,7 @@ impl Emulator {
     pub fn reset(&self) {
         *self.store() = Store::default();
         self.inner.total_calls.store(0, Ordering::Relaxed);
+        self.inner.total_requests.store(0, Ordering::Relaxed);
     }
 
     /// One delete call for one message: counts it, applies a queued fault, else deletes the message if it exists.

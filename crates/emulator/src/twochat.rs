@@ -21,6 +21,7 @@ pub(crate) async fn delete_message(
     headers: HeaderMap,
     body: String,
 ) -> Response {
+    emu.request_arrived();
     let answer = answer(&emu, &session, &id, &headers).await;
     finish(&emu, &method, &uri, &headers, body, answer)
 }
