@@ -36,7 +36,10 @@ pub fn audit_len(url: &str) -> usize {
 
 /// Terminal records only (everything but `retry_scheduled`).
 pub fn terminal(url: &str) -> Vec<Record> {
-    audit(url).into_iter().filter(|r| r.get("outcome").map(String::as_str) != Some("retry_scheduled")).collect()
+    audit(url)
+        .into_iter()
+        .filter(|r| !matches!(r.get("outcome").map(String::as_str), Some("retry_scheduled" | "replayed")))
+        .collect()
 }
 
 /// Counts records per outcome.

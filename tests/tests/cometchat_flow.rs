@@ -194,3 +194,52 @@ fn run_at_waits_not_after_expires_and_idempotency_keys_dedupe() {
 fn chrono_like_rfc3339(secs: i64) -> String {
     (chrono::Utc::now() + chrono::Duration::seconds(secs)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
+
+#[test]
+fn dead_letters_are_listed_replayed_and_purged() {
+    let redis = RedisServer::start();
+    let emulator = TestEmulator::start(EmulatorConfig::default());
+    let ids: Vec<String> = (0..3).map(|i| format!("d{i}")).collect();
+    emulator.state.seed("cometchat", None, &ids);
+    emulator
+        .state
+        .set_credentials("cometchat", Credentials { api_key: Some("rotated".into()), ..Credentials::default() });
+    let config = config(&redis, &emulator, "");
+    enqueue(&config, &[r#"{"account":"cc","message":"d0"}"#, r#"{"account":"cc","message":"d1"}"#]);
+    let worker = Worker::start(&config.path, config.dir.path().join("worker.log"), "info");
+    assert!(wait_until(Duration::from_secs(15), || terminal(&redis.url()).len() == 2), "{}", worker.log());
+    let listed = |args: &[&str]| -> serde_json::Value {
+        let out = deleteq(&config.path, args, None);
+        serde_json::from_slice(&out.stdout).expect("dlq json")
+    };
+    assert_eq!(listed(&["dlq", "list", "--json"]).as_array().map(Vec::len), Some(2));
+    assert_eq!(listed(&["dlq", "list", "--json", "--account", "other"]).as_array().map(Vec::len), Some(0));
+
+    // The key is fixed; replay one by id, then the rest with --all.
+    emulator.state.set_credentials("cometchat", Credentials { api_key: Some(SECRET.into()), ..Credentials::default() });
+    let first = listed(&["dlq", "list", "--json"])[0]["id"].as_str().expect("id").to_string();
+    let out = deleteq(&config.path, &["dlq", "replay", &first], None);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "replayed 1");
+    let out = deleteq(&config.path, &["dlq", "replay", "--all"], None);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "replayed 1");
+    assert!(wait_until(Duration::from_secs(15), || terminal(&redis.url()).len() == 4), "{}", worker.log());
+    stop(worker);
+    let counts = outcome_counts(&inspect::audit(&redis.url()));
+    assert_eq!((counts["failed"], counts["replayed"], counts["deleted"]), (2, 2, 2));
+    assert_eq!(listed(&["dlq", "list", "--json"]).as_array().map(Vec::len), Some(0));
+    assert_eq!(emulator.state.deletions("cometchat", None, "d0"), 1);
+
+    // Purge: a fresh failure is younger than an hour, so only the unconditional purge removes it.
+    emulator
+        .state
+        .set_credentials("cometchat", Credentials { api_key: Some("rotated".into()), ..Credentials::default() });
+    enqueue(&config, &[r#"{"account":"cc","message":"d2"}"#]);
+    let worker = Worker::start(&config.path, config.dir.path().join("worker2.log"), "info");
+    assert!(wait_until(Duration::from_secs(15), || terminal(&redis.url()).len() == 5), "{}", worker.log());
+    stop(worker);
+    let out = deleteq(&config.path, &["dlq", "purge", "--older-than", "1h"], None);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "purged 0");
+    let out = deleteq(&config.path, &["dlq", "purge"], None);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "purged 1");
+    assert_eq!(listed(&["dlq", "list", "--json"]).as_array().map(Vec::len), Some(0));
+}

@@ -83,9 +83,27 @@ pub(crate) enum DlqCommand {
         /// At most this many.
         #[arg(long, default_value_t = 100)]
         limit: usize,
+        /// Only this account's.
+        #[arg(long)]
+        account: Option<String>,
         /// One JSON array.
         #[arg(long)]
         json: bool,
+    },
+    /// Put dead letters back in the queue with their attempt count reset.
+    Replay {
+        /// Job ids to replay.
+        #[arg(value_name = "ID", required_unless_present = "all", conflicts_with = "all")]
+        ids: Vec<String>,
+        /// Replay every dead letter.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Forget dead letters.
+    Purge {
+        /// Only those dead-lettered longer ago than this (e.g. "7d"); all without it.
+        #[arg(long, value_name = "DURATION")]
+        older_than: Option<String>,
     },
 }
 

@@ -19,6 +19,8 @@ pub enum Outcome {
     Dead,
     /// Not terminal: a retry is scheduled.
     RetryScheduled,
+    /// Not terminal: a dead letter was put back in the queue (`dlq replay`); a new terminal record will follow.
+    Replayed,
 }
 
 impl Outcome {
@@ -44,17 +46,18 @@ impl Outcome {
             Outcome::Failed => "failed",
             Outcome::Dead => "dead",
             Outcome::RetryScheduled => "retry_scheduled",
+            Outcome::Replayed => "replayed",
         }
     }
 
     /// Parses an audit-stream name.
     pub fn parse(name: &str) -> Option<Outcome> {
-        Outcome::TERMINAL.into_iter().chain([Outcome::RetryScheduled]).find(|o| o.as_str() == name)
+        Outcome::TERMINAL.into_iter().chain([Outcome::RetryScheduled, Outcome::Replayed]).find(|o| o.as_str() == name)
     }
 
     /// Whether this ends the message's life.
     pub fn is_terminal(self) -> bool {
-        self != Outcome::RetryScheduled
+        !matches!(self, Outcome::RetryScheduled | Outcome::Replayed)
     }
 
     /// Whether the job goes to the dead-letter set for replay.

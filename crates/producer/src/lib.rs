@@ -1,5 +1,7 @@
 //! The library backend apps call to enqueue deletions: validates every job against the configured accounts, then
-//! stores them in one transaction, so a batch is all or nothing.
+//! stores them in one transaction, so a batch is all or nothing. Also the operator's writes: replaying dead letters.
+
+mod dlq;
 
 use deleteq_core::validate::validate;
 use deleteq_core::{Config, Envelope, Job, JobError, JobId};
@@ -72,5 +74,10 @@ impl Producer {
     /// The queue, for inspection.
     pub fn queue(&self) -> &Queue {
         &self.queue
+    }
+
+    /// The config it validates against.
+    pub fn config(&self) -> &Config {
+        &self.config
     }
 }

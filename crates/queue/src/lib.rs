@@ -6,6 +6,7 @@
 //! - [`connection`]: connecting with explicit timeouts, and the separate connection idle workers block on.
 //! - [`queue`]: [`Queue`], the typed calls: enqueue, lease, ack, reschedule, release, extend, promote, reclaim.
 //! - [`inspect`]: read-only views for `status`, `audit` and `dlq`.
+//! - [`dead`]: replaying and purging dead letters.
 //!
 //! # Life of a job
 //! `enqueue` stores the envelope in the jobs hash and pushes its id to the ready list (or the scheduled set).
@@ -17,6 +18,7 @@
 //! is decided by the worker. The current time always comes from the caller.
 
 pub mod connection;
+pub mod dead;
 pub mod inspect;
 pub mod keys;
 pub mod queue;

@@ -112,7 +112,7 @@ pub struct Queue {
     target: RedisTarget,
 }
 
-fn stored(rev: u64, envelope: &str) -> String {
+pub(crate) fn stored(rev: u64, envelope: &str) -> String {
     format!("{rev}|{envelope}")
 }
 
@@ -147,6 +147,16 @@ impl Queue {
     /// A raw connection for read-only inspection.
     pub(crate) fn conn(&self) -> ConnectionManager {
         self.conn.clone()
+    }
+
+    /// The scripts, for the other modules of this crate.
+    pub(crate) fn scripts(&self) -> &Scripts {
+        &self.scripts
+    }
+
+    /// The audit stream bound.
+    pub(crate) fn audit_max_len(&self) -> u64 {
+        self.options.audit_max_len
     }
 
     /// Round trip to Redis, for readiness checks.

@@ -12,6 +12,8 @@ pub(crate) struct Scripts {
     pub(crate) release: Script,
     pub(crate) promote: Script,
     pub(crate) expand: Script,
+    pub(crate) replay: Script,
+    pub(crate) purge_dead: Script,
 }
 
 impl Scripts {
@@ -24,6 +26,8 @@ impl Scripts {
             release: Script::new(&with_shared(include_str!("../lua/release.lua"))),
             promote: Script::new(&with_shared(include_str!("../lua/promote.lua"))),
             expand: Script::new(&with_shared(include_str!("../lua/expand.lua"))),
+            replay: Script::new(&with_shared(include_str!("../lua/replay.lua"))),
+            purge_dead: Script::new(&with_shared(include_str!("../lua/purge_dead.lua"))),
         }
     }
 }

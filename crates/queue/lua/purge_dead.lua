@@ -1,0 +1,9 @@
+-- purge_dead: forget up to N dead letters dead-lettered at or before a time.
+-- KEYS[1] dead (ZSET id -> ms)   KEYS[2] dead jobs (HASH)
+-- ARGV[1] cutoff (ms)   ARGV[2] N (at most 1000)
+-- Returns: how many were removed; the caller repeats while it gets N.
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+if #ids == 0 then return 0 end
+redis.call('ZREM', KEYS[1], unpack(ids))
+redis.call('HDEL', KEYS[2], unpack(ids))
+return #ids

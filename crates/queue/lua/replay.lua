@@ -1,0 +1,25 @@
+-- replay: move dead letters back into the queue as fresh jobs, with an audit record saying so.
+-- KEYS[1] dead (ZSET)   KEYS[2] dead jobs (HASH)   KEYS[3] jobs (HASH)   KEYS[4] ready (LIST)   KEYS[5] wake (LIST)
+-- KEYS[6] audit (STREAM)
+-- ARGV[1] audit max len   ARGV[2] F   ARGV[3 .. 2+F] field names; then per job: id, stored value (attempts
+--   reset), R = records, R * F values
+-- Returns: how many were replayed (an id no longer dead-lettered, or already queued again, is skipped).
+local nf = tonumber(ARGV[2])
+local names = {}
+for f = 1, nf do names[f] = ARGV[2 + f] end
+local replayed = 0
+local i = 3 + nf
+while i <= #ARGV do
+  local id, value, nrec = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
+  i = i + 3
+  if redis.call('HEXISTS', KEYS[2], id) == 1 and redis.call('HSETNX', KEYS[3], id, value) == 1 then
+    redis.call('HDEL', KEYS[2], id)
+    redis.call('ZREM', KEYS[1], id)
+    redis.call('RPUSH', KEYS[4], id)
+    write_records(KEYS[6], ARGV[1], names, nf, i, nrec)
+    replayed = replayed + 1
+  end
+  i = i + nrec * nf
+end
+if replayed > 0 then wake(KEYS[5]) end
+return replayed
