@@ -61,7 +61,7 @@ impl TestConfig {
     /// its `[worker]` section.
     pub fn cometchat(redis_url: &str, emulator_url: &str, worker: &str) -> TestConfig {
         let body = format!(
-            "[worker]\n{worker}\n\n[accounts.cc]\nprovider = \"cometchat\"\nbase_url = \"{emulator_url}\"\napi_key = \"k\"\n"
+            "[worker]\n{worker}\n\n[accounts.cc]\nprovider = \"cometchat\"\nbase_url = \"{emulator_url}\"\napi_key = \"k\"\nrate_limit = \"100000/s\"\n"
         );
         TestConfig::new(redis_url, &body)
     }

@@ -17,7 +17,7 @@ fn sigkill_during_the_expansion_of_a_10000_id_job_loses_and_duplicates_nothing()
     let config = TestConfig::new(
         &redis.url(),
         &format!(
-            "[worker]\nconcurrency = 32\nlease = \"2s\"\n\n[accounts.qb]\nprovider = \"quickblox\"\nbase_url = \"{}\"\ntoken = \"t\"\nbatch_size = 1\n",
+            "[worker]\nconcurrency = 32\nlease = \"2s\"\n\n[accounts.qb]\nprovider = \"quickblox\"\nbase_url = \"{}\"\ntoken = \"t\"\nbatch_size = 1\nrate_limit = \"100000/s\"\n",
             emulator.url()
         ),
     );

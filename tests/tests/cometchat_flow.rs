@@ -92,8 +92,16 @@ fn a_deletion_is_carried_out_and_audited_once() {
     );
 
     // Completed jobs leave nothing behind but their audit records (and at most the idle-wake token).
+    // (and the account's rate limiter, which expires on its own).
     let keys: Vec<String> = inspect::query(&redis.url(), redis::cmd("KEYS").arg("*"));
-    assert!(keys.iter().all(|k| k == "{deleteq}:audit" || k == "{deleteq}:wake"), "{keys:?}");
+    for key in &keys {
+        if key.starts_with("{deleteq:acct:") {
+            let ttl: i64 = inspect::query(&redis.url(), redis::cmd("PTTL").arg(key));
+            assert!(ttl > 0, "{key} must expire");
+        } else {
+            assert!(key == "{deleteq}:audit" || key == "{deleteq}:wake", "{keys:?}");
+        }
+    }
     assert!(!log.contains(SECRET));
 }
 

@@ -204,3 +204,24 @@ async fn expansion_steps_are_atomic_and_idempotent() {
     let depths = q.depths().await.expect("depths");
     assert_eq!(depths.jobs, 3, "p:0, p:1, p:2 and no parent");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rate_slots_are_reserved_in_order_and_a_429_slows_everyone_down_until_it_is_quiet() {
+    use deleteq_core::rate::RateLimit;
+    let redis = RedisServer::start();
+    let q = queue(&redis).await;
+    let now = 1_000_000;
+    let limit: RateLimit = "10/s".parse().expect("rate");
+    let ms = |waits: Vec<Duration>| waits.into_iter().map(|w| w.as_millis() as u64).collect::<Vec<_>>();
+    assert_eq!(ms(q.reserve_calls("acct", &limit, 3, now).await.expect("reserve")), [0, 100, 200]);
+    assert_eq!(q.slow_down("acct", &limit, now).await.expect("429"), 2.0);
+    assert_eq!(ms(q.reserve_calls("acct", &limit, 2, now).await.expect("reserve")), [300, 500], "half the rate");
+    assert_eq!(q.slow_down_factor("acct").await.expect("factor"), 2.0);
+    // Ten quiet seconds later the slow-down halves back to the configured rate.
+    let later = now + 10_000;
+    assert_eq!(ms(q.reserve_calls("acct", &limit, 2, later).await.expect("reserve")), [0, 100]);
+    assert_eq!(q.slow_down_factor("acct").await.expect("factor"), 1.0);
+    // A burst lets that many calls go back to back.
+    let bursty: RateLimit = "60/min burst 3".parse().expect("rate");
+    assert_eq!(ms(q.reserve_calls("b", &bursty, 4, now).await.expect("reserve")), [0, 0, 0, 1000]);
+}

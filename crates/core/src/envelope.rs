@@ -56,6 +56,9 @@ pub struct Envelope {
     /// child id counts from).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub expanded: u64,
+    /// A rate-limit slot already reserved for this job's call (ms); set when the job was deferred to its slot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reserved_at: Option<u64>,
     /// The bulk job this one was expanded from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent: Option<JobId>,
@@ -76,6 +79,7 @@ impl Envelope {
             attempt: 0,
             job: job.to_value(),
             expanded: 0,
+            reserved_at: None,
             parent: None,
             last_error: None,
             last_status: None,

@@ -1,6 +1,12 @@
 //! The key schema: every key deleteq uses, with its Redis type. All keys of a queue share the hash tag
 //! `{prefix}`, so the whole queue lives in one Redis Cluster slot and every script touches one slot only.
 
+/// HASH limiting one account's calls across every worker (GCRA: `tat`, `factor`, `calm`). Under its own hash tag
+/// `{prefix:acct:NAME}`: an account spans shards, so its limiter lives apart from any queue.
+pub fn account_rate(prefix: &str, account: &str) -> String {
+    format!("{{{prefix}:acct:{account}}}:rate")
+}
+
 /// The keys of one queue (one shard).
 #[derive(Debug, Clone)]
 pub struct Keys {

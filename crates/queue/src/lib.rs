@@ -7,6 +7,7 @@
 //! - [`queue`]: [`Queue`], the typed calls: enqueue, lease, ack, reschedule, release, extend, promote, reclaim.
 //! - [`inspect`]: read-only views for `status`, `audit` and `dlq`.
 //! - [`dead`]: replaying and purging dead letters.
+//! - [`rate`]: per-account rate limits shared by every worker.
 //!
 //! # Life of a job
 //! `enqueue` stores the envelope in the jobs hash and pushes its id to the ready list (or the scheduled set).
@@ -22,6 +23,7 @@ pub mod dead;
 pub mod inspect;
 pub mod keys;
 pub mod queue;
+pub mod rate;
 mod scripts;
 
 pub use connection::RedisTarget;

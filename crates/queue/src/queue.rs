@@ -154,6 +154,11 @@ impl Queue {
         &self.scripts
     }
 
+    /// The key prefix.
+    pub(crate) fn prefix(&self) -> &str {
+        &self.options.prefix
+    }
+
     /// The audit stream bound.
     pub(crate) fn audit_max_len(&self) -> u64 {
         self.options.audit_max_len

@@ -14,6 +14,7 @@ pub(crate) struct Scripts {
     pub(crate) expand: Script,
     pub(crate) replay: Script,
     pub(crate) purge_dead: Script,
+    pub(crate) rate: Script,
 }
 
 impl Scripts {
@@ -28,6 +29,7 @@ impl Scripts {
             expand: Script::new(&with_shared(include_str!("../lua/expand.lua"))),
             replay: Script::new(&with_shared(include_str!("../lua/replay.lua"))),
             purge_dead: Script::new(&with_shared(include_str!("../lua/purge_dead.lua"))),
+            rate: Script::new(include_str!("../lua/rate.lua")),
         }
     }
 }

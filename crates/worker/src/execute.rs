@@ -2,12 +2,15 @@
 //! into the [`Finish`] that records them. Never panics on a job and never returns an error: whatever goes wrong
 //! becomes an outcome.
 
+use crate::limiter::RateGate;
 use crate::records::RecordBase;
 use crate::retry::{decide, RetryDecision};
 use deleteq_core::config::RetryConfig;
+use deleteq_core::rate::RateLimit;
 use deleteq_core::{AuditRecord, Envelope, Job, Outcome, Target};
 use deleteq_providers::{AccountClient, DeleteRequest, Disposition, MessageResult, Providers};
 use deleteq_queue::{Ack, Expand, Leased, Reschedule};
+use std::collections::HashMap;
 use std::time::Duration;
 
 /// How a job leaves this worker.
@@ -66,14 +69,21 @@ impl Progress {
 pub(crate) struct Executor {
     pub(crate) providers: Providers,
     pub(crate) retry: RetryConfig,
+    /// Each account's rate limit (none for `noop`).
+    pub(crate) limits: HashMap<String, RateLimit>,
+    pub(crate) gate: RateGate,
 }
+
+/// A rate-limit wait up to this long is slept in the call slot; a longer one hands the job back to the queue, due
+/// at its reserved slot, so the slot serves other accounts meanwhile.
+const SHORT_WAIT: Duration = Duration::from_millis(250);
 
 impl Executor {
     /// Runs one leased job.
     pub(crate) async fn execute(&self, leased: Leased) -> Finish {
         let decoded = Envelope::decode(leased.envelope.as_bytes())
             .and_then(|envelope| envelope.job().map(|job| (envelope, job)).map_err(|e| e.to_string()));
-        let (envelope, job) = match decoded {
+        let (mut envelope, job) = match decoded {
             Ok(pair) => pair,
             Err(error) => return undecodable(leased, &error),
         };
@@ -100,7 +110,18 @@ impl Executor {
                     if matches!(&job.target, Target::Messages(ids) if ids.len() > per_call) {
                         return expand(leased, envelope, &job, per_call);
                     }
-                    self.call(client, &job, &base).await
+                    let limit = self.limits.get(&job.account).copied();
+                    // A deferred job already holds its slot; others reserve one now.
+                    if let (Some(limit), None) = (limit, envelope.reserved_at.take()) {
+                        let wait = self.gate.slot(&job.account, limit).await;
+                        if wait > SHORT_WAIT {
+                            return defer(leased, envelope, wait);
+                        }
+                        if !wait.is_zero() {
+                            tokio::time::sleep(wait).await;
+                        }
+                    }
+                    self.call(client, &job, &base, limit).await
                 }
             },
         };
@@ -109,7 +130,7 @@ impl Executor {
 
     /// Makes the provider calls: one purge, or the messages in chunks of the account's batch size. Stops at the
     /// first retryable failure so that the rest is retried later instead of burning calls now.
-    async fn call(&self, client: &AccountClient, job: &Job, base: &RecordBase) -> Progress {
+    async fn call(&self, client: &AccountClient, job: &Job, base: &RecordBase, limit: Option<RateLimit>) -> Progress {
         let mut progress = Progress::default();
         let purge = job.target == Target::Purge;
         let ids = job.message_ids();
@@ -125,6 +146,9 @@ impl Executor {
             };
             let response = client.delete(self.providers.http(), &req).await;
             let status = response.http_status;
+            if let (Some(429), Some(limit)) = (status, limit) {
+                self.gate.slow_down(&job.account, limit);
+            }
             match response.disposition {
                 Disposition::Messages(results) if !purge => {
                     for (id, result) in results {
@@ -232,6 +256,19 @@ impl Executor {
     }
 }
 
+/// Hands the job back, due at its reserved rate-limit slot; no attempt is spent and nothing is recorded.
+fn defer(leased: Leased, mut envelope: Envelope, wait: Duration) -> Finish {
+    let due_ms = deleteq_core::now_ms() + wait.as_millis() as u64;
+    envelope.reserved_at = Some(due_ms);
+    Finish::Reschedule(Reschedule {
+        id: leased.id,
+        rev: leased.rev,
+        due_ms,
+        envelope: envelope.encode(),
+        records: Vec::new(),
+    })
+}
+
 /// One expansion step: the first ids become children of `per_call` ids each (one child per message for providers
 /// without batch deletes), with ids `PARENT:N` (N = the position of the child's first message in the original
 /// list); the rest, if any, stays in the parent for the next step.
@@ -251,6 +288,7 @@ fn expand(leased: Leased, mut envelope: Envelope, job: &Job, per_call: usize) ->
                 attempt: 0,
                 job: with_ids(job, chunk.to_vec()).to_value(),
                 expanded: 0,
+                reserved_at: None,
                 parent: Some(deleteq_core::JobId(leased.id.clone())),
                 last_error: None,
                 last_status: None,

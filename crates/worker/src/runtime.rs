@@ -14,6 +14,7 @@ use crate::apalis_worker::{ApalisWorker, JobContext};
 use crate::execute::Executor;
 use crate::inflight::InFlight;
 use crate::keeper::run_keeper;
+use crate::limiter::RateGate;
 use crate::maintenance::run_maintenance;
 use deleteq_core::Config;
 use deleteq_providers::Providers;
@@ -47,7 +48,17 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
 
     let inflight = InFlight::default();
     let (finish_tx, finish_rx) = mpsc::channel(concurrency * 4);
-    let executor = Executor { providers: Providers::new(&config, concurrency), retry: config.retry.clone() };
+    let limits = config
+        .accounts
+        .iter()
+        .filter_map(|(name, account)| account.effective_rate_limit().map(|limit| (name.clone(), limit)))
+        .collect();
+    let executor = Executor {
+        providers: Providers::new(&config, concurrency),
+        retry: config.retry.clone(),
+        limits,
+        gate: RateGate::start(queue.clone()),
+    };
     let (abandon_tx, abandon) = watch::channel(false);
     let context = Arc::new(JobContext { executor, finishes: finish_tx, inflight: inflight.clone(), abandon });
     let worker = ApalisWorker {

@@ -136,6 +136,20 @@ impl Account {
         }
     }
 
+    /// The rate its calls are held to across all workers: the configured one, else the provider's documented
+    /// default (DESIGN §5); `None` for `noop`.
+    pub fn effective_rate_limit(&self) -> Option<RateLimit> {
+        let default = |count, secs, burst| RateLimit { count, per: Duration::from_secs(secs), burst };
+        self.rate_limit.or(match self.provider() {
+            ProviderKind::CometChat => Some(default(20_000, 60, 1)),
+            ProviderKind::RoomIm => Some(default(1_000, 60, 1)),
+            ProviderKind::QuickBlox => Some(default(80, 1, 1)),
+            ProviderKind::TwoChat => Some(default(80, 60, 1)),
+            ProviderKind::OfAuth => Some(default(60, 60, 90)),
+            ProviderKind::Noop => None,
+        })
+    }
+
     /// Every credential of this account, for tests and log scrubbing.
     pub fn secrets(&self) -> Vec<&Secret> {
         match &self.kind {
@@ -170,6 +184,9 @@ impl RawAccount {
     /// Checks the fields against the kind's table (DESIGN §5) and builds the account; errors name the account and field.
     pub(super) fn into_account(self, name: &str) -> Result<Account, String> {
         let at = |field: &str| format!("accounts.{name}.{field}");
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) {
+            return Err(format!("accounts.{name}: account names use letters, digits, '-', '_' and '.' only"));
+        }
         let kind = ProviderKind::parse(&self.provider).ok_or_else(|| {
             format!(
                 "{}: unknown provider {:?} (use cometchat, room_im, quickblox, twochat, ofauth or noop)",
