@@ -8,7 +8,7 @@
 //!   blocks on the wake list when idle.
 //! - `execute`: one job, start to finish: checks, provider calls, and the `Finish` that records it.
 //! - `acker`: writes finishes to Redis in batches (ack with audit, or reschedule), retrying through outages.
-//! - `limiter`: per-account rate limits, reserved in Redis in batches; a 429 slows the account for every worker.
+//! - `limiter`: per-account rate limits, slots reserved in Redis a few at a time; a 429 slows the account for all.
 //! - `retry`: the retry policy, the only place that decides "again, and when" or "dead".
 //! - `keeper`: extends the leases of jobs still in flight.
 //! - `maintenance`: promotes due scheduled jobs and reclaims the expired leases of dead workers.

@@ -1,82 +1,96 @@
-//! The worker's side of the per-account rate limits: calls ask for a slot, and the requests of all tasks are
-//! batched into one Redis call per account (like the acker), so a limit costs far less than a round trip per call.
-//! A 429 slows the account down for every worker.
+//! The worker's side of the per-account rate limits. Slots are reserved in Redis (so a limit holds across every
+//! worker) a few at a time: each refill takes about 50 ms worth of the account's rate (at least one, at most 256),
+//! so a generous limit costs a Redis call per hundreds of provider calls and a tight one stays shared fairly.
+//! A slot not used within [`STALE`] of its time is dropped rather than spent late, which would burst. A 429 slows
+//! the account down for every worker and drops the local stock.
 
 use deleteq_core::rate::RateLimit;
 use deleteq_queue::Queue;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
 
-enum Request {
-    Slot { account: String, limit: RateLimit, reply: oneshot::Sender<Duration> },
-    SlowDown { account: String, limit: RateLimit },
+/// How late a reserved slot may still be used.
+const STALE: Duration = Duration::from_millis(50);
+/// How much of the rate one refill reserves.
+const REFILL_SPAN: Duration = Duration::from_millis(50);
+
+/// One account's reserved slots (their times, ms), and the lock that lets one task refill while others wait.
+#[derive(Default)]
+struct Stock {
+    slots: Mutex<VecDeque<u64>>,
+    refill: tokio::sync::Mutex<()>,
+}
+
+impl Stock {
+    fn slots(&self) -> MutexGuard<'_, VecDeque<u64>> {
+        self.slots.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The next usable slot's wait, dropping stale ones.
+    fn take(&self, now_ms: u64) -> Option<Duration> {
+        let mut slots = self.slots();
+        while let Some(at) = slots.pop_front() {
+            if at + STALE.as_millis() as u64 >= now_ms {
+                return Some(Duration::from_millis(at.saturating_sub(now_ms)));
+            }
+        }
+        None
+    }
 }
 
 /// Hands out call slots; cheap to clone.
 #[derive(Clone)]
 pub(crate) struct RateGate {
-    tx: mpsc::UnboundedSender<Request>,
+    queue: Queue,
+    stocks: Arc<Mutex<HashMap<String, Arc<Stock>>>>,
 }
 
 impl RateGate {
-    /// Starts the batching task on `queue`.
-    pub(crate) fn start(queue: Queue) -> RateGate {
-        let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(run(queue, rx));
-        RateGate { tx }
+    pub(crate) fn new(queue: Queue) -> RateGate {
+        RateGate { queue, stocks: Arc::default() }
     }
 
-    /// How long this call must wait for its slot. If Redis cannot be asked, the call goes at once: a limit is a
-    /// courtesy to the provider, and its 429s are handled anyway.
+    fn stock(&self, account: &str) -> Arc<Stock> {
+        let mut stocks = self.stocks.lock().unwrap_or_else(PoisonError::into_inner);
+        stocks.entry(account.to_string()).or_default().clone()
+    }
+
+    /// How long this call must wait for its slot. If Redis cannot be asked, the call goes at once: the limit is a
+    /// courtesy to the provider, whose 429s are handled anyway.
     pub(crate) async fn slot(&self, account: &str, limit: RateLimit) -> Duration {
-        let (reply, wait) = oneshot::channel();
-        let request = Request::Slot { account: account.to_string(), limit, reply };
-        if self.tx.send(request).is_err() {
-            return Duration::ZERO;
-        }
-        wait.await.unwrap_or(Duration::ZERO)
-    }
-
-    /// Reports a 429.
-    pub(crate) fn slow_down(&self, account: &str, limit: RateLimit) {
-        let _ = self.tx.send(Request::SlowDown { account: account.to_string(), limit });
-    }
-}
-
-async fn run(queue: Queue, mut rx: mpsc::UnboundedReceiver<Request>) {
-    while let Some(first) = rx.recv().await {
-        let mut pending = vec![first];
-        while let Ok(next) = rx.try_recv() {
-            pending.push(next);
-        }
-        let mut slots: HashMap<String, (RateLimit, Vec<oneshot::Sender<Duration>>)> = HashMap::new();
-        for request in pending {
-            match request {
-                Request::Slot { account, limit, reply } => {
-                    slots.entry(account).or_insert((limit, Vec::new())).1.push(reply)
-                }
-                Request::SlowDown { account, limit } => {
-                    match queue.slow_down(&account, &limit, deleteq_core::now_ms()).await {
-                        Ok(factor) => {
-                            tracing::warn!(%account, factor, "429 from the provider: slowing the account down for every worker.")
-                        }
-                        Err(error) => tracing::warn!(%error, %account, "Could not record a 429 slow-down."),
-                    }
-                }
+        let stock = self.stock(account);
+        loop {
+            if let Some(wait) = stock.take(deleteq_core::now_ms()) {
+                return wait;
             }
-        }
-        for (account, (limit, replies)) in slots {
-            let waits = match queue.reserve_calls(&account, &limit, replies.len(), deleteq_core::now_ms()).await {
-                Ok(waits) => waits,
+            let _refilling = stock.refill.lock().await;
+            if !stock.slots().is_empty() {
+                continue;
+            }
+            let n = (limit.per_second() * REFILL_SPAN.as_secs_f64()).clamp(1.0, 256.0) as usize;
+            let now = deleteq_core::now_ms();
+            match self.queue.reserve_calls(account, &limit, n, now).await {
+                Ok(waits) => stock.slots().extend(waits.iter().map(|w| now + w.as_millis() as u64)),
                 Err(error) => {
                     tracing::warn!(%error, %account, "Could not reserve rate-limit slots; calling without.");
-                    vec![Duration::ZERO; replies.len()]
+                    return Duration::ZERO;
                 }
-            };
-            for (reply, wait) in replies.into_iter().zip(waits.into_iter().chain(std::iter::repeat(Duration::ZERO))) {
-                let _ = reply.send(wait);
             }
         }
+    }
+
+    /// Reports a 429: the account slows down for every worker, and slots reserved at the old rate are dropped.
+    pub(crate) fn slow_down(&self, account: &str, limit: RateLimit) {
+        self.stock(account).slots().clear();
+        let (queue, account) = (self.queue.clone(), account.to_string());
+        tokio::spawn(async move {
+            match queue.slow_down(&account, &limit, deleteq_core::now_ms()).await {
+                Ok(factor) => {
+                    tracing::warn!(%account, factor, "429 from the provider: slowing the account down for every worker.")
+                }
+                Err(error) => tracing::warn!(%error, %account, "Could not record a 429 slow-down."),
+            }
+        });
     }
 }

@@ -57,7 +57,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         providers: Providers::new(&config, concurrency),
         retry: config.retry.clone(),
         limits,
-        gate: RateGate::start(queue.clone()),
+        gate: RateGate::new(queue.clone()),
     };
     let (abandon_tx, abandon) = watch::channel(false);
     let context = Arc::new(JobContext { executor, finishes: finish_tx, inflight: inflight.clone(), abandon });
