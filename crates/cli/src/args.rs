@@ -26,8 +26,11 @@ pub(crate) enum Command {
     /// Inspect the dead-letter set.
     #[command(subcommand)]
     Dlq(DlqCommand),
-    /// Queue depths.
+    /// Queue depths, and per account: effective rate, parked or not.
     Status(JsonFlag),
+    /// Provider accounts: resume a parked one.
+    #[command(subcommand)]
+    Accounts(AccountsCommand),
     /// Run the provider emulator.
     Emulator(EmulatorArgs),
 }
@@ -104,6 +107,15 @@ pub(crate) enum DlqCommand {
         /// Only those dead-lettered longer ago than this (e.g. "7d"); all without it.
         #[arg(long, value_name = "DURATION")]
         older_than: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AccountsCommand {
+    /// Release a parked account: its set-aside jobs go back in line.
+    Resume {
+        /// The account name (a key of `[accounts]`).
+        name: String,
     },
 }
 

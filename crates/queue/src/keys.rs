@@ -7,6 +7,12 @@ pub fn account_rate(prefix: &str, account: &str) -> String {
     format!("{{{prefix}:acct:{account}}}:rate")
 }
 
+/// STRING holding why and since when an account is parked (JSON); absent when it is not. Under the account's own
+/// hash tag, like its rate limiter.
+pub fn account_parked(prefix: &str, account: &str) -> String {
+    format!("{{{prefix}:acct:{account}}}:parked")
+}
+
 /// The keys of one queue (one shard).
 #[derive(Debug, Clone)]
 pub struct Keys {
@@ -19,6 +25,7 @@ pub struct Keys {
     audit: String,
     wake: String,
     idempotency: String,
+    parked_prefix: String,
 }
 
 impl Keys {
@@ -35,6 +42,7 @@ impl Keys {
             audit: k("audit"),
             wake: k("wake"),
             idempotency: k("idem:"),
+            parked_prefix: k("parked:"),
         }
     }
 
@@ -78,6 +86,11 @@ impl Keys {
     /// STRING per idempotency key → the id of the first job enqueued with it; expires after the retention.
     pub fn idempotency(&self, key: &str) -> String {
         format!("{}{key}", self.idempotency)
+    }
+
+    /// ZSET job id → parked at (ms): the jobs of a parked account, waiting untouched for `accounts resume`.
+    pub fn parked_jobs(&self, account: &str) -> String {
+        format!("{}{account}", self.parked_prefix)
     }
 
     /// LIST holding at most one token: idle workers block on it and are woken when work arrives.

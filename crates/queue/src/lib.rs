@@ -8,6 +8,7 @@
 //! - [`inspect`]: read-only views for `status`, `audit` and `dlq`.
 //! - [`dead`]: replaying and purging dead letters.
 //! - [`rate`]: per-account rate limits shared by every worker.
+//! - [`parking`]: setting a whole account's jobs aside until a person resumes it.
 //!
 //! # Life of a job
 //! `enqueue` stores the envelope in the jobs hash and pushes its id to the ready list (or the scheduled set).
@@ -22,6 +23,7 @@ pub mod connection;
 pub mod dead;
 pub mod inspect;
 pub mod keys;
+pub mod parking;
 pub mod queue;
 pub mod rate;
 mod scripts;

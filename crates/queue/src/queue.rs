@@ -369,6 +369,10 @@ impl Queue {
         self.promote(self.keys.leased(), now_ms, "front").await
     }
 
+    pub(crate) async fn promote_from(&self, from: &str, now_ms: u64, end: &str) -> Result<u64> {
+        self.promote(from, now_ms, end).await
+    }
+
     async fn promote(&self, from: &str, now_ms: u64, end: &str) -> Result<u64> {
         let mut total = 0;
         let mut conn = self.conn.clone();

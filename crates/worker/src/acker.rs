@@ -20,27 +20,35 @@ async fn write_expansions(
     give_up: Option<Duration>,
 ) {
     for step in steps {
-        let started = Instant::now();
-        let mut failures = 0;
-        loop {
-            match queue.expand(&step).await {
-                Ok(true) => {
-                    stats.expanded += 1;
-                    break;
+        if write_one(|| queue.expand(&step), &step.id, stats, give_up).await {
+            stats.expanded += 1;
+        }
+    }
+}
+
+/// Runs one single-job write until it lands (or the shutdown budget runs out); true if it changed the job.
+async fn write_one<F, Fut>(write: F, id: &str, stats: &mut AckStats, give_up: Option<Duration>) -> bool
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = deleteq_queue::Result<bool>>,
+{
+    let started = Instant::now();
+    let mut failures = 0;
+    loop {
+        match write().await {
+            Ok(true) => return true,
+            Ok(false) => {
+                stats.stale += 1;
+                return false;
+            }
+            Err(error) => {
+                failures += 1;
+                if give_up.is_some_and(|limit| started.elapsed() > limit) {
+                    tracing::error!(%error, job = %id, "Could not record before shutdown; the job will run again after its lease.");
+                    return false;
                 }
-                Ok(false) => {
-                    stats.stale += 1;
-                    break;
-                }
-                Err(error) => {
-                    failures += 1;
-                    if give_up.is_some_and(|limit| started.elapsed() > limit) {
-                        tracing::error!(%error, job = %step.id, "Could not expand before shutdown; the job will run again after its lease.");
-                        break;
-                    }
-                    tracing::warn!(%error, job = %step.id, failures, "Could not expand a bulk job; retrying.");
-                    tokio::time::sleep(crate::redis_backoff(failures)).await;
-                }
+                tracing::warn!(%error, job = %id, failures, "Could not record a job's change; retrying.");
+                tokio::time::sleep(crate::redis_backoff(failures)).await;
             }
         }
     }
@@ -86,14 +94,19 @@ async fn write_batch(queue: &Queue, batch: Vec<Finish>, stats: &mut AckStats, gi
     let mut acks = Vec::with_capacity(jobs);
     let mut reschedules = Vec::new();
     let mut expansions = Vec::new();
+    let mut parked = Vec::new();
     for finish in batch {
         match finish {
             Finish::Ack(a) => acks.push(a),
             Finish::Reschedule(r) => reschedules.push(r),
             Finish::Expand(e) => expansions.push(e),
+            Finish::Park(p) => parked.push(p),
         }
     }
     write_expansions(queue, expansions, stats, give_up).await;
+    for job in parked {
+        write_one(|| queue.park_job(&job, deleteq_core::now_ms()), &job.id, stats, give_up).await;
+    }
     let started = Instant::now();
     let mut failures = 0;
     // Each half is written once: an ack that went through is not repeated when the reschedules fail.

@@ -3,12 +3,14 @@
 //! becomes an outcome.
 
 use crate::limiter::RateGate;
+use crate::parking::Parking;
 use crate::records::RecordBase;
 use crate::retry::{decide, RetryDecision};
 use deleteq_core::config::RetryConfig;
 use deleteq_core::rate::RateLimit;
 use deleteq_core::{AuditRecord, Envelope, Job, Outcome, Target};
 use deleteq_providers::{AccountClient, DeleteRequest, Disposition, MessageResult, Providers};
+use deleteq_queue::parking::ParkJob;
 use deleteq_queue::{Ack, Expand, Leased, Reschedule};
 use std::collections::HashMap;
 use std::time::Duration;
@@ -22,6 +24,8 @@ pub(crate) enum Finish {
     Reschedule(Reschedule),
     /// A bulk job becomes children (one step of at most [`MAX_CHILDREN_PER_STEP`]).
     Expand(Expand),
+    /// Its account is parked: set aside, untouched and without spending an attempt, until it is resumed.
+    Park(ParkJob),
 }
 
 /// Children written by one expansion script call: bounds how long it holds Redis.
@@ -33,6 +37,7 @@ impl Finish {
             Finish::Ack(a) => &a.id,
             Finish::Reschedule(r) => &r.id,
             Finish::Expand(e) => &e.id,
+            Finish::Park(p) => &p.id,
         }
     }
 }
@@ -54,6 +59,8 @@ struct Progress {
     /// Messages still unresolved (when `retry` is set).
     remaining: Vec<String>,
     retry: Option<RetryCause>,
+    /// The provider stopped the whole account: why.
+    park: Option<String>,
     last_error: Option<(String, Option<u16>)>,
 }
 
@@ -72,6 +79,7 @@ pub(crate) struct Executor {
     /// Each account's rate limit (none for `noop`).
     pub(crate) limits: HashMap<String, RateLimit>,
     pub(crate) gate: RateGate,
+    pub(crate) parking: Parking,
 }
 
 /// A rate-limit wait up to this long is slept in the call slot; a longer one hands the job back to the queue, due
@@ -110,6 +118,9 @@ impl Executor {
                     if matches!(&job.target, Target::Messages(ids) if ids.len() > per_call) {
                         return expand(leased, envelope, &job, per_call);
                     }
+                    if self.parking.is_parked(&job.account).await {
+                        return park(leased, &envelope, &job, Vec::new());
+                    }
                     let limit = self.limits.get(&job.account).copied();
                     // A deferred job already holds its slot; others reserve one now.
                     if let (Some(limit), None) = (limit, envelope.reserved_at.take()) {
@@ -121,7 +132,13 @@ impl Executor {
                             tokio::time::sleep(wait).await;
                         }
                     }
-                    self.call(client, &job, &base, limit).await
+                    let mut progress = self.call(client, &job, &base, limit).await;
+                    if let Some(reason) = progress.park.take() {
+                        self.parking.park(&job.account, &reason).await;
+                        let rest = with_ids(&job, std::mem::take(&mut progress.remaining));
+                        return park(leased, &envelope, &rest, progress.records);
+                    }
+                    progress
                 }
             },
         };
@@ -185,10 +202,14 @@ impl Executor {
                         progress.fail(base, Some(id), status, &reason);
                     }
                 }
-                // Account parking lands with the retries issue; until then it waits like any retryable failure.
-                Disposition::Retry { after: hint, reason } | Disposition::ParkAccount { reason, hint } => {
+                Disposition::Retry { after: hint, reason } => {
                     progress.remaining = ids.get(i * batch..).unwrap_or_default().to_vec();
                     progress.retry = Some(RetryCause { hint, reason, status });
+                    break;
+                }
+                Disposition::ParkAccount { reason, .. } => {
+                    progress.remaining = ids.get(i * batch..).unwrap_or_default().to_vec();
+                    progress.park = Some(reason);
                     break;
                 }
             }
@@ -254,6 +275,15 @@ impl Executor {
         });
         Finish::Ack(Ack { id: leased.id, rev: leased.rev, records: progress.records, dead_letter })
     }
+}
+
+/// Sets the job (narrowed to `job`, the messages still to delete) aside until its account is resumed.
+fn park(leased: Leased, envelope: &Envelope, job: &Job, records: Vec<AuditRecord>) -> Finish {
+    let mut envelope = envelope.clone();
+    envelope.job = job.to_value();
+    envelope.reserved_at = None;
+    let account = job.account.clone();
+    Finish::Park(ParkJob { account, id: leased.id, rev: leased.rev, envelope: envelope.encode(), records })
 }
 
 /// Hands the job back, due at its reserved rate-limit slot; no attempt is spent and nothing is recorded.

@@ -9,6 +9,7 @@
 //! - `execute`: one job, start to finish: checks, provider calls, and the `Finish` that records it.
 //! - `acker`: writes finishes to Redis in batches (ack with audit, or reschedule), retrying through outages.
 //! - `limiter`: per-account rate limits, slots reserved in Redis a few at a time; a 429 slows the account for all.
+//! - `parking`: parked accounts (checked before calls, cached briefly; set on a provider's account-wide stop).
 //! - `retry`: the retry policy, the only place that decides "again, and when" or "dead".
 //! - `keeper`: extends the leases of jobs still in flight.
 //! - `maintenance`: promotes due scheduled jobs and reclaims the expired leases of dead workers.
@@ -27,6 +28,7 @@ mod keeper;
 mod lease_stream;
 mod limiter;
 mod maintenance;
+mod parking;
 mod records;
 pub mod retry;
 mod runtime;

@@ -16,6 +16,7 @@ use crate::inflight::InFlight;
 use crate::keeper::run_keeper;
 use crate::limiter::RateGate;
 use crate::maintenance::run_maintenance;
+use crate::parking::Parking;
 use deleteq_core::Config;
 use deleteq_providers::Providers;
 use deleteq_queue::{Queue, QueueOptions, RedisTarget};
@@ -58,6 +59,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         retry: config.retry.clone(),
         limits,
         gate: RateGate::new(queue.clone()),
+        parking: Parking::new(queue.clone()),
     };
     let (abandon_tx, abandon) = watch::channel(false);
     let context = Arc::new(JobContext { executor, finishes: finish_tx, inflight: inflight.clone(), abandon });
@@ -70,7 +72,8 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     };
     let acker = tokio::spawn(run_acker(queue.clone(), finish_rx, inflight.clone(), Duration::from_secs(5)));
     let keeper = tokio::spawn(run_keeper(queue.clone(), inflight.clone(), config.worker.lease, stop.clone()));
-    let maintenance = tokio::spawn(run_maintenance(queue.clone(), stop.clone()));
+    let accounts = config.accounts.keys().cloned().collect();
+    let maintenance = tokio::spawn(run_maintenance(queue.clone(), accounts, stop.clone()));
     let mut running = tokio::spawn(worker.run(stop.clone()));
 
     tokio::select! {

@@ -1,5 +1,6 @@
 //! One module per command; [`dispatch`] routes to them.
 
+mod accounts;
 mod audit;
 mod dlq;
 mod emulator;
@@ -24,6 +25,7 @@ pub(crate) async fn dispatch(cli: Cli) -> Result<(), Failure> {
                 Command::Audit(cmd) => audit::run(config, cmd).await,
                 Command::Dlq(cmd) => dlq::run(config, cmd).await,
                 Command::Status(flag) => status::run(config, flag.json).await,
+                Command::Accounts(cmd) => accounts::run(config, cmd).await,
                 Command::Emulator(_) => Ok(()),
             }
         }

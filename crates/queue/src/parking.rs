@@ -1,0 +1,86 @@
+//! Parking an account: when a provider says the whole account cannot work until a person acts (2Chat credits
+//! exhausted, an OFAuth session expired), its jobs are set aside untouched, without spending attempts, until
+//! `accounts resume` puts them back in line.
+
+use crate::keys::account_parked;
+use crate::queue::{stored, Queue};
+use crate::Result;
+use deleteq_core::audit::{AuditRecord, FIELDS};
+use serde::{Deserialize, Serialize};
+
+/// A leased job to set aside while its account is parked.
+#[derive(Debug, Clone)]
+pub struct ParkJob {
+    /// The account.
+    pub account: String,
+    /// The job id.
+    pub id: String,
+    /// The revision leased.
+    pub rev: u64,
+    /// Its envelope (the messages still to delete).
+    pub envelope: String,
+    /// Terminal records of messages resolved before the account stopped.
+    pub records: Vec<AuditRecord>,
+}
+
+/// Why and since when an account is parked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Parked {
+    /// The provider's reason.
+    pub reason: String,
+    /// Since when (ms).
+    pub since_ms: u64,
+}
+
+impl Queue {
+    /// Parks `account` (keeping the first reason and time if it is parked already).
+    pub async fn park_account(&self, account: &str, reason: &str, now_ms: u64) -> Result<()> {
+        let value = serde_json::to_string(&Parked { reason: reason.to_string(), since_ms: now_ms }).unwrap_or_default();
+        let _: Option<String> = redis::cmd("SET")
+            .arg(account_parked(self.prefix(), account))
+            .arg(value)
+            .arg("NX")
+            .query_async(&mut self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Whether `account` is parked, and why.
+    pub async fn account_parked(&self, account: &str) -> Result<Option<Parked>> {
+        let value: Option<String> =
+            redis::cmd("GET").arg(account_parked(self.prefix(), account)).query_async(&mut self.conn()).await?;
+        Ok(value.and_then(|v| serde_json::from_str(&v).ok()))
+    }
+
+    /// Sets a leased job of a parked account aside (with the records of messages it resolved before the account
+    /// stopped); false if it changed since it was leased.
+    pub async fn park_job(&self, job: &ParkJob, now_ms: u64) -> Result<bool> {
+        let mut inv = self.scripts().reschedule.prepare_invoke();
+        let k = self.keys();
+        inv.key(k.jobs()).key(k.leased()).key(k.parked_jobs(&job.account)).key(k.audit());
+        inv.arg(self.audit_max_len()).arg(FIELDS.len());
+        for name in FIELDS {
+            inv.arg(name);
+        }
+        inv.arg(&job.id).arg(job.rev).arg(now_ms).arg(stored(job.rev + 1, &job.envelope)).arg(job.records.len());
+        for record in &job.records {
+            for value in record.values() {
+                inv.arg(value);
+            }
+        }
+        let moved: Vec<i64> = inv.invoke_async(&mut self.conn()).await?;
+        Ok(moved.first() == Some(&1))
+    }
+
+    /// Jobs set aside for a parked account.
+    pub async fn parked_jobs(&self, account: &str) -> Result<u64> {
+        Ok(redis::cmd("ZCARD").arg(self.keys().parked_jobs(account)).query_async(&mut self.conn()).await?)
+    }
+
+    /// Releases a parked account: clears the flag and puts its set-aside jobs back in line; returns how many.
+    pub async fn resume_account(&self, account: &str) -> Result<u64> {
+        let _: u64 =
+            redis::cmd("DEL").arg(account_parked(self.prefix(), account)).query_async(&mut self.conn()).await?;
+        self.promote_from(&self.keys().parked_jobs(account), u64::MAX, "back").await
+    }
+}

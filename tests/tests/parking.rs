@@ -1,0 +1,67 @@
+//! A provider's account-wide stop (2Chat 402: credits exhausted) parks the account: its jobs wait without spending
+//! attempts, `status` says why, and `accounts resume` lets them finish.
+
+use deleteq_emulator::{EmulatorConfig, Fault};
+use deleteq_tests::inspect::{outcome_counts, terminal};
+use deleteq_tests::{deleteq, wait_until, RedisServer, TestConfig, TestEmulator, Worker};
+use std::time::Duration;
+
+#[test]
+fn a_402_parks_the_account_until_it_is_resumed() {
+    let redis = RedisServer::start();
+    let emulator = TestEmulator::start(EmulatorConfig::default());
+    let session = "WW-1@c.us";
+    let ids: Vec<String> = (0..20).map(|i| format!("MSG{i}")).collect();
+    emulator.state.seed("twochat", Some(session), &ids);
+    emulator.state.seed("cometchat", None, &["other".to_string()]);
+    emulator.state.inject(Fault {
+        provider: "twochat".into(),
+        conversation: Some(session.into()),
+        message: "MSG0".into(),
+        statuses: vec![402],
+        retry_after: None,
+        latency_ms: 0,
+        code: None,
+    });
+    let config = TestConfig::new(
+        &redis.url(),
+        &format!(
+            "[worker]\nconcurrency = 1\nlease = \"10s\"\n\n[accounts.wa]\nprovider = \"twochat\"\nbase_url = \"{url}\"\napi_key = \"k\"\nrate_limit = \"1000/s\"\n\n[accounts.cc]\nprovider = \"cometchat\"\nbase_url = \"{url}\"\napi_key = \"k\"\n",
+            url = emulator.url()
+        ),
+    );
+    let mut lines: Vec<String> =
+        ids.iter().map(|id| format!(r#"{{"account":"wa","conversation":"{session}","message":"{id}"}}"#)).collect();
+    lines.push(r#"{"account":"cc","message":"other"}"#.to_string());
+    let file = config.jobs_file("jobs.jsonl", &lines);
+    assert!(deleteq(&config.path, &["enqueue", "--file", &file.to_string_lossy()], None).status.success());
+
+    let worker = Worker::start(&config.path, config.dir.path().join("worker.log"), "info");
+    // The other account's job is not held back by the parked one.
+    assert!(wait_until(Duration::from_secs(15), || terminal(&redis.url()).len() == 1), "{}", worker.log());
+    let status = |cfg: &TestConfig| -> serde_json::Value {
+        let out = deleteq(&cfg.path, &["status", "--json"], None);
+        serde_json::from_slice(&out.stdout).expect("status json")
+    };
+    assert!(
+        wait_until(Duration::from_secs(10), || status(&config)["accounts"]["wa"]["parked_jobs"].as_u64() == Some(20)),
+        "{}\n{}",
+        status(&config),
+        worker.log()
+    );
+    let now = status(&config);
+    assert!(now["accounts"]["wa"]["parked"]["reason"].as_str().is_some_and(|r| r.contains("402")), "{now}");
+    assert!(now["accounts"]["cc"]["parked"].is_null());
+    assert_eq!(emulator.state.total_calls(), 2, "one call hit the 402, one for the other account; nothing since");
+    assert_eq!(terminal(&redis.url())[0]["account"], "cc");
+
+    let out = deleteq(&config.path, &["accounts", "resume", "wa"], None);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("20 jobs back in line"), "{out:?}");
+    assert!(wait_until(Duration::from_secs(15), || terminal(&redis.url()).len() == 21), "{}", worker.log());
+    let counts = outcome_counts(&terminal(&redis.url()));
+    assert_eq!(counts["deleted"], 21);
+    let msg0 = terminal(&redis.url()).into_iter().find(|r| r["message"] == "MSG0").expect("MSG0");
+    assert_eq!(msg0["attempt"], "1", "parking spent no attempt");
+    assert!(status(&config)["accounts"]["wa"]["parked"].is_null());
+    drop(worker);
+}
