@@ -251,3 +251,37 @@ fn dead_letters_are_listed_replayed_and_purged() {
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "purged 1");
     assert_eq!(listed(&["dlq", "list", "--json"]).as_array().map(Vec::len), Some(0));
 }
+
+#[test]
+fn a_429_with_retry_after_is_retried_no_earlier_than_the_hint() {
+    let redis = RedisServer::start();
+    let emulator = TestEmulator::start(EmulatorConfig::default());
+    emulator.state.seed("cometchat", None, &["limited".to_string(), "flaky".to_string()]);
+    let fault = |message: &str, statuses: Vec<u16>, retry_after: Option<&str>| Fault {
+        provider: "cometchat".into(),
+        conversation: None,
+        message: message.into(),
+        statuses,
+        retry_after: retry_after.map(str::to_string),
+        latency_ms: 0,
+        code: None,
+    };
+    emulator.state.inject(fault("limited", vec![429], Some("2")));
+    emulator.state.inject(fault("flaky", vec![500], None));
+    let retry = "[retry]\nmax_attempts = 5\ninitial_backoff = \"10ms\"\nmax_backoff = \"50ms\"";
+    let config = config(&redis, &emulator, retry);
+    enqueue(&config, &[r#"{"account":"cc","message":"limited"}"#, r#"{"account":"cc","message":"flaky"}"#]);
+    let worker = Worker::start(&config.path, config.dir.path().join("worker.log"), "info");
+    assert!(wait_until(Duration::from_secs(15), || terminal(&redis.url()).len() == 2), "{}", worker.log());
+    stop(worker);
+    let calls: Vec<u64> =
+        emulator.state.requests().iter().filter(|r| r.path == "/v3/messages/limited").map(|r| r.at_ms).collect();
+    assert_eq!(calls.len(), 2);
+    assert!(calls[1] - calls[0] >= 2_000, "retried after {} ms; Retry-After said 2 s", calls[1] - calls[0]);
+    let retry_record = inspect::audit(&redis.url())
+        .into_iter()
+        .find(|r| r["message"] == "limited" && r["outcome"] == "retry_scheduled")
+        .expect("a retry record");
+    assert_eq!((retry_record["http_status"].as_str(), retry_record["delay_ms"].as_str()), ("429", "2000"));
+    assert!(terminal(&redis.url()).iter().all(|r| r["outcome"] == "deleted"));
+}

@@ -13,6 +13,7 @@ async fn queue(redis: &RedisServer) -> Queue {
         prefix: "deleteq".into(),
         audit_max_len: 1000,
         dead_max_len: 2,
+        dead_max_age: Duration::from_secs(3600),
         idempotency_retention: Duration::from_secs(60),
     };
     Queue::connect(&target, options).await.expect("connect")
@@ -224,4 +225,24 @@ async fn rate_slots_are_reserved_in_order_and_a_429_slows_everyone_down_until_it
     // A burst lets that many calls go back to back.
     let bursty: RateLimit = "60/min burst 3".parse().expect("rate");
     assert_eq!(ms(q.reserve_calls("b", &bursty, 4, now).await.expect("reserve")), [0, 0, 0, 1000]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dead_letters_past_the_max_age_are_dropped_when_new_ones_arrive() {
+    let redis = RedisServer::start();
+    let q = queue(&redis).await;
+    let dead = |id: &str| Ack {
+        id: id.into(),
+        rev: 0,
+        records: vec![record(id, Outcome::Failed)],
+        dead_letter: Some(format!("{{\"id\":\"{id}\"}}")),
+    };
+    let old = 1_000_000;
+    q.enqueue(&[job("old", 0), job("new", 0)], old).await.expect("enqueue");
+    q.lease(2, Duration::from_secs(30), old).await.expect("lease");
+    assert_eq!(q.ack(&[dead("old")], old).await.expect("ack"), [true]);
+    // Two hours later (max age: one hour) a new dead letter pushes the old one out.
+    assert_eq!(q.ack(&[dead("new")], old + 7_200_000).await.expect("ack"), [true]);
+    let left: Vec<String> = q.dead_letters(10).await.expect("dlq").into_iter().map(|d| d.id).collect();
+    assert_eq!(left, ["new"]);
 }

@@ -23,6 +23,8 @@ pub struct QueueOptions {
     pub idempotency_retention: Duration,
     /// Bound of the dead-letter set.
     pub dead_max_len: u64,
+    /// Dead letters older than this are dropped.
+    pub dead_max_age: Duration,
 }
 
 impl QueueOptions {
@@ -33,6 +35,7 @@ impl QueueOptions {
             audit_max_len: config.audit.max_len,
             idempotency_retention: config.producer.idempotency_retention,
             dead_max_len: config.dlq.max_len,
+            dead_max_age: config.dlq.max_age,
         }
     }
 }
@@ -271,7 +274,11 @@ impl Queue {
             .key(self.keys.audit())
             .key(self.keys.dead())
             .key(self.keys.dead_jobs());
-        inv.arg(now_ms).arg(self.options.audit_max_len).arg(self.options.dead_max_len).arg(FIELDS.len());
+        inv.arg(now_ms)
+            .arg(self.options.audit_max_len)
+            .arg(self.options.dead_max_len)
+            .arg(self.options.dead_max_age.as_millis() as u64)
+            .arg(FIELDS.len());
         for name in FIELDS {
             inv.arg(name);
         }

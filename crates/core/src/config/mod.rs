@@ -163,11 +163,14 @@ impl Default for AuditConfig {
 pub struct DlqConfig {
     /// Dead letters kept at most; the oldest go first.
     pub max_len: u64,
+    /// Dead letters older than this are dropped.
+    #[serde(with = "serde_duration")]
+    pub max_age: Duration,
 }
 
 impl Default for DlqConfig {
     fn default() -> Self {
-        DlqConfig { max_len: 1_000_000 }
+        DlqConfig { max_len: 1_000_000, max_age: Duration::from_secs(90 * 86_400) }
     }
 }
 
