@@ -13,6 +13,12 @@ pub fn account_parked(prefix: &str, account: &str) -> String {
     format!("{{{prefix}:acct:{account}}}:parked")
 }
 
+/// HASH of an account's circuit breaker (server-side failures across workers, open until when). Under the
+/// account's own hash tag.
+pub fn account_circuit(prefix: &str, account: &str) -> String {
+    format!("{{{prefix}:acct:{account}}}:circuit")
+}
+
 /// The keys of one queue (one shard).
 #[derive(Debug, Clone)]
 pub struct Keys {

@@ -9,6 +9,7 @@
 //! - [`dead`]: replaying and purging dead letters.
 //! - [`rate`]: per-account rate limits shared by every worker.
 //! - [`parking`]: setting a whole account's jobs aside until a person resumes it.
+//! - [`circuit`]: per-account circuit breakers for provider outages.
 //!
 //! # Life of a job
 //! `enqueue` stores the envelope in the jobs hash and pushes its id to the ready list (or the scheduled set).
@@ -19,6 +20,7 @@
 //! `reclaim_expired` does the same for leases whose worker died. Lua does the mechanics; when and whether to retry
 //! is decided by the worker. The current time always comes from the caller.
 
+pub mod circuit;
 pub mod connection;
 pub mod dead;
 pub mod inspect;

@@ -15,6 +15,7 @@ pub(crate) struct Scripts {
     pub(crate) replay: Script,
     pub(crate) purge_dead: Script,
     pub(crate) rate: Script,
+    pub(crate) circuit: Script,
 }
 
 impl Scripts {
@@ -30,6 +31,7 @@ impl Scripts {
             replay: Script::new(&with_shared(include_str!("../lua/replay.lua"))),
             purge_dead: Script::new(&with_shared(include_str!("../lua/purge_dead.lua"))),
             rate: Script::new(include_str!("../lua/rate.lua")),
+            circuit: Script::new(include_str!("../lua/circuit.lua")),
         }
     }
 }

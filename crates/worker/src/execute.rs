@@ -2,6 +2,7 @@
 //! into the [`Finish`] that records them. Never panics on a job and never returns an error: whatever goes wrong
 //! becomes an outcome.
 
+use crate::circuit::Circuits;
 use crate::limiter::RateGate;
 use crate::parking::Parking;
 use crate::records::RecordBase;
@@ -80,6 +81,7 @@ pub(crate) struct Executor {
     pub(crate) limits: HashMap<String, RateLimit>,
     pub(crate) gate: RateGate,
     pub(crate) parking: Parking,
+    pub(crate) circuits: Circuits,
 }
 
 /// A rate-limit wait up to this long is slept in the call slot; a longer one hands the job back to the queue, due
@@ -120,6 +122,9 @@ impl Executor {
                     }
                     if self.parking.is_parked(&job.account).await {
                         return park(leased, &envelope, &job, Vec::new());
+                    }
+                    if let Some(until) = self.circuits.open_until(&job.account).await {
+                        return defer_until(leased, envelope, until);
                     }
                     let limit = self.limits.get(&job.account).copied();
                     // A deferred job already holds its slot; others reserve one now.
@@ -165,6 +170,11 @@ impl Executor {
             let status = response.http_status;
             if let (Some(429), Some(limit)) = (status, limit) {
                 self.gate.slow_down(&job.account, limit);
+            }
+            let server_side = matches!(status, Some(500..=599))
+                || (status.is_none() && matches!(response.disposition, Disposition::Retry { .. }));
+            if server_side {
+                self.circuits.failure(&job.account).await;
             }
             match response.disposition {
                 Disposition::Messages(results) if !purge => {
@@ -290,6 +300,11 @@ fn park(leased: Leased, envelope: &Envelope, job: &Job, records: Vec<AuditRecord
 fn defer(leased: Leased, mut envelope: Envelope, wait: Duration) -> Finish {
     let due_ms = deleteq_core::now_ms() + wait.as_millis() as u64;
     envelope.reserved_at = Some(due_ms);
+    defer_until(leased, envelope, due_ms)
+}
+
+/// Hands the job back unchanged (no attempt spent, nothing recorded), due at `due_ms`.
+fn defer_until(leased: Leased, envelope: Envelope, due_ms: u64) -> Finish {
     Finish::Reschedule(Reschedule {
         id: leased.id,
         rev: leased.rev,

@@ -9,6 +9,7 @@
 //! - `execute`: one job, start to finish: checks, provider calls, and the `Finish` that records it.
 //! - `acker`: writes finishes to Redis in batches (ack with audit, or reschedule), retrying through outages.
 //! - `limiter`: per-account rate limits, slots reserved in Redis a few at a time; a 429 slows the account for all.
+//! - `circuit`: per-account circuit breakers: repeated server-side failures pause an account's calls briefly.
 //! - `parking`: parked accounts (checked before calls, cached briefly; set on a provider's account-wide stop).
 //! - `retry`: the retry policy, the only place that decides "again, and when" or "dead".
 //! - `keeper`: extends the leases of jobs still in flight.
@@ -22,6 +23,7 @@
 
 mod acker;
 mod apalis_worker;
+mod circuit;
 mod execute;
 mod inflight;
 mod keeper;

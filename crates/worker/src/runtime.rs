@@ -11,6 +11,7 @@
 
 use crate::acker::run_acker;
 use crate::apalis_worker::{ApalisWorker, JobContext};
+use crate::circuit::Circuits;
 use crate::execute::Executor;
 use crate::inflight::InFlight;
 use crate::keeper::run_keeper;
@@ -60,6 +61,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         limits,
         gate: RateGate::new(queue.clone()),
         parking: Parking::new(queue.clone()),
+        circuits: Circuits::new(queue.clone()),
     };
     let (abandon_tx, abandon) = watch::channel(false);
     let context = Arc::new(JobContext { executor, finishes: finish_tx, inflight: inflight.clone(), abandon });

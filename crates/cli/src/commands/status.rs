@@ -16,6 +16,10 @@ pub(crate) async fn run(config: Config, json: bool) -> Result<(), Failure> {
         };
         let parked = queue.account_parked(name).await?;
         let parked_jobs = queue.parked_jobs(name).await?;
+        let policy = deleteq_queue::circuit::CircuitPolicy::default();
+        let now = deleteq_core::now_ms();
+        let circuit_until = queue.circuit_open_until(name, &policy, now).await?;
+        let circuit_open_ms = circuit_until.saturating_sub(now);
         accounts.insert(
             name.clone(),
             json!({
@@ -24,6 +28,7 @@ pub(crate) async fn run(config: Config, json: bool) -> Result<(), Failure> {
                 "slow_down": factor,
                 "parked": parked.as_ref().map(|p| json!({"reason": p.reason, "since_ms": p.since_ms})),
                 "parked_jobs": parked_jobs,
+                "circuit_open_ms": circuit_open_ms,
             }),
         );
     }
