@@ -62,6 +62,8 @@ fn a_402_parks_the_account_until_it_is_resumed() {
     assert_eq!(counts["deleted"], 21);
     let msg0 = terminal(&redis.url()).into_iter().find(|r| r["message"] == "MSG0").expect("MSG0");
     assert_eq!(msg0["attempt"], "1", "parking spent no attempt");
-    assert!(status(&config)["accounts"]["wa"]["parked"].is_null());
+    let after = status(&config);
+    assert!(after["accounts"]["wa"]["parked"].is_null());
+    assert_eq!(after["accounts"]["wa"]["recent"]["deleted"], 20, "{after}");
     drop(worker);
 }

@@ -1,4 +1,5 @@
-//! `deleteq status [--json]`: queue depths, and per account its effective rate and whether it is parked.
+//! `deleteq status [--json]`: queue depths, and per account its effective rate, slow-down, parking, circuit, and
+//! outcome counts over the latest 10,000 audit records.
 
 use crate::exit::Failure;
 use deleteq_core::Config;
@@ -7,6 +8,7 @@ use serde_json::{json, Value};
 pub(crate) async fn run(config: Config, json: bool) -> Result<(), Failure> {
     let queue = super::connect(&config).await?;
     let d = queue.depths().await?;
+    let recent = recent_outcomes(&queue).await?;
     let mut accounts = serde_json::Map::new();
     for (name, account) in &config.accounts {
         let limit = account.effective_rate_limit();
@@ -29,6 +31,7 @@ pub(crate) async fn run(config: Config, json: bool) -> Result<(), Failure> {
                 "parked": parked.as_ref().map(|p| json!({"reason": p.reason, "since_ms": p.since_ms})),
                 "parked_jobs": parked_jobs,
                 "circuit_open_ms": circuit_open_ms,
+                "recent": recent.get(name).cloned().unwrap_or_default(),
             }),
         );
     }
@@ -48,7 +51,7 @@ pub(crate) async fn run(config: Config, json: bool) -> Result<(), Failure> {
     println!("audit      {} records", d.audit);
     if !accounts.is_empty() {
         println!();
-        println!("{:<16} {:<10} {:>12}  state", "account", "provider", "rate/s");
+        println!("{:<16} {:<10} {:>12}  {:<40} recent outcomes", "account", "provider", "rate/s", "state");
     }
     for (name, a) in &accounts {
         let rate = a["rate_per_s"].as_f64().map(|r| format!("{r:.1}")).unwrap_or_else(|| "unlimited".into());
@@ -59,7 +62,29 @@ pub(crate) async fn run(config: Config, json: bool) -> Result<(), Failure> {
             }
             None => "ok".into(),
         };
-        println!("{:<16} {:<10} {:>12}  {state}", name, a["provider"].as_str().unwrap_or(""), rate);
+        let recent: Vec<String> =
+            a["recent"].as_object().map(|m| m.iter().map(|(k, v)| format!("{k}={v}")).collect()).unwrap_or_default();
+        println!(
+            "{:<16} {:<10} {:>12}  {state:<40} {}",
+            name,
+            a["provider"].as_str().unwrap_or(""),
+            rate,
+            recent.join(" ")
+        );
     }
     Ok(())
+}
+
+/// Records looked at for "recent outcomes".
+const RECENT: usize = 10_000;
+
+/// Outcome counts per account over the latest audit records.
+async fn recent_outcomes(queue: &deleteq_queue::Queue) -> Result<std::collections::HashMap<String, Value>, Failure> {
+    let mut counts: std::collections::HashMap<String, serde_json::Map<String, Value>> = Default::default();
+    for (_, fields) in queue.audit_last(RECENT).await? {
+        let field = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default();
+        let entry = counts.entry(field("account")).or_default().entry(field("outcome")).or_insert(json!(0));
+        *entry = json!(entry.as_u64().unwrap_or(0) + 1);
+    }
+    Ok(counts.into_iter().map(|(k, v)| (k, Value::Object(v))).collect())
 }
