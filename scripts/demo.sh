@@ -60,23 +60,27 @@ provider = "room_im"
 base_url = "$EMU"
 client_key = "demo-client-key"
 token = "demo-token"
+rate_limit = "100/s"
 
 [accounts.qb]
 provider = "quickblox"
 base_url = "$EMU"
 api_key = "demo-qb-key"
 batch_size = 50
+rate_limit = "100/s"
 
 [accounts.wa]
 provider = "twochat"
 base_url = "$EMU"
 api_key = "demo-2chat-key"
+rate_limit = "100/s"
 
 [accounts.of]
 provider = "ofauth"
 base_url = "$EMU"
 api_key = "demo-ofauth-key"
 connection_id = "conn_demo"
+rate_limit = "100/s"
 
 [accounts.nop]
 provider = "noop"
