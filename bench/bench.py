@@ -9,7 +9,8 @@ Scenarios (N jobs each, default 100,000):
   pickup     an idle worker: enqueue one job at a time, enqueue -> outcome latency
   quickblox  one bulk job of N QuickBlox ids through the emulator: provider calls made (ceil(N / 50) when nothing
              fails) and messages/s
-Each drain prints jobs/s, p50/p99 enqueue->outcome latency and the worker's peak RSS. Output: one JSON line per
+Accounts are configured with a rate limit far above any provider plan: this measures deleteq, not a plan's limit
+(the limiter itself stays on). Each drain prints jobs/s, p50/p99 enqueue->outcome latency and the worker's peak RSS. Output: one JSON line per
 scenario. Usage: bench.py [--n N] [--single-n N] [--concurrency C] [--bin PATH]
 """
 import argparse, json, os, shutil, socket, subprocess, sys, tempfile, time
@@ -69,9 +70,9 @@ class Env:
         with open(path, "w") as f:
             f.write(f"""[redis]\nurl = "{url}"\nprefix = "deleteq"\n\n[worker]\nconcurrency = {conc}\nlease = "30s"\n"""
                     f"""shutdown_grace = "10s"\n\n[accounts.nop]\nprovider = "noop"\n\n[accounts.cc]\n"""
-                    f"""provider = "cometchat"\nbase_url = "{emu or 'http://127.0.0.1:9'}"\napi_key = "bench-key"\n"""
+                    f"""provider = "cometchat"\nbase_url = "{emu or 'http://127.0.0.1:9'}"\napi_key = "bench-key"\nrate_limit = "1000000/s"\n"""
                     f"""\n[accounts.qb]\nprovider = "quickblox"\nbase_url = "{emu or 'http://127.0.0.1:9'}"\n"""
-                    f"""api_key = "bench-key"\nbatch_size = 50\n""")
+                    f"""api_key = "bench-key"\nbatch_size = 50\nrate_limit = "1000000/s"\n""")
         return path
 
     def run(self, cfg, *args, stdin=None):
