@@ -11,15 +11,7 @@ fn an_outage_opens_the_circuit_instead_of_burning_every_jobs_retries() {
     let emulator = TestEmulator::start(EmulatorConfig { accept_unknown: true, ..EmulatorConfig::default() });
     let ids: Vec<String> = (0..60).map(|i| format!("m{i}")).collect();
     for id in &ids {
-        emulator.state.inject(Fault {
-            provider: "cometchat".into(),
-            conversation: None,
-            message: id.clone(),
-            statuses: vec![503; 50],
-            retry_after: None,
-            latency_ms: 0,
-            code: None,
-        });
+        emulator.state.inject(Fault::new("cometchat", None, id, vec![503; 50]));
     }
     let config = TestConfig::new(
         &redis.url(),

@@ -137,15 +137,7 @@ fn retryable_failures_are_retried_then_succeed_or_end_dead() {
     let redis = RedisServer::start();
     let emulator = TestEmulator::start(EmulatorConfig::default());
     emulator.state.seed("cometchat", None, &["flaky".to_string(), "down".to_string()]);
-    let fault = |message: &str, statuses: Vec<u16>| Fault {
-        provider: "cometchat".into(),
-        conversation: None,
-        message: message.into(),
-        statuses,
-        retry_after: None,
-        latency_ms: 0,
-        code: None,
-    };
+    let fault = |message: &str, statuses: Vec<u16>| Fault::new("cometchat", None, message, statuses);
     emulator.state.inject(fault("flaky", vec![500, 429]));
     emulator.state.inject(fault("down", vec![503; 10]));
     let retry = "[retry]\nmax_attempts = 3\ninitial_backoff = \"50ms\"\nmax_backoff = \"200ms\"";
@@ -257,17 +249,8 @@ fn a_429_with_retry_after_is_retried_no_earlier_than_the_hint() {
     let redis = RedisServer::start();
     let emulator = TestEmulator::start(EmulatorConfig::default());
     emulator.state.seed("cometchat", None, &["limited".to_string(), "flaky".to_string()]);
-    let fault = |message: &str, statuses: Vec<u16>, retry_after: Option<&str>| Fault {
-        provider: "cometchat".into(),
-        conversation: None,
-        message: message.into(),
-        statuses,
-        retry_after: retry_after.map(str::to_string),
-        latency_ms: 0,
-        code: None,
-    };
-    emulator.state.inject(fault("limited", vec![429], Some("2")));
-    emulator.state.inject(fault("flaky", vec![500], None));
+    emulator.state.inject(Fault::new("cometchat", None, "limited", vec![429]).retry_after("2"));
+    emulator.state.inject(Fault::new("cometchat", None, "flaky", vec![500]));
     let retry = "[retry]\nmax_attempts = 5\ninitial_backoff = \"10ms\"\nmax_backoff = \"50ms\"";
     let config = config(&redis, &emulator, retry);
     enqueue(&config, &[r#"{"account":"cc","message":"limited"}"#, r#"{"account":"cc","message":"flaky"}"#]);

@@ -14,15 +14,7 @@ fn a_402_parks_the_account_until_it_is_resumed() {
     let ids: Vec<String> = (0..20).map(|i| format!("MSG{i}")).collect();
     emulator.state.seed("twochat", Some(session), &ids);
     emulator.state.seed("cometchat", None, &["other".to_string()]);
-    emulator.state.inject(Fault {
-        provider: "twochat".into(),
-        conversation: Some(session.into()),
-        message: "MSG0".into(),
-        statuses: vec![402],
-        retry_after: None,
-        latency_ms: 0,
-        code: None,
-    });
+    emulator.state.inject(Fault::new("twochat", Some(session), "MSG0", vec![402]));
     let config = TestConfig::new(
         &redis.url(),
         &format!(

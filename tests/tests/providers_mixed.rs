@@ -154,15 +154,7 @@ fn a_quickblox_403_is_bisected_so_the_permitted_ids_are_still_deleted() {
     let emulator = TestEmulator::start(EmulatorConfig::default());
     let ids: Vec<String> = (0..8).map(|i| format!("q{i}")).collect();
     emulator.state.seed("quickblox", None, &ids);
-    emulator.state.inject(deleteq_emulator::Fault {
-        provider: "quickblox".into(),
-        conversation: None,
-        message: "q3".into(),
-        statuses: vec![403; 4],
-        retry_after: None,
-        latency_ms: 0,
-        code: Some("forbid_call".into()),
-    });
+    emulator.state.inject(deleteq_emulator::Fault::new("quickblox", None, "q3", vec![403; 4]).code("forbid_call"));
     let config = TestConfig::new(&redis.url(), &accounts(emulator.url()));
     let job = serde_json::json!({"account": "qb", "messages": ids, "permanent": true}).to_string();
     let out = deleteq(&config.path, &["enqueue", &job], None);

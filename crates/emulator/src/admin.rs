@@ -31,13 +31,16 @@ struct Conversation {
 impl Emulator {
     /// Every route: the providers' delete APIs and the admin endpoints.
     pub fn router(&self) -> Router {
-        Router::new()
+        let providers = Router::new()
             .route("/v3/messages/{id}", delete(crate::cometchat::delete_message))
             .route("/rooms/{room}/messages/{id}", delete(crate::room_im::delete_message))
             .route("/chat/Message/{ids}", delete(crate::quickblox::delete_messages))
             .route("/open/whatsapp/message/{session}/{id}", delete(crate::twochat::delete_message))
             .route("/v2/access/chats/{user}/messages/{id}", delete(crate::ofauth::delete_message))
             .route("/v2/{*rest}", any(crate::ofauth::unknown_route))
+            .layer(axum::middleware::from_fn_with_state(self.clone(), crate::respond::log_request));
+        Router::new()
+            .merge(providers)
             .route("/_emulator/seed", post(seed))
             .route("/_emulator/faults", post(inject))
             .route("/_emulator/credentials", post(credentials))

@@ -1,11 +1,10 @@
 //! CometChat REST v3: `DELETE /v3/messages/{id}` with `apikey`, optional `onBehalfOf`, body `{"permanent": bool}`.
 //! Error bodies use CometChat's envelope `{"error": {"code", "message", "devMessage", "source"}}`.
 
-use crate::respond::{finish, Answer};
+use crate::respond::Answer;
 use crate::state::{Emulator, Found};
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Method, Uri};
-use axum::response::Response;
+use axum::http::HeaderMap;
 use serde_json::{json, Value};
 
 fn error(code: &str, message: &str) -> Value {
@@ -16,14 +15,10 @@ fn error(code: &str, message: &str) -> Value {
 pub(crate) async fn delete_message(
     State(emu): State<Emulator>,
     Path(id): Path<String>,
-    method: Method,
-    uri: Uri,
     headers: HeaderMap,
     body: String,
-) -> Response {
-    emu.request_arrived();
-    let answer = answer(&emu, &id, &headers, &body).await;
-    finish(&emu, &method, &uri, &headers, body, answer)
+) -> Answer {
+    answer(&emu, &id, &headers, &body).await
 }
 
 async fn answer(emu: &Emulator, id: &str, headers: &HeaderMap, body: &str) -> Answer {

@@ -1,11 +1,10 @@
 //! OFAuth: `DELETE /v2/access/chats/{userId}/messages/{messageId}` with `apiKey` and `x-connection-id`, body
 //! `{"withUserId": …}`; errors are `{"error", "type", "requestId"}`. Any other `/v2/…` path is `ROUTE_NOT_FOUND`.
 
-use crate::respond::{finish, Answer};
+use crate::respond::Answer;
 use crate::state::{Emulator, Found};
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Method, Uri};
-use axum::response::Response;
+use axum::http::HeaderMap;
 use serde_json::{json, Value};
 
 fn error(status: u16, kind: &str, message: &str) -> Answer {
@@ -16,26 +15,15 @@ fn error(status: u16, kind: &str, message: &str) -> Answer {
 pub(crate) async fn delete_message(
     State(emu): State<Emulator>,
     Path((user, id)): Path<(String, String)>,
-    method: Method,
-    uri: Uri,
     headers: HeaderMap,
     body: String,
-) -> Response {
-    emu.request_arrived();
-    let answer = answer(&emu, &user, &id, &headers, &body).await;
-    finish(&emu, &method, &uri, &headers, body, answer)
+) -> Answer {
+    answer(&emu, &user, &id, &headers, &body).await
 }
 
 /// Any other `/v2/…` route.
-pub(crate) async fn unknown_route(
-    State(emu): State<Emulator>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: String,
-) -> Response {
-    let answer = error(404, "ROUTE_NOT_FOUND", "Route not found");
-    finish(&emu, &method, &uri, &headers, body, answer)
+pub(crate) async fn unknown_route() -> Answer {
+    error(404, "ROUTE_NOT_FOUND", "Route not found")
 }
 
 async fn answer(emu: &Emulator, user: &str, id: &str, headers: &HeaderMap, body: &str) -> Answer {

@@ -3,24 +3,15 @@
 //! `force=1` arrives as a form body. A 200 sorts ids into `SuccessfullyDeleted` / `NotFound` /
 //! `WrongPermissions`; when none exists the answer is 404 `{"errors": […]}`.
 
-use crate::respond::{finish, Answer};
+use crate::respond::Answer;
 use crate::state::{Emulator, Found};
 use axum::extract::State;
-use axum::http::{HeaderMap, Method, Uri};
-use axum::response::Response;
+use axum::http::{HeaderMap, Uri};
 use serde_json::json;
 
 /// The route handler (`/chat/Message/{ids}`, with the `.json` suffix inside the captured segment).
-pub(crate) async fn delete_messages(
-    State(emu): State<Emulator>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: String,
-) -> Response {
-    emu.request_arrived();
-    let answer = answer(&emu, &uri, &headers).await;
-    finish(&emu, &method, &uri, &headers, body, answer)
+pub(crate) async fn delete_messages(State(emu): State<Emulator>, uri: Uri, headers: HeaderMap) -> Answer {
+    answer(&emu, &uri, &headers).await
 }
 
 fn percent_decode(text: &str) -> String {

@@ -1,7 +1,10 @@
-//! Building responses and logging each provider request with the status it got.
+//! Provider answers as responses, and the middleware that counts and logs every provider request.
 
 use crate::state::{Emulator, RecordedRequest};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -70,31 +73,38 @@ fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
-/// Logs the request and turns the answer into a response.
-pub(crate) fn finish(
-    emu: &Emulator,
-    method: &Method,
-    uri: &Uri,
-    headers: &HeaderMap,
-    body: String,
-    answer: Answer,
-) -> Response {
-    emu.record(RecordedRequest {
-        method: method.to_string(),
-        path: uri.path().to_string(),
-        query: uri.query().map(str::to_string),
-        headers: headers
+impl IntoResponse for Answer {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = (status, axum::Json(self.body)).into_response();
+        if let Some(value) = self.retry_after.and_then(|v| HeaderValue::from_str(&v).ok()) {
+            response.headers_mut().insert("retry-after", value);
+        }
+        response
+    }
+}
+
+/// Middleware on the provider routes: counts each request as it arrives and logs it, raw path, headers and body,
+/// with the status it got.
+pub(crate) async fn log_request(State(emu): State<Emulator>, request: Request, next: Next) -> Response {
+    emu.request_arrived();
+    let (parts, body) = request.into_parts();
+    let bytes = axum::body::to_bytes(body, 16 << 20).await.unwrap_or_default();
+    let mut recorded = RecordedRequest {
+        method: parts.method.to_string(),
+        path: parts.uri.path().to_string(),
+        query: parts.uri.query().map(str::to_string),
+        headers: parts
+            .headers
             .iter()
             .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
             .collect(),
-        body,
-        status: answer.status,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+        status: 0,
         at_ms: now_ms(),
-    });
-    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut response = (status, axum::Json(answer.body)).into_response();
-    if let Some(value) = answer.retry_after.and_then(|v| HeaderValue::from_str(&v).ok()) {
-        response.headers_mut().insert("retry-after", value);
-    }
+    };
+    let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+    recorded.status = response.status().as_u16();
+    emu.record(recorded);
     response
 }

@@ -1,11 +1,10 @@
 //! IMKIT room IM: `DELETE /rooms/{room}/messages/{id | _all}` with `IM-CLIENT-KEY` and `IM-Authorization`; every
 //! body carries `RC` and `RM`, errors an `error.code`.
 
-use crate::respond::{finish, Answer};
+use crate::respond::Answer;
 use crate::state::{Emulator, Found};
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Method, Uri};
-use axum::response::Response;
+use axum::http::HeaderMap;
 use serde_json::{json, Value};
 
 fn error(status: u16, rm: &str, code: &str, message: &str) -> Answer {
@@ -23,14 +22,9 @@ fn deleted(room: &str, id: &str, count: u64, rm: &str) -> Value {
 pub(crate) async fn delete_message(
     State(emu): State<Emulator>,
     Path((room, id)): Path<(String, String)>,
-    method: Method,
-    uri: Uri,
     headers: HeaderMap,
-    body: String,
-) -> Response {
-    emu.request_arrived();
-    let answer = answer(&emu, &room, &id, &headers).await;
-    finish(&emu, &method, &uri, &headers, body, answer)
+) -> Answer {
+    answer(&emu, &room, &id, &headers).await
 }
 
 async fn answer(emu: &Emulator, room: &str, id: &str, headers: &HeaderMap) -> Answer {

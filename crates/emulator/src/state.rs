@@ -43,6 +43,33 @@ pub struct Fault {
     pub code: Option<String>,
 }
 
+impl Fault {
+    /// `statuses` answered, in order, to the next calls for one message; nothing else injected.
+    pub fn new(provider: &str, conversation: Option<&str>, message: &str, statuses: Vec<u16>) -> Fault {
+        Fault {
+            provider: provider.to_string(),
+            conversation: conversation.map(str::to_string),
+            message: message.to_string(),
+            statuses,
+            retry_after: None,
+            latency_ms: 0,
+            code: None,
+        }
+    }
+
+    /// With a `Retry-After` header.
+    pub fn retry_after(mut self, value: &str) -> Fault {
+        self.retry_after = Some(value.to_string());
+        self
+    }
+
+    /// With the provider error code to use in the bodies.
+    pub fn code(mut self, code: &str) -> Fault {
+        self.code = Some(code.to_string());
+        self
+    }
+}
+
 /// One request as received.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RecordedRequest {

@@ -1,11 +1,10 @@
 //! 2Chat: `DELETE /open/whatsapp/message/{session_key}/{uuid}` with `X-User-API-Key`; bodies are
 //! `{"success": …, "message": …}`.
 
-use crate::respond::{finish, Answer};
+use crate::respond::Answer;
 use crate::state::{Emulator, Found};
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Method, Uri};
-use axum::response::Response;
+use axum::http::HeaderMap;
 use serde_json::json;
 
 fn failure(status: u16, message: &str) -> Answer {
@@ -16,14 +15,9 @@ fn failure(status: u16, message: &str) -> Answer {
 pub(crate) async fn delete_message(
     State(emu): State<Emulator>,
     Path((session, id)): Path<(String, String)>,
-    method: Method,
-    uri: Uri,
     headers: HeaderMap,
-    body: String,
-) -> Response {
-    emu.request_arrived();
-    let answer = answer(&emu, &session, &id, &headers).await;
-    finish(&emu, &method, &uri, &headers, body, answer)
+) -> Answer {
+    answer(&emu, &session, &id, &headers).await
 }
 
 async fn answer(emu: &Emulator, session: &str, id: &str, headers: &HeaderMap) -> Answer {

@@ -55,15 +55,7 @@ async fn room_purge_counts_and_unknown_rooms_are_404() {
 #[tokio::test]
 async fn faults_answer_in_order_then_normal_behaviour_resumes() {
     let (emu, url) = start(EmulatorConfig { accept_unknown: true, ..EmulatorConfig::default() }).await;
-    let fault = Fault {
-        provider: "cometchat".into(),
-        conversation: None,
-        message: "7".into(),
-        statuses: vec![503, 429],
-        retry_after: Some("2".into()),
-        latency_ms: 0,
-        code: None,
-    };
+    let fault = Fault::new("cometchat", None, "7", vec![503, 429]).retry_after("2");
     let http = reqwest::Client::new();
     http.post(format!("{url}/_emulator/faults")).json(&fault).send().await.expect("inject");
     let del = || http.delete(format!("{url}/v3/messages/7")).header("apikey", "k");
