@@ -36,6 +36,10 @@ fn sigkill_mid_run_then_a_second_worker_finishes_every_job_once() {
     assert_eq!(per_message.len(), JOBS, "every message has a record");
     assert!(per_message.values().all(|n| *n == 1), "a message has two terminal records");
     assert_eq!(records.len(), JOBS);
+    // The per-account count of unfinished jobs agrees after the crash and the re-runs.
+    let pending: std::collections::HashMap<String, i64> =
+        deleteq_tests::inspect::query(&redis.url(), redis::cmd("HGETALL").arg("{deleteq}:pending"));
+    assert_eq!(pending.get("cc"), None, "{pending:?}");
     for i in 0..JOBS {
         assert_eq!(
             emulator.state.deletions("cometchat", None, &format!("m{i}")),

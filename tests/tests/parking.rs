@@ -44,6 +44,10 @@ fn a_402_parks_the_account_until_it_is_resumed() {
     let now = status(&config);
     assert!(now["accounts"]["wa"]["parked"]["reason"].as_str().is_some_and(|r| r.contains("402")), "{now}");
     assert!(now["accounts"]["cc"]["parked"].is_null());
+    assert_eq!(
+        (now["accounts"]["wa"]["pending"].as_u64(), now["accounts"]["cc"]["pending"].as_u64()),
+        (Some(20), Some(0))
+    );
     assert_eq!(emulator.state.total_calls(), 2, "one call hit the 402, one for the other account; nothing since");
     assert_eq!(terminal(&redis.url())[0]["account"], "cc");
 
@@ -57,5 +61,6 @@ fn a_402_parks_the_account_until_it_is_resumed() {
     let after = status(&config);
     assert!(after["accounts"]["wa"]["parked"].is_null());
     assert_eq!(after["accounts"]["wa"]["recent"]["deleted"], 20, "{after}");
+    assert_eq!(after["accounts"]["wa"]["pending"], 0, "{after}");
     drop(worker);
 }

@@ -29,7 +29,13 @@ async fn keys(url: String) -> Vec<String> {
 }
 
 fn job(id: &str, due_ms: u64) -> NewJob {
-    NewJob { id: id.into(), due_ms, envelope: format!("{{\"id\":\"{id}\"}}"), idempotency_key: None }
+    NewJob {
+        id: id.into(),
+        due_ms,
+        envelope: format!("{{\"id\":\"{id}\"}}"),
+        idempotency_key: None,
+        account: "cc".into(),
+    }
 }
 
 fn record(job: &str, outcome: Outcome) -> AuditRecord {
@@ -54,7 +60,7 @@ fn record(job: &str, outcome: Outcome) -> AuditRecord {
 }
 
 fn ack(id: &str, rev: u64) -> Ack {
-    Ack { id: id.into(), rev, records: vec![record(id, Outcome::Deleted)], dead_letter: None }
+    Ack { id: id.into(), rev, records: vec![record(id, Outcome::Deleted)], dead_letter: None, account: "cc".into() }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -71,6 +77,7 @@ async fn enqueue_lease_ack_leaves_only_the_audit_record() {
     assert_eq!(leased[0].envelope, "{\"id\":\"a\"}");
     assert_eq!(q.ack(&[ack("a", 0), ack("b", 0)], now).await.expect("ack"), [true, true]);
     assert_eq!(q.ack(&[ack("a", 0)], now).await.expect("second ack"), [false], "a job is finished once");
+    assert_eq!(q.pending_by_account().await.expect("pending").get("cc"), None, "nothing left, not even a zero");
     assert_eq!(audit_len(redis.url()).await, 2);
     let keys = keys(redis.url()).await;
     assert!(keys.iter().all(|k| k == "{deleteq}:audit" || k == "{deleteq}:wake"), "{keys:?}");
@@ -138,6 +145,7 @@ async fn extended_leases_are_not_reclaimed_and_dead_letters_are_bounded() {
         rev: 0,
         records: vec![record(id, Outcome::Failed)],
         dead_letter: Some(format!("{{\"id\":\"{id}\"}}")),
+        account: "cc".into(),
     };
     assert_eq!(q.ack(&[dead("a"), dead("b"), dead("c")], now).await.expect("ack"), [true, true, true]);
     let letters = q.dead_letters(10).await.expect("dlq");
@@ -190,6 +198,7 @@ async fn expansion_steps_are_atomic_and_idempotent() {
         rev: parent.rev,
         children: vec![child(0), child(1)],
         rest: Some("{\"rest\":true}".into()),
+        account: "cc".into(),
     };
     assert!(q.expand(&first).await.expect("expand"));
     assert!(!q.expand(&first).await.expect("again"), "a stale revision expands nothing twice");
@@ -199,11 +208,12 @@ async fn expansion_steps_are_atomic_and_idempotent() {
     assert_eq!(order, [("p", 1), ("p:0", 0), ("p:1", 0)]);
     // A crash after the last step was written but before the worker knew: the retried step is refused, and
     // re-deriving the same child ids could never add them twice anyway.
-    let last = Expand { id: "p".into(), rev: 1, children: vec![child(1), child(2)], rest: None };
+    let last = Expand { id: "p".into(), rev: 1, children: vec![child(1), child(2)], rest: None, account: "cc".into() };
     assert!(q.expand(&last).await.expect("last step"));
     assert!(!q.expand(&last).await.expect("replayed last step"));
     let depths = q.depths().await.expect("depths");
     assert_eq!(depths.jobs, 3, "p:0, p:1, p:2 and no parent");
+    assert_eq!(q.pending_by_account().await.expect("pending").get("cc"), Some(&3), "the per-account count agrees");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -236,6 +246,7 @@ async fn dead_letters_past_the_max_age_are_dropped_when_new_ones_arrive() {
         rev: 0,
         records: vec![record(id, Outcome::Failed)],
         dead_letter: Some(format!("{{\"id\":\"{id}\"}}")),
+        account: "cc".into(),
     };
     let old = 1_000_000;
     q.enqueue(&[job("old", 0), job("new", 0)], old).await.expect("enqueue");

@@ -39,7 +39,7 @@ impl Producer {
 
     fn replay_item(&self, letter: StoredDeadLetter, requested_by: Option<&str>) -> Replay {
         let decoded = Envelope::decode(letter.envelope.as_bytes()).ok();
-        let (envelope, records) = match decoded {
+        let (envelope, records, account) = match decoded {
             Some(mut envelope) => {
                 envelope.attempt = 0;
                 let job = envelope.job().ok();
@@ -70,11 +70,12 @@ impl Producer {
                     Some(j) if j.target != Target::Purge => j.message_ids().iter().map(|m| record(Some(m))).collect(),
                     _ => vec![record(None)],
                 };
-                (envelope.encode(), records)
+                let account = job.map(|j| j.account).unwrap_or_default();
+                (envelope.encode(), records, account)
             }
             // Undecodable: it goes back as it was and will fail again, visibly.
-            None => (letter.envelope.clone(), Vec::new()),
+            None => (letter.envelope.clone(), Vec::new(), String::new()),
         };
-        Replay { id: letter.id, rev: letter.rev, envelope, records }
+        Replay { id: letter.id, rev: letter.rev, envelope, records, account }
     }
 }

@@ -64,7 +64,8 @@ impl Producer {
                 let id = JobId::new();
                 let due_ms = job.run_at.map(|t| u64::try_from(t.timestamp_millis()).unwrap_or(0)).unwrap_or(0);
                 let envelope = Envelope::new(id.clone(), job).encode();
-                NewJob { id: id.0, due_ms, envelope, idempotency_key: job.idempotency_key.clone() }
+                let idempotency_key = job.idempotency_key.clone();
+                NewJob { id: id.0, due_ms, envelope, idempotency_key, account: job.account.clone() }
             })
             .collect();
         let ids = self.queue.enqueue(&new, now).await?;

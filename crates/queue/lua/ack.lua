@@ -1,9 +1,9 @@
 -- ack: finish jobs: write their terminal audit records, dead-letter the failed ones, and forget them, atomically.
 -- KEYS[1] jobs (HASH)   KEYS[2] leased (ZSET)   KEYS[3] scheduled (ZSET)   KEYS[4] audit (STREAM)
--- KEYS[5] dead (ZSET id -> ms)   KEYS[6] dead jobs (HASH id -> "rev|envelope")
+-- KEYS[5] dead (ZSET id -> ms)   KEYS[6] dead jobs (HASH id -> "rev|envelope")   KEYS[7] pending per account (HASH)
 -- ARGV[1] now (ms)   ARGV[2] audit max len   ARGV[3] dead max len   ARGV[4] dead max age (ms)
 -- ARGV[5] F = number of audit fields   ARGV[6 .. 5+F] the field names; then per job: id, rev, dead-letter value
---   ("" = none), R = records,
+--   ("" = none), account, R = records,
 --   then R * F values.
 -- Returns: per job 1 if it was finished here, 0 if it was not (already finished, or rewritten by a retry since it
 -- was leased). The job record is the terminal marker: a re-run after a crash, or a second worker whose lease had
@@ -15,12 +15,13 @@ local results = {}
 local dead_written = false
 local i = 6 + nf
 while i <= #ARGV do
-  local id, rev, dead, nrec = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
-  i = i + 4
+  local id, rev, dead, account, nrec = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], tonumber(ARGV[i + 4])
+  i = i + 5
   local current = redis.call('HGET', KEYS[1], id)
   local ok = at_revision(current, rev)
   if ok then
     redis.call('HDEL', KEYS[1], id)
+    if redis.call('HINCRBY', KEYS[7], account, -1) <= 0 then redis.call('HDEL', KEYS[7], account) end
     redis.call('ZREM', KEYS[2], id)
     redis.call('ZREM', KEYS[3], id)
     write_records(KEYS[4], ARGV[2], names, nf, i, nrec)

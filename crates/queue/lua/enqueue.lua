@@ -1,13 +1,14 @@
 -- enqueue: store new jobs and make them ready (or scheduled, when due later), honouring idempotency keys.
 -- KEYS[1] jobs (HASH id -> "rev|envelope")   KEYS[2] ready (LIST)   KEYS[3] scheduled (ZSET id -> due ms)
--- KEYS[4] wake (LIST, one token)   KEYS[5..] idempotency keys (STRING -> first job id, expiring)
+-- KEYS[4] wake (LIST, one token)   KEYS[5] pending per account (HASH)
+-- KEYS[6..] idempotency keys (STRING -> first job id, expiring)
 -- ARGV[1] now (ms)   ARGV[2] idempotency retention (ms); then per job: id, due (ms), stored value, k = index in
---   KEYS of its idempotency key (0 = none)
+--   KEYS of its idempotency key (0 = none), account
 -- Returns: per job, the id it is known by: its own, or the first job's when its idempotency key was seen within the
 -- retention (then nothing is stored). An id that already exists is left untouched, so a retried enqueue is harmless.
 local now = tonumber(ARGV[1])
 local out, ready = {}, 0
-for i = 3, #ARGV, 4 do
+for i = 3, #ARGV, 5 do
   local id, due, k = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 3])
   local first = false
   if k > 0 then
@@ -18,6 +19,7 @@ for i = 3, #ARGV, 4 do
     out[#out + 1] = first
   else
     if redis.call('HSETNX', KEYS[1], id, ARGV[i + 2]) == 1 then
+      redis.call('HINCRBY', KEYS[5], ARGV[i + 4], 1)
       if due > now then
         redis.call('ZADD', KEYS[3], due, id)
       else

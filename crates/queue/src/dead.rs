@@ -15,6 +15,8 @@ pub struct Replay {
     pub envelope: String,
     /// Records to write (one `replayed` per message).
     pub records: Vec<AuditRecord>,
+    /// Its account, for the per-account pending count.
+    pub account: String,
 }
 
 /// A dead letter as stored.
@@ -66,13 +68,13 @@ impl Queue {
         }
         let k = self.keys();
         let mut inv = self.scripts().replay.prepare_invoke();
-        inv.key(k.dead()).key(k.dead_jobs()).key(k.jobs()).key(k.ready()).key(k.wake()).key(k.audit());
+        inv.key(k.dead()).key(k.dead_jobs()).key(k.jobs()).key(k.ready()).key(k.wake()).key(k.audit()).key(k.pending());
         inv.arg(self.audit_max_len()).arg(FIELDS.len());
         for name in FIELDS {
             inv.arg(name);
         }
         for item in items {
-            inv.arg(&item.id).arg(stored(item.rev + 1, &item.envelope)).arg(item.records.len());
+            inv.arg(&item.id).arg(stored(item.rev + 1, &item.envelope)).arg(&item.account).arg(item.records.len());
             for record in &item.records {
                 for value in record.values() {
                     inv.arg(value);

@@ -66,6 +66,11 @@ impl Queue {
         Ok(reply)
     }
 
+    /// Unfinished jobs per account (queued, leased, scheduled or parked).
+    pub async fn pending_by_account(&self) -> Result<std::collections::HashMap<String, i64>> {
+        Ok(redis::cmd("HGETALL").arg(self.keys().pending()).query_async(&mut self.conn()).await?)
+    }
+
     /// The last `count` audit entries, oldest first.
     pub async fn audit_last(&self, count: usize) -> Result<Vec<AuditEntry>> {
         let mut reply: Vec<(String, Vec<(String, String)>)> = redis::cmd("XREVRANGE")

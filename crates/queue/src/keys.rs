@@ -32,6 +32,7 @@ pub struct Keys {
     wake: String,
     idempotency: String,
     parked_prefix: String,
+    pending: String,
 }
 
 impl Keys {
@@ -49,6 +50,7 @@ impl Keys {
             wake: k("wake"),
             idempotency: k("idem:"),
             parked_prefix: k("parked:"),
+            pending: k("pending"),
         }
     }
 
@@ -97,6 +99,12 @@ impl Keys {
     /// ZSET job id → parked at (ms): the jobs of a parked account, waiting untouched for `accounts resume`.
     pub fn parked_jobs(&self, account: &str) -> String {
         format!("{}{account}", self.parked_prefix)
+    }
+
+    /// HASH account → its unfinished jobs in this queue (queued, leased, scheduled or parked); a field goes when it
+    /// reaches zero.
+    pub fn pending(&self) -> &str {
+        &self.pending
     }
 
     /// LIST holding at most one token: idle workers block on it and are woken when work arrives.

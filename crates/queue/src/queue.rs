@@ -51,6 +51,8 @@ pub struct NewJob {
     pub envelope: String,
     /// A second job with the same key, within the retention, is not stored: it gets the first job's id.
     pub idempotency_key: Option<String>,
+    /// Its account, for the per-account pending count.
+    pub account: String,
 }
 
 /// A job reserved for this worker.
@@ -75,6 +77,8 @@ pub struct Ack {
     pub records: Vec<AuditRecord>,
     /// The envelope (with its last error) to keep in the dead-letter set, for `failed` and `dead`.
     pub dead_letter: Option<String>,
+    /// Its account, for the per-account pending count.
+    pub account: String,
 }
 
 /// A job to run again later.
@@ -103,6 +107,8 @@ pub struct Expand {
     pub children: Vec<(String, String)>,
     /// The parent's envelope for the rest still to expand (stored at `rev + 1`); `None` when this is the last step.
     pub rest: Option<String>,
+    /// The account, for the per-account pending count.
+    pub account: String,
 }
 
 /// One queue in Redis, cheap to clone (one multiplexed, self-reconnecting connection shared by all clones).
@@ -216,7 +222,7 @@ impl Queue {
         mut key: impl FnMut(String),
         mut arg: impl FnMut(String),
     ) {
-        let fixed = [self.keys.jobs(), self.keys.ready(), self.keys.scheduled(), self.keys.wake()];
+        let fixed = [self.keys.jobs(), self.keys.ready(), self.keys.scheduled(), self.keys.wake(), self.keys.pending()];
         fixed.into_iter().for_each(|k| key(k.to_string()));
         arg(now_ms.to_string());
         arg(retention_ms.to_string());
@@ -234,6 +240,7 @@ impl Queue {
             arg(job.due_ms.to_string());
             arg(stored(0, &job.envelope));
             arg(index.to_string());
+            arg(job.account.clone());
         }
     }
 
@@ -273,7 +280,8 @@ impl Queue {
             .key(self.keys.scheduled())
             .key(self.keys.audit())
             .key(self.keys.dead())
-            .key(self.keys.dead_jobs());
+            .key(self.keys.dead_jobs())
+            .key(self.keys.pending());
         inv.arg(now_ms)
             .arg(self.options.audit_max_len)
             .arg(self.options.dead_max_len)
@@ -284,7 +292,7 @@ impl Queue {
         }
         for ack in acks {
             let dead = ack.dead_letter.as_deref().map(|e| stored(ack.rev, e)).unwrap_or_default();
-            inv.arg(&ack.id).arg(ack.rev).arg(dead).arg(ack.records.len());
+            inv.arg(&ack.id).arg(ack.rev).arg(dead).arg(&ack.account).arg(ack.records.len());
             for record in &ack.records {
                 for value in record.values() {
                     inv.arg(value);
@@ -325,8 +333,13 @@ impl Queue {
     /// Writes one expansion step atomically; false when the parent changed since it was leased.
     pub async fn expand(&self, step: &Expand) -> Result<bool> {
         let mut inv = self.scripts.expand.prepare_invoke();
-        inv.key(self.keys.jobs()).key(self.keys.ready()).key(self.keys.leased()).key(self.keys.wake());
+        inv.key(self.keys.jobs())
+            .key(self.keys.ready())
+            .key(self.keys.leased())
+            .key(self.keys.wake())
+            .key(self.keys.pending());
         inv.arg(&step.id).arg(step.rev).arg(step.rest.as_deref().map(|e| stored(step.rev + 1, e)).unwrap_or_default());
+        inv.arg(&step.account);
         for (id, envelope) in &step.children {
             inv.arg(id).arg(stored(0, envelope));
         }

@@ -283,7 +283,8 @@ impl Executor {
             envelope.job = with_ids(job, progress.failed).to_value();
             envelope.encode()
         });
-        Finish::Ack(Ack { id: leased.id, rev: leased.rev, records: progress.records, dead_letter })
+        let account = job.account.clone();
+        Finish::Ack(Ack { id: leased.id, rev: leased.rev, records: progress.records, dead_letter, account })
     }
 }
 
@@ -346,7 +347,7 @@ fn expand(leased: Leased, mut envelope: Envelope, job: &Job, per_call: usize) ->
         envelope.job = with_ids(job, ids[take..].to_vec()).to_value();
         envelope.encode()
     });
-    Finish::Expand(Expand { id: leased.id, rev: leased.rev, children, rest })
+    Finish::Expand(Expand { id: leased.id, rev: leased.rev, children, rest, account: job.account.clone() })
 }
 
 /// Why the job must not be called at all: its deadline or the provider's window has passed.
@@ -383,5 +384,7 @@ fn with_ids(job: &Job, mut ids: Vec<String>) -> Job {
 fn undecodable(leased: Leased, error: &str) -> Finish {
     let base = RecordBase::undecodable(&leased.id);
     let record = base.record(None, Outcome::Failed, None, Some(error));
-    Finish::Ack(Ack { id: leased.id, rev: leased.rev, records: vec![record], dead_letter: Some(leased.envelope) })
+    // The account is unknown too: its pending count keeps this job (a corrupted record is a bug to investigate).
+    let dead_letter = Some(leased.envelope);
+    Finish::Ack(Ack { id: leased.id, rev: leased.rev, records: vec![record], dead_letter, account: String::new() })
 }

@@ -9,6 +9,7 @@ pub(crate) async fn run(config: Config, json: bool) -> Result<(), Failure> {
     let queue = super::connect(&config).await?;
     let d = queue.depths().await?;
     let recent = recent_outcomes(&queue).await?;
+    let pending = queue.pending_by_account().await?;
     let mut accounts = serde_json::Map::new();
     for (name, account) in &config.accounts {
         let limit = account.effective_rate_limit();
@@ -26,6 +27,7 @@ pub(crate) async fn run(config: Config, json: bool) -> Result<(), Failure> {
             name.clone(),
             json!({
                 "provider": account.provider().as_str(),
+                "pending": pending.get(name).copied().unwrap_or(0).max(0),
                 "rate_per_s": limit.map(|l| l.per_second() / factor),
                 "slow_down": factor,
                 "parked": parked.as_ref().map(|p| json!({"reason": p.reason, "since_ms": p.since_ms})),
@@ -51,7 +53,10 @@ pub(crate) async fn run(config: Config, json: bool) -> Result<(), Failure> {
     println!("audit      {} records", d.audit);
     if !accounts.is_empty() {
         println!();
-        println!("{:<16} {:<10} {:>12}  {:<40} recent outcomes", "account", "provider", "rate/s", "state");
+        println!(
+            "{:<16} {:<10} {:>9} {:>12}  {:<40} recent outcomes",
+            "account", "provider", "pending", "rate/s", "state"
+        );
     }
     for (name, a) in &accounts {
         let rate = a["rate_per_s"].as_f64().map(|r| format!("{r:.1}")).unwrap_or_else(|| "unlimited".into());
@@ -64,13 +69,8 @@ pub(crate) async fn run(config: Config, json: bool) -> Result<(), Failure> {
         };
         let recent: Vec<String> =
             a["recent"].as_object().map(|m| m.iter().map(|(k, v)| format!("{k}={v}")).collect()).unwrap_or_default();
-        println!(
-            "{:<16} {:<10} {:>12}  {state:<40} {}",
-            name,
-            a["provider"].as_str().unwrap_or(""),
-            rate,
-            recent.join(" ")
-        );
+        let provider = a["provider"].as_str().unwrap_or("");
+        println!("{name:<16} {provider:<10} {:>9} {rate:>12}  {state:<40} {}", a["pending"], recent.join(" "));
     }
     Ok(())
 }
