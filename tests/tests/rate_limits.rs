@@ -29,6 +29,7 @@ provider = "room_im"
 base_url = "{url}"
 client_key = "c"
 token = "t"
+rate_limit = "1000/s"
 "#,
             url = emulator.url()
         ),
