@@ -1,7 +1,8 @@
 //! The `/_emulator/*` endpoints: seed messages, inject faults, set credentials, read counters and the request log,
 //! over HTTP, so a separate emulator process can be driven by scripts the way tests drive the in-process one.
 
-use crate::state::{Credentials, Emulator, Fault};
+use crate::fault::Fault;
+use crate::state::{Credentials, Emulator};
 use axum::extract::{Path, Query, State};
 use axum::routing::{any, delete, get, post};
 use axum::{Json, Router};

@@ -1,8 +1,9 @@
 //! CometChat REST v3: `DELETE /v3/messages/{id}` with `apikey`, optional `onBehalfOf`, body `{"permanent": bool}`.
 //! Error bodies use CometChat's envelope `{"error": {"code", "message", "devMessage", "source"}}`.
 
+use crate::fault::Found;
 use crate::respond::Answer;
-use crate::state::{Emulator, Found};
+use crate::state::Emulator;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use serde_json::{json, Value};

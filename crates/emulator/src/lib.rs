@@ -3,6 +3,7 @@
 //!
 //! # Layout
 //! - [`state`]: the message store, counters, faults, credentials and the request log ([`Emulator`]).
+//! - `fault`: injected answers ([`Fault`]) and what a delete call finds ([`Found`]).
 //! - `admin`: the `/_emulator/*` endpoints that seed, inject and read counters over HTTP.
 //! - `cometchat`, `room_im`, `quickblox`, `twochat`, `ofauth`: each provider's delete route, faithful to its page in
 //!   `shared/seeds` (paths, auth headers, bodies, error shapes, IMKIT's `_all`, QuickBlox's buckets).
@@ -10,6 +11,7 @@
 
 mod admin;
 mod cometchat;
+mod fault;
 mod ofauth;
 mod quickblox;
 mod respond;
@@ -17,7 +19,8 @@ mod room_im;
 pub mod state;
 mod twochat;
 
-pub use state::{Credentials, Emulator, EmulatorConfig, Fault, RecordedRequest};
+pub use fault::{Fault, Found, Injected};
+pub use state::{Credentials, Emulator, EmulatorConfig, RecordedRequest};
 
 use std::future::Future;
 

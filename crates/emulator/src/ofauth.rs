@@ -1,14 +1,20 @@
 //! OFAuth: `DELETE /v2/access/chats/{userId}/messages/{messageId}` with `apiKey` and `x-connection-id`, body
 //! `{"withUserId": …}`; errors are `{"error", "type", "requestId"}`. Any other `/v2/…` path is `ROUTE_NOT_FOUND`.
 
+use crate::fault::Found;
 use crate::respond::Answer;
-use crate::state::{Emulator, Found};
+use crate::state::Emulator;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use serde_json::{json, Value};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Each error carries its own `requestId`, as OFAuth's do (support quotes it).
+static REQUEST_IDS: AtomicU64 = AtomicU64::new(1);
 
 fn error(status: u16, kind: &str, message: &str) -> Answer {
-    Answer::json(status, json!({"error": message, "type": kind, "requestId": "req_emulator"}))
+    let request_id = format!("req_emu{:08x}", REQUEST_IDS.fetch_add(1, Ordering::Relaxed));
+    Answer::json(status, json!({"error": message, "type": kind, "requestId": request_id}))
 }
 
 /// The route handler.

@@ -3,8 +3,9 @@
 //! `force=1` arrives as a form body. A 200 sorts ids into `SuccessfullyDeleted` / `NotFound` /
 //! `WrongPermissions`; when none exists the answer is 404 `{"errors": […]}`.
 
+use crate::fault::Found;
 use crate::respond::Answer;
-use crate::state::{Emulator, Found};
+use crate::state::Emulator;
 use axum::extract::State;
 use axum::http::{HeaderMap, Uri};
 use serde_json::json;
@@ -33,12 +34,33 @@ fn percent_decode(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// QuickBlox's `{"errors": […]}` body for an injected status; `code`, when given, is the message.
+fn error_body(status: u16, code: Option<&str>) -> serde_json::Value {
+    let text = code.unwrap_or(match status {
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        404 => "The resource wasn't found",
+        422 => "Unprocessable Entity",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error, please retry later",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable, server at capacity, please retry later",
+        _ => "Injected by the emulator.",
+    });
+    json!({"errors": [text]})
+}
+
 async fn answer(emu: &Emulator, uri: &Uri, headers: &HeaderMap) -> Answer {
     let raw = uri.path().trim_start_matches("/chat/Message/");
     let Some(list) = raw.strip_suffix(".json") else {
         return Answer::json(404, json!({"errors": ["The resource wasn't found"]}));
     };
     let ids: Vec<String> = list.split(',').map(percent_decode).collect();
+    // An empty id (`a,,b`, a trailing comma, `/.json`) is a malformed list, not a message that was not found: a
+    // worker that joins ids badly must see an error, never a quiet `NotFound`.
+    if ids.iter().any(String::is_empty) {
+        return Answer::json(400, json!({"errors": {"base": ["Message ids are invalid"]}}));
+    }
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
     let expected = emu.credentials("quickblox").unwrap_or_default();
     let (authorization, token) = (header("authorization"), header("qb-token"));
@@ -66,7 +88,7 @@ async fn answer(emu: &Emulator, uri: &Uri, headers: &HeaderMap) -> Answer {
         ids.iter().filter(|id| *id != failing).for_each(|id| emu.refused_call("quickblox", None, id));
         crate::respond::wait(wait).await;
         if let Found::Fault(f) = found {
-            return Answer::json(f.status, json!({"errors": ["Injected by the emulator."]})).retry_after(f.retry_after);
+            return Answer::json(f.status, error_body(f.status, f.code.as_deref())).retry_after(f.retry_after);
         }
     }
     let (mut deleted, mut missing, mut refused) = (Vec::new(), Vec::new(), Vec::new());
@@ -92,4 +114,17 @@ async fn answer(emu: &Emulator, uri: &Uri, headers: &HeaderMap) -> Answer {
         body["WrongPermissions"] = json!({"ids": refused});
     }
     Answer::json(200, body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percent_decode;
+
+    #[test]
+    fn decodes_escapes_and_keeps_malformed_ones() {
+        assert_eq!(percent_decode("a%2Cb"), "a,b");
+        assert_eq!(percent_decode("a%2cb%"), "a,b%");
+        assert_eq!(percent_decode("%zz1"), "%zz1");
+        assert_eq!(percent_decode("plain"), "plain");
+    }
 }

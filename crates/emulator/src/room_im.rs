@@ -1,8 +1,9 @@
 //! IMKIT room IM: `DELETE /rooms/{room}/messages/{id | _all}` with `IM-CLIENT-KEY` and `IM-Authorization`; every
 //! body carries `RC` and `RM`, errors an `error.code`.
 
+use crate::fault::Found;
 use crate::respond::Answer;
-use crate::state::{Emulator, Found};
+use crate::state::Emulator;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use serde_json::{json, Value};
@@ -61,8 +62,12 @@ async fn answer(emu: &Emulator, room: &str, id: &str, headers: &HeaderMap) -> An
 
 fn fault_answer(status: u16, code: Option<&str>, retry_after: Option<String>) -> Answer {
     let answer = match (status, code) {
-        (429, _) => {
-            Answer::json(429, json!({"error": "RATE_LIMIT_EXCEEDED", "message": "Too many requests", "retryAfter": 60}))
+        (429, c) => {
+            // The body's `retryAfter` (seconds) agrees with the injected `Retry-After`, 60 without one (IMKIT's
+            // documented example): a worker reading either hint waits the same.
+            let after = retry_after.as_deref().and_then(|v| v.trim().parse::<u64>().ok()).unwrap_or(60);
+            let code = c.unwrap_or("RATE_LIMIT_EXCEEDED");
+            Answer::json(429, json!({"error": code, "message": "Too many requests", "retryAfter": after}))
         }
         (403, c) => error(
             403,
@@ -71,6 +76,7 @@ fn fault_answer(status: u16, code: Option<&str>, retry_after: Option<String>) ->
             "Only platform admin, room owner or room manager can delete messages",
         ),
         (401, c) => error(401, "Unauthorized", c.unwrap_or("INVALID_TOKEN"), "Invalid or expired token"),
+        (404, c) => error(404, "Message not found", c.unwrap_or("MESSAGE_NOT_FOUND"), "Injected by the emulator."),
         (s, c) => error(s, "Error", c.unwrap_or("INTERNAL_ERROR"), "Injected by the emulator."),
     };
     answer.retry_after(retry_after)

@@ -1,13 +1,19 @@
 //! The emulator's state: which messages exist, how often each was called and deleted, injected faults, expected
 //! credentials, and a bounded log of the requests received.
+//!
+//! Messages are keyed by (provider, conversation, id). One mutex guards the message store and is held only for
+//! map operations, never across an await; the request log and the credentials have their own locks so that the
+//! per-request path stays cheap under benchmark load (tens of thousands of requests per second).
 
+use crate::fault::QueuedFault;
+pub use crate::fault::{Fault, Found, Injected};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::Duration;
 
-/// Requests kept in the log.
+/// Requests kept in the log (a ring: the oldest is dropped).
 const REQUEST_LOG: usize = 10_000;
 
 /// Options for one emulator instance.
@@ -18,56 +24,6 @@ pub struct EmulatorConfig {
     pub accept_unknown: bool,
     /// Added to every provider call (not to admin calls).
     pub latency: Duration,
-}
-
-/// Responses to inject for one message: one status per call, in order, before normal behaviour resumes.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Fault {
-    /// Provider kind name (`cometchat`, …).
-    pub provider: String,
-    /// Room, session or chat user; `None` where the provider has none.
-    #[serde(default)]
-    pub conversation: Option<String>,
-    /// The message id.
-    pub message: String,
-    /// Statuses to answer, one per call.
-    pub statuses: Vec<u16>,
-    /// A `Retry-After` value sent with them.
-    #[serde(default)]
-    pub retry_after: Option<String>,
-    /// Extra latency for these calls.
-    #[serde(default)]
-    pub latency_ms: u64,
-    /// The provider error code to use in their bodies.
-    #[serde(default)]
-    pub code: Option<String>,
-}
-
-impl Fault {
-    /// `statuses` answered, in order, to the next calls for one message; nothing else injected.
-    pub fn new(provider: &str, conversation: Option<&str>, message: &str, statuses: Vec<u16>) -> Fault {
-        Fault {
-            provider: provider.to_string(),
-            conversation: conversation.map(str::to_string),
-            message: message.to_string(),
-            statuses,
-            retry_after: None,
-            latency_ms: 0,
-            code: None,
-        }
-    }
-
-    /// With a `Retry-After` header.
-    pub fn retry_after(mut self, value: &str) -> Fault {
-        self.retry_after = Some(value.to_string());
-        self
-    }
-
-    /// With the provider error code to use in the bodies.
-    pub fn code(mut self, code: &str) -> Fault {
-        self.code = Some(code.to_string());
-        self
-    }
 }
 
 /// One request as received.
@@ -89,7 +45,8 @@ pub struct RecordedRequest {
     pub at_ms: u64,
 }
 
-/// Credentials a provider expects; unset fields accept any non-empty value.
+/// Credentials a provider expects. When set, a call with other credentials gets the provider's 401; unset fields
+/// accept any non-empty value, and a missing credential is always a 401.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Credentials {
     /// API key.
@@ -106,70 +63,76 @@ pub struct Credentials {
     pub connection_id: Option<String>,
 }
 
-/// An injected answer for one call.
-#[derive(Debug, Clone)]
-pub struct Injected {
-    /// Status.
-    pub status: u16,
-    /// `Retry-After` value.
-    pub retry_after: Option<String>,
-    /// Error code for the body.
-    pub code: Option<String>,
-}
-
-/// What a delete call for one message finds.
-#[derive(Debug, Clone)]
-pub enum Found {
-    /// An injected answer.
-    Fault(Injected),
-    /// The message existed and is now deleted.
-    Deleted,
-    /// No such message.
-    Missing,
-}
-
+/// How often one message was addressed and deleted.
 #[derive(Default)]
 struct Counts {
     calls: u64,
     deletions: u64,
 }
 
-/// Queued answers for one message, with what they carry.
-struct QueuedFault {
-    statuses: VecDeque<u16>,
-    retry_after: Option<String>,
-    latency_ms: u64,
-    code: Option<String>,
-}
-
+/// Everything a delete call reads or changes, under one lock.
 #[derive(Default)]
 struct Store {
     existing: HashSet<String>,
+    /// Deleted at least once: under `accept_unknown` these are the only ids that do not exist.
     deleted: HashSet<String>,
     /// Conversations that have ever held a seeded message (`provider\0conversation`).
     conversations: HashSet<String>,
     counts: HashMap<String, Counts>,
     faults: HashMap<String, QueuedFault>,
-    credentials: HashMap<String, Credentials>,
-    requests: VecDeque<RecordedRequest>,
     total_deletions: u64,
+}
+
+impl Store {
+    /// Counts one call for a message and, if a fault is queued for it, takes its next answer and extra latency.
+    fn call(&mut self, k: &str) -> (Option<Injected>, Duration) {
+        match self.counts.get_mut(k) {
+            Some(counts) => counts.calls += 1,
+            None => {
+                self.counts.insert(k.to_string(), Counts { calls: 1, deletions: 0 });
+            }
+        }
+        match self.faults.get_mut(k) {
+            Some(fault) => (fault.take(), fault.latency()),
+            None => (None, Duration::ZERO),
+        }
+    }
+
+    /// Records a successful deletion of an existing message.
+    fn mark_deleted(&mut self, k: String) {
+        if let Some(counts) = self.counts.get_mut(&k) {
+            counts.deletions += 1;
+        }
+        self.deleted.insert(k);
+        self.total_deletions += 1;
+    }
 }
 
 struct Inner {
     config: EmulatorConfig,
     store: Mutex<Store>,
+    credentials: RwLock<HashMap<String, Credentials>>,
+    requests: Mutex<VecDeque<RecordedRequest>>,
     total_calls: AtomicU64,
     total_requests: AtomicU64,
 }
 
-/// Shared state handle; cheap to clone.
+/// Shared state handle: the message store, counters, faults, credentials and request log of one emulator.
+/// Cheap to clone (an `Arc` inside), so tests keep one while the server runs with another.
 #[derive(Clone)]
 pub struct Emulator {
     inner: Arc<Inner>,
 }
 
 fn key(provider: &str, conversation: Option<&str>, id: &str) -> String {
-    format!("{provider}\u{0}{}\u{0}{id}", conversation.unwrap_or(""))
+    let conversation = conversation.unwrap_or("");
+    let mut k = String::with_capacity(provider.len() + conversation.len() + id.len() + 2);
+    k.push_str(provider);
+    k.push('\0');
+    k.push_str(conversation);
+    k.push('\0');
+    k.push_str(id);
+    k
 }
 
 fn conversation_key(provider: &str, conversation: Option<&str>) -> String {
@@ -177,12 +140,14 @@ fn conversation_key(provider: &str, conversation: Option<&str>) -> String {
 }
 
 impl Emulator {
-    /// A fresh emulator.
+    /// A fresh emulator with no messages, faults or credentials.
     pub fn new(config: EmulatorConfig) -> Self {
         Emulator {
             inner: Arc::new(Inner {
                 config,
                 store: Mutex::default(),
+                credentials: RwLock::default(),
+                requests: Mutex::new(VecDeque::with_capacity(1024)),
                 total_calls: AtomicU64::new(0),
                 total_requests: AtomicU64::new(0),
             }),
@@ -190,7 +155,7 @@ impl Emulator {
     }
 
     fn store(&self) -> MutexGuard<'_, Store> {
-        self.inner.store.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.inner.store.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The options it runs with.
@@ -198,7 +163,9 @@ impl Emulator {
         &self.inner.config
     }
 
-    /// Makes messages exist.
+    /// Makes messages exist (again, if they were deleted). `conversation` is the room id, session key or chat user
+    /// id; `None` for CometChat and QuickBlox. Seeding also makes the conversation known (IMKIT rooms, 2Chat
+    /// sessions), even with no ids.
     pub fn seed(&self, provider: &str, conversation: Option<&str>, ids: &[String]) {
         let mut store = self.store();
         store.conversations.insert(conversation_key(provider, conversation));
@@ -209,12 +176,12 @@ impl Emulator {
         }
     }
 
-    /// How many times this message was actually deleted.
+    /// How many times this message was actually deleted (answered with a success for it); 0 or 1 in a correct run.
     pub fn deletions(&self, provider: &str, conversation: Option<&str>, id: &str) -> u64 {
         self.store().counts.get(&key(provider, conversation, id)).map_or(0, |c| c.deletions)
     }
 
-    /// How many provider calls addressed this message.
+    /// How many provider calls addressed this message, whatever they were answered.
     pub fn calls(&self, provider: &str, conversation: Option<&str>, id: &str) -> u64 {
         self.store().counts.get(&key(provider, conversation, id)).map_or(0, |c| c.calls)
     }
@@ -226,8 +193,8 @@ impl Emulator {
         store.existing.contains(&k) || (self.inner.config.accept_unknown && !store.deleted.contains(&k))
     }
 
-    /// Message-calls so far: each message addressed by each provider request counts once (a QuickBlox request
-    /// for 50 ids counts 50).
+    /// Message-calls so far, all providers: each message addressed by each provider request counts once (a
+    /// QuickBlox request for 50 ids counts 50, an IMKIT `_all` purge counts 1).
     pub fn total_calls(&self) -> u64 {
         self.inner.total_calls.load(Ordering::Relaxed)
     }
@@ -242,41 +209,37 @@ impl Emulator {
         self.inner.total_requests.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Successful deletions so far.
+    /// Successful deletions so far, all providers (a purge counts each message it removed).
     pub fn total_deletions(&self) -> u64 {
         self.store().total_deletions
     }
 
-    /// Queues injected answers for a message.
+    /// Queues injected answers for a message, replacing any still queued for it.
     pub fn inject(&self, fault: Fault) {
         let k = key(&fault.provider, fault.conversation.as_deref(), &fault.message);
-        let entry = QueuedFault {
-            statuses: fault.statuses.into_iter().collect(),
-            retry_after: fault.retry_after,
-            latency_ms: fault.latency_ms,
-            code: fault.code,
-        };
-        self.store().faults.insert(k, entry);
+        self.store().faults.insert(k, QueuedFault::new(fault));
     }
 
-    /// The last requests received, oldest first.
+    /// The last requests received (at most 10,000), oldest first.
     pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.store().requests.iter().cloned().collect()
+        self.inner.requests.lock().unwrap_or_else(PoisonError::into_inner).iter().cloned().collect()
     }
 
-    /// Sets the credentials a provider expects.
+    /// Sets the credentials a provider expects from now on.
     pub fn set_credentials(&self, provider: &str, creds: Credentials) {
-        self.store().credentials.insert(provider.to_string(), creds);
+        self.inner.credentials.write().unwrap_or_else(PoisonError::into_inner).insert(provider.to_string(), creds);
     }
 
-    /// The credentials a provider expects, if set.
+    /// The credentials a provider expects, if set (`None`: any non-empty value is accepted).
     pub fn credentials(&self, provider: &str) -> Option<Credentials> {
-        self.store().credentials.get(provider).cloned()
+        self.inner.credentials.read().unwrap_or_else(PoisonError::into_inner).get(provider).cloned()
     }
 
-    /// Forgets everything.
+    /// Forgets everything: messages, counters, faults, credentials and the request log.
     pub fn reset(&self) {
         *self.store() = Store::default();
+        self.inner.credentials.write().unwrap_or_else(PoisonError::into_inner).clear();
+        self.inner.requests.lock().unwrap_or_else(PoisonError::into_inner).clear();
         self.inner.total_calls.store(0, Ordering::Relaxed);
         self.inner.total_requests.store(0, Ordering::Relaxed);
     }
@@ -288,26 +251,20 @@ impl Emulator {
         let k = key(provider, conversation, id);
         let accept_unknown = self.inner.config.accept_unknown;
         let mut store = self.store();
-        store.counts.entry(k.clone()).or_default().calls += 1;
-        let mut latency = self.inner.config.latency;
-        if let Some(fault) = store.faults.get_mut(&k) {
-            latency += Duration::from_millis(fault.latency_ms);
-            if let Some(status) = fault.statuses.pop_front() {
-                let injected = Injected { status, retry_after: fault.retry_after.clone(), code: fault.code.clone() };
-                return (Found::Fault(injected), latency);
-            }
+        let (injected, extra) = store.call(&k);
+        let latency = self.inner.config.latency + extra;
+        if let Some(injected) = injected {
+            return (Found::Fault(injected), latency);
         }
         let exists = store.existing.remove(&k) || (accept_unknown && !store.deleted.contains(&k));
         if !exists {
             return (Found::Missing, latency);
         }
-        store.deleted.insert(k.clone());
-        store.counts.entry(k).or_default().deletions += 1;
-        store.total_deletions += 1;
+        store.mark_deleted(k);
         (Found::Deleted, latency)
     }
 
-    /// Counts a call that was refused before reaching the message (bad credentials, bad request).
+    /// Counts a call that was refused before reaching the message (bad credentials, bad request, unknown room).
     pub fn refused_call(&self, provider: &str, conversation: Option<&str>, id: &str) {
         self.inner.total_calls.fetch_add(1, Ordering::Relaxed);
         self.store().counts.entry(key(provider, conversation, id)).or_default().calls += 1;
@@ -315,57 +272,126 @@ impl Emulator {
 
     /// The status the next call for this message will be answered with by an injected fault, if any.
     pub fn next_fault(&self, provider: &str, conversation: Option<&str>, id: &str) -> Option<u16> {
-        self.store().faults.get(&key(provider, conversation, id)).and_then(|f| f.statuses.front().copied())
+        self.store().faults.get(&key(provider, conversation, id)).and_then(QueuedFault::peek)
     }
 
     /// The error code of the next injected fault for this message, if any.
     pub fn next_fault_code(&self, provider: &str, conversation: Option<&str>, id: &str) -> Option<String> {
-        let store = self.store();
-        let fault = store.faults.get(&key(provider, conversation, id))?;
-        fault.statuses.front()?;
-        fault.code.clone()
+        self.store().faults.get(&key(provider, conversation, id)).and_then(|f| f.peek_code().map(str::to_string))
     }
 
-    /// Whether a conversation exists: it held a seeded message, or any does under `accept_unknown`.
+    /// Whether a conversation exists: it was seeded, or any does under `accept_unknown`.
     pub fn conversation_exists(&self, provider: &str, conversation: &str) -> bool {
         self.inner.config.accept_unknown
             || self.store().conversations.contains(&conversation_key(provider, Some(conversation)))
     }
 
-    /// Deletes every remaining message of a conversation; returns how many. Counts one call.
+    /// Deletes every remaining message of a conversation (IMKIT `_all`); returns an injected answer (a fault queued
+    /// for message `_all`) or how many were deleted, and the latency to wait. Counts one call, on `_all`.
     pub fn purge(&self, provider: &str, conversation: &str) -> (Option<Injected>, u64, Duration) {
         self.inner.total_calls.fetch_add(1, Ordering::Relaxed);
-        let (found, latency) = {
-            let mut store = self.store();
-            let all = key(provider, Some(conversation), "_all");
-            let mut latency = self.inner.config.latency;
-            if let Some(fault) = store.faults.get_mut(&all) {
-                latency += Duration::from_millis(fault.latency_ms);
-                if let Some(status) = fault.statuses.pop_front() {
-                    let injected =
-                        Injected { status, retry_after: fault.retry_after.clone(), code: fault.code.clone() };
-                    return (Some(injected), 0, latency);
-                }
-            }
-            let prefix = format!("{}\u{0}", conversation_key(provider, Some(conversation)));
-            let gone: Vec<String> = store.existing.iter().filter(|k| k.starts_with(&prefix)).cloned().collect();
-            for k in &gone {
-                store.existing.remove(k);
-                store.deleted.insert(k.clone());
-                store.counts.entry(k.clone()).or_default().deletions += 1;
-            }
-            store.total_deletions += gone.len() as u64;
-            (gone.len() as u64, latency)
-        };
-        (None, found, latency)
+        let mut store = self.store();
+        let (injected, extra) = store.call(&key(provider, Some(conversation), "_all"));
+        let latency = self.inner.config.latency + extra;
+        if injected.is_some() {
+            return (injected, 0, latency);
+        }
+        let prefix = key(provider, Some(conversation), "");
+        let gone: Vec<String> = store.existing.iter().filter(|k| k.starts_with(&prefix)).cloned().collect();
+        for k in gone.iter().cloned() {
+            store.existing.remove(&k);
+            store.counts.entry(k.clone()).or_default();
+            store.mark_deleted(k);
+        }
+        (None, gone.len() as u64, latency)
     }
 
-    /// Appends to the request log.
+    /// Appends to the request log, dropping the oldest entry once it holds 10,000.
     pub fn record(&self, request: RecordedRequest) {
-        let mut store = self.store();
-        if store.requests.len() >= REQUEST_LOG {
-            store.requests.pop_front();
+        let mut requests = self.inner.requests.lock().unwrap_or_else(PoisonError::into_inner);
+        if requests.len() >= REQUEST_LOG {
+            requests.pop_front();
         }
-        store.requests.push_back(request);
+        requests.push_back(request);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn a_seeded_message_is_deleted_once_then_missing() {
+        let emu = Emulator::new(EmulatorConfig::default());
+        emu.seed("cometchat", None, &ids(&["1"]));
+        assert!(matches!(emu.delete("cometchat", None, "1").0, Found::Deleted));
+        assert!(matches!(emu.delete("cometchat", None, "1").0, Found::Missing));
+        assert!(matches!(emu.delete("cometchat", None, "2").0, Found::Missing));
+        assert_eq!((emu.calls("cometchat", None, "1"), emu.deletions("cometchat", None, "1")), (2, 1));
+        assert_eq!((emu.total_calls(), emu.total_deletions()), (3, 1));
+    }
+
+    #[test]
+    fn conversations_keep_ids_apart() {
+        let emu = Emulator::new(EmulatorConfig::default());
+        emu.seed("room_im", Some("a"), &ids(&["m"]));
+        assert!(!emu.exists("room_im", Some("b"), "m"));
+        assert!(!emu.exists("twochat", Some("a"), "m"));
+        assert!(emu.conversation_exists("room_im", "a") && !emu.conversation_exists("room_im", "b"));
+    }
+
+    #[test]
+    fn accept_unknown_makes_any_id_exist_until_deleted() {
+        let emu = Emulator::new(EmulatorConfig { accept_unknown: true, ..EmulatorConfig::default() });
+        assert!(emu.exists("ofauth", Some("1"), "2") && emu.conversation_exists("twochat", "anything"));
+        assert!(matches!(emu.delete("ofauth", Some("1"), "2").0, Found::Deleted));
+        assert!(matches!(emu.delete("ofauth", Some("1"), "2").0, Found::Missing));
+    }
+
+    #[test]
+    fn purge_removes_only_that_room() {
+        let emu = Emulator::new(EmulatorConfig::default());
+        emu.seed("room_im", Some("r"), &ids(&["1", "2", "3"]));
+        emu.seed("room_im", Some("r2"), &ids(&["1"]));
+        assert_eq!(emu.purge("room_im", "r").1, 3);
+        assert_eq!(emu.purge("room_im", "r").1, 0);
+        assert!(emu.exists("room_im", Some("r2"), "1"));
+        assert_eq!(emu.deletions("room_im", Some("r"), "2"), 1);
+        assert_eq!(emu.calls("room_im", Some("r"), "_all"), 2);
+    }
+
+    #[test]
+    fn faults_come_first_and_carry_latency() {
+        let emu = Emulator::new(EmulatorConfig { latency: Duration::from_millis(1), ..EmulatorConfig::default() });
+        emu.seed("cometchat", None, &ids(&["1"]));
+        emu.inject(Fault::new("cometchat", None, "1", vec![503]).latency_ms(5));
+        let (found, latency) = emu.delete("cometchat", None, "1");
+        assert!(matches!(found, Found::Fault(Injected { status: 503, .. })));
+        assert_eq!(latency, Duration::from_millis(6));
+        assert!(matches!(emu.delete("cometchat", None, "1").0, Found::Deleted));
+    }
+
+    #[test]
+    fn the_request_log_is_bounded() {
+        let emu = Emulator::new(EmulatorConfig::default());
+        for i in 0..(REQUEST_LOG + 5) {
+            emu.record(RecordedRequest {
+                method: "DELETE".into(),
+                path: format!("/v3/messages/{i}"),
+                query: None,
+                headers: Vec::new(),
+                body: String::new(),
+                status: 200,
+                at_ms: 0,
+            });
+        }
+        let log = emu.requests();
+        assert_eq!((log.len(), log[0].path.as_str()), (REQUEST_LOG, "/v3/messages/5"));
+        emu.reset();
+        assert!(emu.requests().is_empty());
     }
 }

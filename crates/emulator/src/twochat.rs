@@ -1,8 +1,9 @@
 //! 2Chat: `DELETE /open/whatsapp/message/{session_key}/{uuid}` with `X-User-API-Key`; bodies are
-//! `{"success": …, "message": …}`.
+//! `{"success": …, "message": …}`. 2Chat has no error codes: a fault's `code`, when given, replaces the message.
 
+use crate::fault::Found;
 use crate::respond::Answer;
-use crate::state::{Emulator, Found};
+use crate::state::Emulator;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use serde_json::json;
@@ -46,7 +47,7 @@ async fn answer(emu: &Emulator, session: &str, id: &str, headers: &HeaderMap) ->
                 429 => "Too many requests, make sure to retry automatically",
                 _ => "Injected by the emulator.",
             };
-            failure(f.status, text).retry_after(f.retry_after)
+            failure(f.status, f.code.as_deref().unwrap_or(text)).retry_after(f.retry_after)
         }
     }
 }

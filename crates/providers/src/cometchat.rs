@@ -2,7 +2,7 @@
 //! JSON body `{"permanent": bool}`. One message per call.
 
 use crate::classify;
-use crate::http::{segment, send, RawResponse};
+use crate::http::{exchange, segment, RawResponse};
 use crate::request::{DeleteRequest, MessageResult, Response};
 use deleteq_core::config::Secret;
 use std::time::Duration;
@@ -34,10 +34,7 @@ impl CometChat {
         if let Some(uid) = req.on_behalf_of {
             call = call.header("onBehalfOf", uid);
         }
-        match send(call, self.timeout).await {
-            Ok(raw) => classify_response(req, &raw),
-            Err(error) => Response { http_status: None, disposition: classify::transport(&error) },
-        }
+        exchange(call, self.timeout, |raw| classify_response(req, raw)).await
     }
 }
 

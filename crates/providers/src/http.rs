@@ -80,6 +80,19 @@ pub async fn send(request: reqwest::RequestBuilder, timeout: Duration) -> Result
     Ok(RawResponse { status, headers, body, json })
 }
 
+/// Sends a request and classifies what comes back: a response through `classify`, no response (timeout, refused
+/// or reset connection) as a transport failure.
+pub async fn exchange(
+    request: reqwest::RequestBuilder,
+    timeout: Duration,
+    classify: impl FnOnce(&RawResponse) -> crate::request::Response,
+) -> crate::request::Response {
+    match send(request, timeout).await {
+        Ok(raw) => classify(&raw),
+        Err(error) => crate::request::Response { http_status: None, disposition: crate::classify::transport(&error) },
+    }
+}
+
 /// One client for all accounts: pooled keep-alive connections; timeouts are set per request from the account.
 pub fn client(max_idle_per_host: usize) -> reqwest::Client {
     reqwest::Client::builder()

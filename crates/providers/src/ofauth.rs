@@ -4,7 +4,7 @@
 //! `SESSION_EXPIRED` stops the account until the creator re-links, `RULES_OUTDATED` is worth another try.
 
 use crate::classify;
-use crate::http::{segment, send, RawResponse};
+use crate::http::{exchange, segment, RawResponse};
 use crate::request::{DeleteRequest, Disposition, MessageResult, Response};
 use deleteq_core::config::Secret;
 use serde_json::Value;
@@ -36,10 +36,7 @@ impl OfAuth {
             .header("apiKey", self.api_key.expose())
             .header("x-connection-id", self.connection_id.expose())
             .json(&serde_json::json!({ "withUserId": user }));
-        match send(call, self.timeout).await {
-            Ok(raw) => classify_response(req, &raw),
-            Err(error) => Response { http_status: None, disposition: classify::transport(&error) },
-        }
+        exchange(call, self.timeout, |raw| classify_response(req, raw)).await
     }
 }
 

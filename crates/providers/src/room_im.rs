@@ -3,7 +3,7 @@
 //! answers `result.deletedCount`.
 
 use crate::classify;
-use crate::http::{segment, send, RawResponse};
+use crate::http::{exchange, segment, RawResponse};
 use crate::request::{DeleteRequest, Disposition, MessageResult, Response};
 use deleteq_core::config::Secret;
 use serde_json::Value;
@@ -39,10 +39,7 @@ impl RoomIm {
             .header("IM-CLIENT-KEY", self.client_key.expose())
             .header("IM-Authorization", self.token.expose())
             .header("content-type", "application/json; charset=utf-8");
-        match send(call, self.timeout).await {
-            Ok(raw) => classify_response(req, &raw),
-            Err(error) => Response { http_status: None, disposition: classify::transport(&error) },
-        }
+        exchange(call, self.timeout, |raw| classify_response(req, raw)).await
     }
 }
 

@@ -5,7 +5,7 @@
 //! reconnecting) is worth another try.
 
 use crate::classify;
-use crate::http::{segment, send, RawResponse};
+use crate::http::{exchange, segment, RawResponse};
 use crate::request::{DeleteRequest, Disposition, MessageResult, Response};
 use deleteq_core::config::Secret;
 use serde_json::Value;
@@ -32,10 +32,7 @@ impl TwoChat {
         };
         let url = format!("{}/open/whatsapp/message/{}/{}", self.base_url, segment(session), segment(id));
         let call = http.delete(url).header("X-User-API-Key", self.api_key.expose());
-        match send(call, self.timeout).await {
-            Ok(raw) => classify_response(req, &raw),
-            Err(error) => Response { http_status: None, disposition: classify::transport(&error) },
-        }
+        exchange(call, self.timeout, |raw| classify_response(req, raw)).await
     }
 }
 
