@@ -4,7 +4,7 @@
 use crate::fault::Fault;
 use crate::state::{Credentials, Emulator};
 use axum::extract::{Path, Query, State};
-use axum::routing::{any, delete, get, post};
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -29,28 +29,16 @@ struct Conversation {
     conversation: Option<String>,
 }
 
-impl Emulator {
-    /// Every route: the providers' delete APIs and the admin endpoints.
-    pub fn router(&self) -> Router {
-        let providers = Router::new()
-            .route("/v3/messages/{id}", delete(crate::cometchat::delete_message))
-            .route("/rooms/{room}/messages/{id}", delete(crate::room_im::delete_message))
-            .route("/chat/Message/{ids}", delete(crate::quickblox::delete_messages))
-            .route("/open/whatsapp/message/{session}/{id}", delete(crate::twochat::delete_message))
-            .route("/v2/access/chats/{user}/messages/{id}", delete(crate::ofauth::delete_message))
-            .route("/v2/{*rest}", any(crate::ofauth::unknown_route))
-            .layer(axum::middleware::from_fn_with_state(self.clone(), crate::respond::log_request));
-        Router::new()
-            .merge(providers)
-            .route("/_emulator/seed", post(seed))
-            .route("/_emulator/faults", post(inject))
-            .route("/_emulator/credentials", post(credentials))
-            .route("/_emulator/messages/{provider}/{id}", get(message))
-            .route("/_emulator/stats", get(stats))
-            .route("/_emulator/requests", get(requests))
-            .route("/_emulator/reset", post(reset))
-            .with_state(self.clone())
-    }
+/// The admin routes, all under `/_emulator/`; not delayed by the configured latency and not counted as calls.
+pub(crate) fn routes() -> Router<Emulator> {
+    Router::new()
+        .route("/_emulator/seed", post(seed))
+        .route("/_emulator/faults", post(inject))
+        .route("/_emulator/credentials", post(credentials))
+        .route("/_emulator/messages/{provider}/{id}", get(message))
+        .route("/_emulator/stats", get(stats))
+        .route("/_emulator/requests", get(requests))
+        .route("/_emulator/reset", post(reset))
 }
 
 async fn seed(State(emu): State<Emulator>, Json(seed): Json<Seed>) -> Json<Value> {

@@ -5,9 +5,12 @@
 //! - [`state`]: the message store, counters, faults, credentials and the request log ([`Emulator`]).
 //! - `fault`: injected answers ([`Fault`]) and what a delete call finds ([`Found`]).
 //! - `admin`: the `/_emulator/*` endpoints that seed, inject and read counters over HTTP.
+//! - here: [`Emulator::router`], which puts the routes together, and [`serve`].
 //! - `cometchat`, `room_im`, `quickblox`, `twochat`, `ofauth`: each provider's delete route, faithful to its page in
 //!   `shared/seeds` (paths, auth headers, bodies, error shapes, IMKIT's `_all`, QuickBlox's buckets).
 //! - `respond`: turning answers into responses and logging every provider request.
+
+#![warn(missing_docs)]
 
 mod admin;
 mod cometchat;
@@ -22,7 +25,25 @@ mod twochat;
 pub use fault::{Fault, Found, Injected};
 pub use state::{Credentials, Emulator, EmulatorConfig, RecordedRequest};
 
+use axum::routing::{any, delete};
+use axum::Router;
 use std::future::Future;
+
+impl Emulator {
+    /// Every route: the five providers' delete APIs (each request counted and logged by one middleware) and the
+    /// `/_emulator/*` admin endpoints.
+    pub fn router(&self) -> Router {
+        let providers = Router::new()
+            .route("/v3/messages/{id}", delete(cometchat::delete_message))
+            .route("/rooms/{room}/messages/{id}", delete(room_im::delete_message))
+            .route("/chat/Message/{ids}", delete(quickblox::delete_messages))
+            .route("/open/whatsapp/message/{session}/{id}", delete(twochat::delete_message))
+            .route("/v2/access/chats/{user}/messages/{id}", delete(ofauth::delete_message))
+            .route("/v2/{*rest}", any(ofauth::unknown_route))
+            .layer(axum::middleware::from_fn_with_state(self.clone(), respond::log_request));
+        Router::new().merge(providers).merge(admin::routes()).with_state(self.clone())
+    }
+}
 
 /// Serves `emulator` on `listener` until `shutdown` resolves.
 pub async fn serve(
