@@ -17,37 +17,35 @@ async fn write_expansions(
     queue: &Queue,
     steps: Vec<deleteq_queue::Expand>,
     stats: &mut AckStats,
-    give_up: Option<Duration>,
+    deadline: Option<Instant>,
 ) {
     for step in steps {
-        if write_one(|| queue.expand(&step), &step.id, stats, give_up).await {
-            stats.expanded += 1;
+        match retrying(|| queue.expand(&step), &step.id, deadline).await {
+            Some(true) => stats.expanded += 1,
+            Some(false) => stats.stale += 1,
+            None => {}
         }
     }
 }
 
-/// Runs one single-job write until it lands (or the shutdown budget runs out); true if it changed the job.
-async fn write_one<F, Fut>(write: F, id: &str, stats: &mut AckStats, give_up: Option<Duration>) -> bool
+/// Runs one Redis write until it lands, backing off between tries; once the worker is shutting down, gives up at
+/// `deadline` (the jobs' leases then expire and they run again). `what` names the jobs in logs.
+async fn retrying<T, F, Fut>(write: F, what: &str, deadline: Option<Instant>) -> Option<T>
 where
     F: Fn() -> Fut,
-    Fut: std::future::Future<Output = deleteq_queue::Result<bool>>,
+    Fut: std::future::Future<Output = deleteq_queue::Result<T>>,
 {
-    let started = Instant::now();
     let mut failures = 0;
     loop {
         match write().await {
-            Ok(true) => return true,
-            Ok(false) => {
-                stats.stale += 1;
-                return false;
-            }
+            Ok(value) => return Some(value),
             Err(error) => {
                 failures += 1;
-                if give_up.is_some_and(|limit| started.elapsed() > limit) {
-                    tracing::error!(%error, job = %id, "Could not record before shutdown; the job will run again after its lease.");
-                    return false;
+                if deadline.is_some_and(|d| Instant::now() > d) {
+                    tracing::error!(%error, jobs = %what, "Could not record before shutdown; the jobs will run again after their lease.");
+                    return None;
                 }
-                tracing::warn!(%error, job = %id, failures, "Could not record a job's change; retrying.");
+                tracing::warn!(%error, jobs = %what, failures, "Could not record outcomes; retrying.");
                 tokio::time::sleep(crate::redis_backoff(failures)).await;
             }
         }
@@ -103,41 +101,30 @@ async fn write_batch(queue: &Queue, batch: Vec<Finish>, stats: &mut AckStats, gi
             Finish::Park(p) => parked.push(p),
         }
     }
-    write_expansions(queue, expansions, stats, give_up).await;
+    let deadline = give_up.map(|limit| Instant::now() + limit);
+    write_expansions(queue, expansions, stats, deadline).await;
     for job in parked {
-        write_one(|| queue.park_job(&job, deleteq_core::now_ms()), &job.id, stats, give_up).await;
-    }
-    let started = Instant::now();
-    let mut failures = 0;
-    // Each half is written once: an ack that went through is not repeated when the reschedules fail.
-    while !(acks.is_empty() && reschedules.is_empty()) {
-        let result = if !acks.is_empty() {
-            queue.ack(&acks, deleteq_core::now_ms()).await.map(|flags| (flags, true))
-        } else {
-            queue.reschedule(&reschedules).await.map(|flags| (flags, false))
-        };
-        match result {
-            Ok((flags, were_acks)) => {
-                let fresh = flags.iter().filter(|f| **f).count() as u64;
-                stats.stale += flags.len() as u64 - fresh;
-                if were_acks {
-                    stats.acked += fresh;
-                    acks.clear();
-                } else {
-                    stats.rescheduled += fresh;
-                    reschedules.clear();
-                }
-                failures = 0;
-            }
-            Err(error) => {
-                failures += 1;
-                if give_up.is_some_and(|limit| started.elapsed() > limit) {
-                    tracing::error!(%error, jobs, "Could not record outcomes before shutdown; their leases will expire and the jobs run again.");
-                    return;
-                }
-                tracing::warn!(%error, jobs, failures, "Could not record outcomes; retrying.");
-                tokio::time::sleep(crate::redis_backoff(failures)).await;
-            }
+        if retrying(|| queue.park_job(&job, deleteq_core::now_ms()), &job.id, deadline).await == Some(false) {
+            stats.stale += 1;
         }
     }
+    let what = format!("{jobs} finished");
+    // Each half is written once: an ack that went through is not repeated when the reschedules fail.
+    if !acks.is_empty() {
+        if let Some(flags) = retrying(|| queue.ack(&acks, deleteq_core::now_ms()), &what, deadline).await {
+            stats.acked += count(&flags, &mut stats.stale);
+        }
+    }
+    if !reschedules.is_empty() {
+        if let Some(flags) = retrying(|| queue.reschedule(&reschedules), &what, deadline).await {
+            stats.rescheduled += count(&flags, &mut stats.stale);
+        }
+    }
+}
+
+/// How many of a batch were changed by this write; the others (finished or rewritten meanwhile) are counted stale.
+fn count(flags: &[bool], stale: &mut u64) -> u64 {
+    let fresh = flags.iter().filter(|f| **f).count() as u64;
+    *stale += flags.len() as u64 - fresh;
+    fresh
 }
