@@ -147,17 +147,58 @@ def drain(env, account, n, conc, latency_ms=0):
             "p50_ms": pct(lat, 50), "p99_ms": pct(lat, 99), "peak_rss_mb": round(peak / 1024, 1)}
 
 
+def redis_memory(url):
+    port = url.rsplit(":", 1)[1]
+    out = subprocess.run(["redis-cli", "-p", port, "INFO", "memory"], capture_output=True, text=True).stdout
+    return int(next(l.split(":")[1] for l in out.splitlines() if l.startswith("used_memory:")))
+
+
+def campaign(env, n, conc):
+    """Submit an n-line campaign (one message per line), measure Redis memory per queued job, then drain it."""
+    _, url = env.redis()
+    cfg = env.config(url, None, conc)
+    path = os.path.join(env.d, "campaign.jsonl")
+    with open(path, "w") as f:
+        for i in range(n):
+            f.write(json.dumps({"account": "nop", "conversation": "support-room", "message": f"{1_000_000_000 + i}",
+                                "reason": "spam"}) + "\n")
+    before = redis_memory(url)
+    t0 = time.perf_counter()
+    cid = json.loads(env.run(cfg, "campaign", "submit", path, "--name", "bench", "--json"))["id"]
+    submit_s = time.perf_counter() - t0
+    per_job = (redis_memory(url) - before) / n
+    t0 = time.perf_counter()
+    w = subprocess.Popen([env.binary, "--config", cfg, "worker"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         env=dict(os.environ, RUST_LOG="warn"))
+    while time.perf_counter() - t0 < 900:
+        st = json.loads(env.run(cfg, "campaign", "status", cid, "--json"))
+        if st["pending"] == 0:
+            break
+        time.sleep(0.2)
+    drain_s = time.perf_counter() - t0
+    w.terminate(); w.wait(15)
+    return {"scenario": "campaign", "n": n, "submit_lines_per_s": round(n / submit_s), "submit_s": round(submit_s, 2),
+            "redis_bytes_per_queued_job": round(per_job), "drain_messages_per_s": round(n / drain_s),
+            "deleted": st["deleted"], "pending": st["pending"], "concurrency": conc}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=100_000)
     ap.add_argument("--single-n", type=int, default=20_000, help="jobs for the one-transaction-per-job enqueue")
     ap.add_argument("--concurrency", type=int, default=128)
+    ap.add_argument("--campaign-n", type=int, default=1_000_000, help="lines of the campaign submit bench (0 skips)")
+    ap.add_argument("--only-campaign", action="store_true", help="run only the campaign bench")
     ap.add_argument("--bin", default=os.path.join(ROOT, "target", "release", "deleteq"))
     a = ap.parse_args()
     binary = os.path.abspath(a.bin)
     d = tempfile.mkdtemp(prefix="deleteq-bench-")
     env = Env(binary, d)
     try:
+        if a.campaign_n:
+            print(json.dumps(campaign(env, a.campaign_n, a.concurrency)), flush=True)
+        if a.only_campaign:
+            return 0
         _, url = env.redis()
         raw = subprocess.run([os.path.join(ROOT, "target", "release", "examples", "raw_redis"), url, str(a.n)],
                              capture_output=True, text=True)

@@ -48,3 +48,29 @@ fn sigkill_mid_run_then_a_second_worker_finishes_every_job_once() {
         );
     }
 }
+
+#[test]
+fn a_job_that_takes_down_every_worker_is_dead_lettered_after_max_reclaims() {
+    let redis = RedisServer::start();
+    // Every call hangs far longer than the test: the worker holding the job is killed mid-call, like a job that
+    // crashes its worker.
+    let emulator = TestEmulator::start(EmulatorConfig { accept_unknown: true, latency: Duration::from_secs(120) });
+    let config =
+        TestConfig::cometchat(&redis.url(), emulator.url(), "concurrency = 4\nlease = \"1s\"\nmax_reclaims = 2");
+    config.enqueue_messages(1);
+    for round in 1..=2 {
+        let mut worker = Worker::start(&config.path, config.dir.path().join(format!("w{round}.log")), "info");
+        let calls = round as u64;
+        assert!(wait_until(Duration::from_secs(20), || emulator.state.total_requests() >= calls), "{}", worker.log());
+        worker.signal("KILL");
+        worker.wait(Duration::from_secs(5)).expect("killed");
+    }
+    let last = Worker::start(&config.path, config.dir.path().join("last.log"), "info");
+    assert!(wait_until(Duration::from_secs(20), || terminal(&redis.url()).len() == 1), "{}", last.log());
+    let records = terminal(&redis.url());
+    assert_eq!(records[0]["outcome"], "dead", "{records:?}");
+    assert!(records[0]["error"].contains("stopped while running it 2 times"), "{records:?}");
+    assert_eq!(emulator.state.total_requests(), 2, "no third call");
+    let dead: u64 = deleteq_tests::inspect::query(&redis.url(), redis::cmd("ZCARD").arg("{deleteq}:dead"));
+    assert_eq!(dead, 1, "dead-lettered for inspection and replay");
+}

@@ -35,6 +35,7 @@ fn job(id: &str, due_ms: u64) -> NewJob {
         envelope: format!("{{\"id\":\"{id}\"}}"),
         idempotency_key: None,
         account: "cc".into(),
+        campaign: None,
     }
 }
 
@@ -256,4 +257,58 @@ async fn dead_letters_past_the_max_age_are_dropped_when_new_ones_arrive() {
     assert_eq!(q.ack(&[dead("new")], old + 7_200_000).await.expect("ack"), [true]);
     let left: Vec<String> = q.dead_letters(10).await.expect("dlq").into_iter().map(|d| d.id).collect();
     assert_eq!(left, ["new"]);
+}
+
+/// Counts per account, as `status` shows them, checked against the sets they summarize.
+async fn depths_of(q: &Queue, account: &str) -> (u64, u64, u64, u64) {
+    let d = q.account_depths().await.expect("depths").get(account).copied().unwrap_or_default();
+    (d.queued(0), d.leased, d.scheduled, d.dead)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn per_account_counts_follow_every_state_change() {
+    let redis = RedisServer::start();
+    let q = queue(&redis).await;
+    let now = deleteq_core::now_ms();
+    let other = |id: &str| NewJob { account: "other".into(), ..job(id, 0) };
+    q.enqueue(&[job("a", 0), job("b", 0), job("c", 0), job("later", now + 60_000), other("o")], now)
+        .await
+        .expect("enqueue");
+    assert_eq!(depths_of(&q, "cc").await, (3, 0, 1, 0));
+    assert_eq!(depths_of(&q, "other").await, (1, 0, 0, 0));
+    let leased = q.lease(3, Duration::from_secs(30), now).await.expect("lease");
+    assert_eq!(leased.len(), 3);
+    assert_eq!(depths_of(&q, "cc").await, (0, 3, 1, 0), "a, b, c leased");
+    // a: retried later; b: released; c: dead-lettered.
+    let retry = Reschedule {
+        id: "a".into(),
+        rev: 0,
+        due_ms: now + 1_000,
+        envelope: "{\"id\":\"a\"}".into(),
+        records: vec![record("a", Outcome::RetryScheduled)],
+    };
+    assert_eq!(q.reschedule(&[retry]).await.expect("reschedule"), [true]);
+    assert_eq!(q.release(&["b".to_string()]).await.expect("release"), 1);
+    let dead =
+        Ack { dead_letter: Some("{\"id\":\"c\"}".into()), records: vec![record("c", Outcome::Failed)], ..ack("c", 0) };
+    assert_eq!(q.ack(&[dead], now).await.expect("ack"), [true]);
+    assert_eq!(depths_of(&q, "cc").await, (1, 0, 2, 1), "b queued; a and later scheduled; c dead");
+    // Promotion and a reclaim move the counts too; the stored header survives every rewrite.
+    assert_eq!(q.promote_due(now + 60_000).await.expect("promote"), 2);
+    assert_eq!(depths_of(&q, "cc").await, (3, 0, 0, 1));
+    let leased = q.lease(10, Duration::from_millis(1), now).await.expect("lease");
+    assert_eq!(leased.len(), 4);
+    assert_eq!(q.reclaim_expired(now + 10).await.expect("reclaim"), 4);
+    assert_eq!(depths_of(&q, "cc").await, (3, 0, 0, 1));
+    let again = q.lease(10, Duration::from_secs(30), now + 10).await.expect("lease again");
+    assert!(again.iter().all(|l| l.reclaims == 1), "each reclaim is counted: {again:?}");
+    let acks: Vec<Ack> = again.iter().map(|l| Ack { account: String::new(), ..ack(&l.id, l.rev) }).collect();
+    assert_eq!(q.ack(&acks, now).await.expect("ack all"), [true, true, true, true]);
+    assert_eq!(depths_of(&q, "cc").await, (0, 0, 0, 1));
+    assert_eq!(depths_of(&q, "other").await, (0, 0, 0, 0));
+    // Purging the dead letter clears the last count; no counter field is left behind.
+    assert_eq!(q.purge_dead(u64::MAX).await.expect("purge"), 1);
+    assert_eq!(depths_of(&q, "cc").await, (0, 0, 0, 0));
+    let keys = keys(redis.url()).await;
+    assert!(!keys.iter().any(|k| k == "{deleteq}:counts" || k == "{deleteq}:reclaims"), "{keys:?}");
 }

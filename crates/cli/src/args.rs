@@ -20,6 +20,9 @@ pub(crate) enum Command {
     Worker,
     /// Enqueue jobs given as JSON arguments, a JSON-lines file, or `-` for stdin; prints one id per job.
     Enqueue(EnqueueArgs),
+    /// Moderation campaigns: submit a whole file as one, follow, cancel and list them.
+    #[command(subcommand)]
+    Campaign(CampaignCommand),
     /// Read the audit stream.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -52,6 +55,46 @@ pub(crate) struct EnqueueArgs {
     /// Jobs per enqueue transaction (benchmarks use 1 to measure single enqueues).
     #[arg(long, default_value_t = 20_000, hide = true)]
     pub(crate) batch: usize,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum CampaignCommand {
+    /// Enqueue a JSON-lines file as one campaign (all or nothing on validation); prints its id.
+    Submit {
+        /// The jobs, one JSON object per line (`-` for stdin).
+        file: PathBuf,
+        /// A name for reports (default: the file name).
+        #[arg(long)]
+        name: Option<String>,
+        /// Print the campaign as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Total, pending and one count per outcome; `--watch` follows it with a progress bar until it is done.
+    Status {
+        /// The campaign id.
+        id: String,
+        /// One JSON object.
+        #[arg(long)]
+        json: bool,
+        /// Keep showing progress until nothing is pending.
+        #[arg(long)]
+        watch: bool,
+    },
+    /// Cancel a campaign: its jobs not yet called end `cancelled`.
+    Cancel {
+        /// The campaign id.
+        id: String,
+        /// One JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Every campaign, oldest first.
+    List {
+        /// One JSON array.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -68,6 +68,19 @@ pub struct Envelope {
     /// The last HTTP status, once it failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_status: Option<u16>,
+    /// For a dead letter: how many of its messages ended `failed` and how many `dead`, so a replay can give them
+    /// back to their campaign's pending count.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub given_up: Option<GivenUp>,
+}
+
+/// The terminal outcomes of a dead letter's messages.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GivenUp {
+    /// Messages that ended `failed` (a permanent error).
+    pub failed: u64,
+    /// Messages that ended `dead` (out of retries).
+    pub dead: u64,
 }
 
 impl Envelope {
@@ -83,6 +96,7 @@ impl Envelope {
             parent: None,
             last_error: None,
             last_status: None,
+            given_up: None,
         }
     }
 

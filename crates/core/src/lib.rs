@@ -20,7 +20,7 @@ pub mod validate;
 
 pub use audit::AuditRecord;
 pub use config::{Account, AccountKind, Config, ConfigError, ProviderKind};
-pub use envelope::{Envelope, JobId};
+pub use envelope::{Envelope, GivenUp, JobId};
 pub use job::{Job, JobError, Target};
 pub use outcome::Outcome;
 

@@ -39,9 +39,10 @@ impl Producer {
 
     fn replay_item(&self, letter: StoredDeadLetter, requested_by: Option<&str>) -> Replay {
         let decoded = Envelope::decode(letter.envelope.as_bytes()).ok();
-        let (envelope, records, account) = match decoded {
+        let (envelope, records, account, uncount) = match decoded {
             Some(mut envelope) => {
                 envelope.attempt = 0;
+                let given_up = envelope.given_up.take().unwrap_or_default();
                 let job = envelope.job().ok();
                 let provider = job
                     .as_ref()
@@ -71,11 +72,11 @@ impl Producer {
                     _ => vec![record(None)],
                 };
                 let account = job.map(|j| j.account).unwrap_or_default();
-                (envelope.encode(), records, account)
+                (envelope.encode(), records, account, (given_up.failed, given_up.dead))
             }
             // Undecodable: it goes back as it was and will fail again, visibly.
-            None => (letter.envelope.clone(), Vec::new(), String::new()),
+            None => (letter.envelope.clone(), Vec::new(), String::new(), (0, 0)),
         };
-        Replay { id: letter.id, rev: letter.rev, envelope, records, account }
+        Replay { id: letter.id, rev: letter.rev, envelope, records, account, uncount }
     }
 }

@@ -1,7 +1,10 @@
 //! The library backend apps call to enqueue deletions: validates every job against the configured accounts, then
 //! stores them in one transaction, so a batch is all or nothing. Also the operator's writes: replaying dead letters.
 
+mod campaign;
 mod dlq;
+
+pub use campaign::{CampaignSize, LineError};
 
 use deleteq_core::validate::validate;
 use deleteq_core::{Config, Envelope, Job, JobError, JobId};
@@ -21,6 +24,23 @@ pub enum ProducerError {
     /// Redis failed; nothing of this batch is in the queue.
     #[error(transparent)]
     Queue(#[from] QueueError),
+}
+
+/// The queue's form of a job: a fresh id, its due time and its envelope. The job must be valid (see
+/// [`Producer::check`]). For callers that write through [`Queue::enqueue`] themselves, such as the worker's
+/// scheduler, which compares the id it proposed with the one returned to tell a repeated idempotency key.
+pub fn new_job(job: &Job) -> NewJob {
+    let id = JobId::new();
+    let due_ms = job.run_at.map(|t| u64::try_from(t.timestamp_millis()).unwrap_or(0)).unwrap_or(0);
+    let envelope = Envelope::new(id.clone(), job).encode();
+    NewJob {
+        id: id.0,
+        due_ms,
+        envelope,
+        idempotency_key: job.idempotency_key.clone(),
+        account: job.account.clone(),
+        campaign: job.campaign.clone(),
+    }
 }
 
 /// Enqueues jobs into the queue named by a config.
@@ -58,16 +78,7 @@ impl Producer {
             validate(job, &self.config).map_err(|error| ProducerError::Invalid { index, error })?;
         }
         let now = deleteq_core::now_ms();
-        let new: Vec<NewJob> = jobs
-            .iter()
-            .map(|job| {
-                let id = JobId::new();
-                let due_ms = job.run_at.map(|t| u64::try_from(t.timestamp_millis()).unwrap_or(0)).unwrap_or(0);
-                let envelope = Envelope::new(id.clone(), job).encode();
-                let idempotency_key = job.idempotency_key.clone();
-                NewJob { id: id.0, due_ms, envelope, idempotency_key, account: job.account.clone() }
-            })
-            .collect();
+        let new: Vec<NewJob> = jobs.iter().map(new_job).collect();
         let ids = self.queue.enqueue(&new, now).await?;
         Ok(ids.into_iter().map(JobId).collect())
     }

@@ -1,9 +1,9 @@
 -- enqueue: store new jobs and make them ready (or scheduled, when due later), honouring idempotency keys.
 -- KEYS[1] jobs (HASH id -> "rev|envelope")   KEYS[2] ready (LIST)   KEYS[3] scheduled (ZSET id -> due ms)
--- KEYS[4] wake (LIST, one token)   KEYS[5] pending per account (HASH)
--- KEYS[6..] idempotency keys (STRING -> first job id, expiring)
+-- KEYS[4] wake (LIST, one token)   KEYS[5] pending per account (HASH)   KEYS[6] counts (HASH "<state>:<account>")
+-- KEYS[7..] idempotency keys (STRING -> first job id, expiring)
 -- ARGV[1] now (ms)   ARGV[2] idempotency retention (ms); then per job: id, due (ms), stored value, k = index in
---   KEYS of its idempotency key (0 = none), account
+--   KEYS of its idempotency key (0 = none), account. Stored values carry their header (shared.lua).
 -- Returns: per job, the id it is known by: its own, or the first job's when its idempotency key was seen within the
 -- retention (then nothing is stored). An id that already exists is left untouched, so a retried enqueue is harmless.
 local now = tonumber(ARGV[1])
@@ -22,6 +22,7 @@ for i = 3, #ARGV, 5 do
       redis.call('HINCRBY', KEYS[5], ARGV[i + 4], 1)
       if due > now then
         redis.call('ZADD', KEYS[3], due, id)
+        count(KEYS[6], 'scheduled', ARGV[i + 4], 1)
       else
         redis.call('RPUSH', KEYS[2], id)
         ready = ready + 1

@@ -1,17 +1,22 @@
 -- lease: take up to N ready jobs and reserve them until the lease expires.
 -- KEYS[1] ready (LIST)   KEYS[2] leased (ZSET id -> lease expiry ms)   KEYS[3] jobs (HASH)   KEYS[4] wake (LIST)
+-- KEYS[5] counts (HASH)   KEYS[6] reclaims (HASH id -> times its lease expired)
+-- KEYS[7] cancelled campaigns (SET)
 -- ARGV[1] lease expiry (ms)   ARGV[2] N
--- Returns: a flat list id1, value1, id2, value2, ... Ids whose job is gone (finished while the id waited in the
--- list) are dropped here, which is why nothing ever scans the list to remove them.
+-- Returns: a flat list id, value, reclaims, cancelled (1/0) per job. Ids whose job is gone (finished while the id
+-- waited in the list) are dropped here, which is why nothing ever scans the list to remove them.
 local ids = redis.call('LPOP', KEYS[1], tonumber(ARGV[2]))
 local out = {}
 if not ids then return out end
 for _, id in ipairs(ids) do
   local value = redis.call('HGET', KEYS[3], id)
   if value then
-    redis.call('ZADD', KEYS[2], ARGV[1], id)
+    local account, campaign = header(value)
+    if redis.call('ZADD', KEYS[2], ARGV[1], id) == 1 then count(KEYS[5], 'leased', account, 1) end
     out[#out + 1] = id
     out[#out + 1] = value
+    out[#out + 1] = redis.call('HGET', KEYS[6], id) or '0'
+    out[#out + 1] = (campaign ~= '' and redis.call('SISMEMBER', KEYS[7], campaign) == 1) and '1' or '0'
   end
 end
 -- More work is waiting: pass the token on so another idle worker wakes too.

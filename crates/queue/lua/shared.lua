@@ -23,3 +23,43 @@ local function wake(list)
   redis.call('LPUSH', list, '1')
   redis.call('LTRIM', list, 0, 0)
 end
+
+-- A stored job value is "<rev>|<account>|<campaign>|<envelope>": the header lets scripts keep per-account and
+-- per-campaign counts without decoding JSON. Returns its account and campaign ('' for none).
+local function header(stored)
+  local account, campaign = string.match(stored, '^%d+|([^|]*)|([^|]*)|')
+  return account or '', campaign or ''
+end
+
+-- `stored`'s header at revision `rev`, followed by a new envelope.
+local function restamp(stored, rev, envelope)
+  local account, campaign = header(stored)
+  return rev .. '|' .. account .. '|' .. campaign .. '|' .. envelope
+end
+
+-- Adds `by` to the count of jobs of `account` in `state` (leased, scheduled, dead) in the counts hash; a field
+-- goes when it reaches zero.
+local function count(counts, state, account, by)
+  local field = state .. ':' .. account
+  if redis.call('HINCRBY', counts, field, by) <= 0 then redis.call('HDEL', counts, field) end
+end
+
+-- Counts the terminal records among `nrec` records (values from ARGV[first], `nf` per record, the outcome at
+-- position `oi`) for `campaign`, in the campaign counts hash ("<campaign>:<outcome>").
+local function count_outcomes(counts, campaign, oi, nf, first, nrec)
+  if campaign == '' then return end
+  for r = 0, nrec - 1 do
+    local outcome = ARGV[first + r * nf + oi - 1]
+    if outcome ~= 'retry_scheduled' and outcome ~= 'replayed' then
+      redis.call('HINCRBY', counts, campaign .. ':' .. outcome, 1)
+    end
+  end
+end
+
+-- The position of field `name` among `names`.
+local function position(names, name)
+  for f = 1, #names do
+    if names[f] == name then return f end
+  end
+  return 0
+end

@@ -33,6 +33,19 @@ impl Default for CircuitPolicy {
     }
 }
 
+impl CircuitPolicy {
+    /// The policy `[circuit]` asks for.
+    pub fn from_config(c: &deleteq_core::config::CircuitConfig) -> Self {
+        CircuitPolicy {
+            window: c.window,
+            threshold: c.failures,
+            first_open: c.open_for,
+            max_open: c.max_open_for,
+            calm: c.calm,
+        }
+    }
+}
+
 impl Queue {
     async fn circuit(&self, account: &str, mode: &str, policy: &CircuitPolicy, now_ms: u64) -> Result<u64> {
         let ms = |d: Duration| d.as_millis() as u64;

@@ -1,6 +1,6 @@
 //! The dead-letter set's write side: replaying dead letters into the queue and purging old ones.
 
-use crate::queue::{split_stored, stored, Queue};
+use crate::queue::{split_stored, Queue};
 use crate::Result;
 use deleteq_core::audit::{AuditRecord, FIELDS};
 
@@ -15,8 +15,10 @@ pub struct Replay {
     pub envelope: String,
     /// Records to write (one `replayed` per message).
     pub records: Vec<AuditRecord>,
-    /// Its account, for the per-account pending count.
+    /// Its account (for logs; the script reads it from the stored header).
     pub account: String,
+    /// Messages it held that ended `failed`, and `dead`: its campaign counts them as pending again.
+    pub uncount: (u64, u64),
 }
 
 /// A dead letter as stored.
@@ -69,12 +71,14 @@ impl Queue {
         let k = self.keys();
         let mut inv = self.scripts().replay.prepare_invoke();
         inv.key(k.dead()).key(k.dead_jobs()).key(k.jobs()).key(k.ready()).key(k.wake()).key(k.audit()).key(k.pending());
+        inv.key(k.counts()).key(k.campaign_counts());
         inv.arg(self.audit_max_len()).arg(FIELDS.len());
         for name in FIELDS {
             inv.arg(name);
         }
         for item in items {
-            inv.arg(&item.id).arg(stored(item.rev + 1, &item.envelope)).arg(&item.account).arg(item.records.len());
+            inv.arg(&item.id).arg(item.rev + 1).arg(&item.envelope).arg(item.uncount.0).arg(item.uncount.1);
+            inv.arg(item.records.len());
             for record in &item.records {
                 for value in record.values() {
                     inv.arg(value);
@@ -93,6 +97,7 @@ impl Queue {
                 .purge_dead
                 .key(self.keys().dead())
                 .key(self.keys().dead_jobs())
+                .key(self.keys().counts())
                 .arg(cutoff_ms)
                 .arg(1000)
                 .invoke_async(&mut self.conn())

@@ -2,6 +2,7 @@
 
 use crate::queue::{split_stored, Queue};
 use crate::Result;
+use std::collections::HashMap;
 
 /// Queue depths at one moment.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -18,6 +19,26 @@ pub struct Depths {
     pub dead: u64,
     /// Audit records kept.
     pub audit: u64,
+}
+
+/// One account's share of a queue.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AccountDepths {
+    /// Unfinished jobs: queued, leased, scheduled or parked.
+    pub pending: u64,
+    /// Of those, leased by workers.
+    pub leased: u64,
+    /// Of those, waiting for their time (run_at or retry).
+    pub scheduled: u64,
+    /// Dead letters.
+    pub dead: u64,
+}
+
+impl AccountDepths {
+    /// Jobs ready to run: the unfinished ones neither leased, scheduled nor among `parked`.
+    pub fn queued(&self, parked: u64) -> u64 {
+        self.pending.saturating_sub(self.leased + self.scheduled + parked)
+    }
 }
 
 /// One audit-stream entry: its stream id and its fields in order.
@@ -69,6 +90,32 @@ impl Queue {
     /// Unfinished jobs per account (queued, leased, scheduled or parked).
     pub async fn pending_by_account(&self) -> Result<std::collections::HashMap<String, i64>> {
         Ok(redis::cmd("HGETALL").arg(self.keys().pending()).query_async(&mut self.conn()).await?)
+    }
+
+    /// Per account: unfinished jobs, and how many of them are leased or scheduled, and its dead letters; in one
+    /// round trip, from counts the scripts keep (no scan). Parked jobs are counted by [`Queue::parked_jobs`].
+    pub async fn account_depths(&self) -> Result<std::collections::BTreeMap<String, AccountDepths>> {
+        let (pending, counts): (HashMap<String, i64>, HashMap<String, i64>) = redis::pipe()
+            .hgetall(self.keys().pending())
+            .hgetall(self.keys().counts())
+            .query_async(&mut self.conn())
+            .await?;
+        let mut out: std::collections::BTreeMap<String, AccountDepths> = std::collections::BTreeMap::new();
+        for (account, n) in pending {
+            out.entry(account).or_default().pending = n.max(0) as u64;
+        }
+        for (field, n) in counts {
+            let Some((state, account)) = field.split_once(':') else { continue };
+            let depth = out.entry(account.to_string()).or_default();
+            let n = n.max(0) as u64;
+            match state {
+                "leased" => depth.leased = n,
+                "scheduled" => depth.scheduled = n,
+                "dead" => depth.dead = n,
+                _ => {}
+            }
+        }
+        Ok(out)
     }
 
     /// The last `count` audit entries, oldest first.

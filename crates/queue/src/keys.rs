@@ -33,6 +33,11 @@ pub struct Keys {
     idempotency: String,
     parked_prefix: String,
     pending: String,
+    counts: String,
+    reclaims: String,
+    campaigns: String,
+    campaign_counts: String,
+    cancelled: String,
 }
 
 impl Keys {
@@ -51,6 +56,11 @@ impl Keys {
             idempotency: k("idem:"),
             parked_prefix: k("parked:"),
             pending: k("pending"),
+            counts: k("counts"),
+            reclaims: k("reclaims"),
+            campaigns: k("campaigns"),
+            campaign_counts: k("campaign:counts"),
+            cancelled: k("campaigns:cancelled"),
         }
     }
 
@@ -105,6 +115,34 @@ impl Keys {
     /// reaches zero.
     pub fn pending(&self) -> &str {
         &self.pending
+    }
+
+    /// HASH `"<state>:<account>"` → jobs of that account leased, scheduled (run_at and retries) or dead-lettered.
+    /// Kept by the scripts that move jobs, so `status` reads per-account depths in one call, without a scan.
+    pub fn counts(&self) -> &str {
+        &self.counts
+    }
+
+    /// HASH job id → how many times its lease expired and it was reclaimed (its worker died holding it). A job
+    /// that keeps killing workers is stopped after `[worker] max_reclaims`.
+    pub fn reclaims(&self) -> &str {
+        &self.reclaims
+    }
+
+    /// HASH campaign id → its description (JSON: name, total, created, cancelled).
+    pub fn campaigns(&self) -> &str {
+        &self.campaigns
+    }
+
+    /// HASH `"<campaign>:<outcome>"` → messages of the campaign with that terminal outcome; moved only by the
+    /// scripts that write terminal records, so the counts are exact under at-least-once.
+    pub fn campaign_counts(&self) -> &str {
+        &self.campaign_counts
+    }
+
+    /// SET of cancelled campaign ids; leasing marks their jobs so they end `cancelled` without a call.
+    pub fn cancelled(&self) -> &str {
+        &self.cancelled
     }
 
     /// LIST holding at most one token: idle workers block on it and are woken when work arrives.

@@ -10,6 +10,7 @@
 //! - [`rate`]: per-account rate limits shared by every worker.
 //! - [`parking`]: setting a whole account's jobs aside until a person resumes it.
 //! - [`circuit`]: per-account circuit breakers for provider outages.
+//! - [`campaign`]: campaigns: their description, exact per-outcome counters, cancellation.
 //!
 //! # Life of a job
 //! `enqueue` stores the envelope in the jobs hash and pushes its id to the ready list (or the scheduled set).
@@ -20,6 +21,7 @@
 //! `reclaim_expired` does the same for leases whose worker died. Lua does the mechanics; when and whether to retry
 //! is decided by the worker. The current time always comes from the caller.
 
+pub mod campaign;
 pub mod circuit;
 pub mod connection;
 pub mod dead;

@@ -3,7 +3,7 @@
 //! `accounts resume` puts them back in line.
 
 use crate::keys::account_parked;
-use crate::queue::{stored, Queue};
+use crate::queue::Queue;
 use crate::Result;
 use deleteq_core::audit::{AuditRecord, FIELDS};
 use serde::{Deserialize, Serialize};
@@ -58,11 +58,12 @@ impl Queue {
         let mut inv = self.scripts().reschedule.prepare_invoke();
         let k = self.keys();
         inv.key(k.jobs()).key(k.leased()).key(k.parked_jobs(&job.account)).key(k.audit());
-        inv.arg(self.audit_max_len()).arg(FIELDS.len());
+        inv.key(k.counts()).key(k.campaign_counts());
+        inv.arg(self.audit_max_len()).arg(FIELDS.len()).arg("");
         for name in FIELDS {
             inv.arg(name);
         }
-        inv.arg(&job.id).arg(job.rev).arg(now_ms).arg(stored(job.rev + 1, &job.envelope)).arg(job.records.len());
+        inv.arg(&job.id).arg(job.rev).arg(now_ms).arg(&job.envelope).arg(job.records.len());
         for record in &job.records {
             for value in record.values() {
                 inv.arg(value);
@@ -81,6 +82,6 @@ impl Queue {
     pub async fn resume_account(&self, account: &str) -> Result<u64> {
         let _: u64 =
             redis::cmd("DEL").arg(account_parked(self.prefix(), account)).query_async(&mut self.conn()).await?;
-        self.promote_from(&self.keys().parked_jobs(account), u64::MAX, "back").await
+        self.promote_uncounted(&self.keys().parked_jobs(account), u64::MAX, "back").await
     }
 }

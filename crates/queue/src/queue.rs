@@ -51,8 +51,10 @@ pub struct NewJob {
     pub envelope: String,
     /// A second job with the same key, within the retention, is not stored: it gets the first job's id.
     pub idempotency_key: Option<String>,
-    /// Its account, for the per-account pending count.
+    /// Its account, for the per-account counts.
     pub account: String,
+    /// Its campaign, for the campaign's counters and cancellation.
+    pub campaign: Option<String>,
 }
 
 /// A job reserved for this worker.
@@ -64,6 +66,10 @@ pub struct Leased {
     pub rev: u64,
     /// The envelope JSON.
     pub envelope: String,
+    /// How many times it was reclaimed from a worker that died holding it.
+    pub reclaims: u32,
+    /// Its campaign was cancelled: it must end `cancelled` without a provider call.
+    pub cancelled: bool,
 }
 
 /// A finished job.
@@ -77,7 +83,7 @@ pub struct Ack {
     pub records: Vec<AuditRecord>,
     /// The envelope (with its last error) to keep in the dead-letter set, for `failed` and `dead`.
     pub dead_letter: Option<String>,
-    /// Its account, for the per-account pending count.
+    /// Its account (for logs and metrics; the scripts read it from the stored header).
     pub account: String,
 }
 
@@ -107,7 +113,7 @@ pub struct Expand {
     pub children: Vec<(String, String)>,
     /// The parent's envelope for the rest still to expand (stored at `rev + 1`); `None` when this is the last step.
     pub rest: Option<String>,
-    /// The account, for the per-account pending count.
+    /// The account (for logs; the script reads it from the stored header).
     pub account: String,
 }
 
@@ -121,14 +127,18 @@ pub struct Queue {
     target: RedisTarget,
 }
 
-pub(crate) fn stored(rev: u64, envelope: &str) -> String {
-    format!("{rev}|{envelope}")
+/// A stored job value: `"<rev>|<account>|<campaign>|<envelope>"`. The header lets the scripts keep per-account
+/// and per-campaign counts without decoding JSON (account names and campaign ids never contain `|`).
+pub(crate) fn stored(rev: u64, account: &str, campaign: &str, envelope: &str) -> String {
+    format!("{rev}|{account}|{campaign}|{envelope}")
 }
 
-/// Splits a stored `"<rev>|<envelope>"`.
+/// Splits a stored value into its revision and envelope.
 pub(crate) fn split_stored(value: &str) -> Option<(u64, &str)> {
-    let (rev, envelope) = value.split_once('|')?;
-    Some((rev.parse().ok()?, envelope))
+    let mut parts = value.splitn(4, '|');
+    let rev = parts.next()?.parse().ok()?;
+    let (_account, _campaign) = (parts.next()?, parts.next()?);
+    Some((rev, parts.next()?))
 }
 
 fn flags(reply: Vec<i64>) -> Vec<bool> {
@@ -180,6 +190,26 @@ impl Queue {
         Ok(())
     }
 
+    /// Puts every script into Redis's script cache unless it is there already (one `SCRIPT EXISTS`, then a
+    /// `SCRIPT LOAD` per missing one, e.g. after Redis restarted empty), for readiness checks: once this
+    /// succeeds, the next `EVALSHA` of any script finds it.
+    pub async fn load_scripts(&self) -> Result<()> {
+        let scripts = self.scripts.all();
+        let mut exists = redis::cmd("SCRIPT");
+        exists.arg("EXISTS");
+        for script in &scripts {
+            exists.arg(script.get_hash());
+        }
+        let mut conn = self.conn.clone();
+        let present: Vec<bool> = exists.query_async(&mut conn).await?;
+        for (script, present) in scripts.iter().zip(present) {
+            if !present {
+                script.load_async(&mut conn).await?;
+            }
+        }
+        Ok(())
+    }
+
     /// Stores `jobs` all or nothing; returns, per job, the id it is known by (the first job's id for a repeated
     /// idempotency key). Up to one chunk is one script call (atomic by itself, `EVALSHA`); more is one
     /// `MULTI`/`EXEC` of `EVAL`s, which cannot half-fail on an empty script cache.
@@ -222,7 +252,8 @@ impl Queue {
         mut key: impl FnMut(String),
         mut arg: impl FnMut(String),
     ) {
-        let fixed = [self.keys.jobs(), self.keys.ready(), self.keys.scheduled(), self.keys.wake(), self.keys.pending()];
+        let k = &self.keys;
+        let fixed = [k.jobs(), k.ready(), k.scheduled(), k.wake(), k.pending(), k.counts()];
         fixed.into_iter().for_each(|k| key(k.to_string()));
         arg(now_ms.to_string());
         arg(retention_ms.to_string());
@@ -238,7 +269,7 @@ impl Queue {
             };
             arg(job.id.clone());
             arg(job.due_ms.to_string());
-            arg(stored(0, &job.envelope));
+            arg(stored(0, &job.account, job.campaign.as_deref().unwrap_or(""), &job.envelope));
             arg(index.to_string());
             arg(job.account.clone());
         }
@@ -255,16 +286,22 @@ impl Queue {
             .key(self.keys.leased())
             .key(self.keys.jobs())
             .key(self.keys.wake())
+            .key(self.keys.counts())
+            .key(self.keys.reclaims())
+            .key(self.keys.cancelled())
             .arg(expiry)
             .arg(max)
             .invoke_async(&mut conn)
             .await?;
-        let mut out = Vec::with_capacity(reply.len() / 2);
+        let mut out = Vec::with_capacity(reply.len() / 4);
         let mut it = reply.into_iter();
-        while let (Some(id), Some(value)) = (it.next(), it.next()) {
+        while let (Some(id), Some(value), Some(reclaims), Some(cancelled)) =
+            (it.next(), it.next(), it.next(), it.next())
+        {
             let (rev, envelope) = split_stored(&value)
                 .ok_or_else(|| QueueError::Protocol(format!("job {id} has a malformed stored value")))?;
-            out.push(Leased { envelope: envelope.to_string(), id, rev });
+            let reclaims = reclaims.parse().unwrap_or(0);
+            out.push(Leased { envelope: envelope.to_string(), id, rev, reclaims, cancelled: cancelled == "1" });
         }
         Ok(out)
     }
@@ -281,7 +318,10 @@ impl Queue {
             .key(self.keys.audit())
             .key(self.keys.dead())
             .key(self.keys.dead_jobs())
-            .key(self.keys.pending());
+            .key(self.keys.pending())
+            .key(self.keys.counts())
+            .key(self.keys.reclaims())
+            .key(self.keys.campaign_counts());
         inv.arg(now_ms)
             .arg(self.options.audit_max_len)
             .arg(self.options.dead_max_len)
@@ -291,8 +331,8 @@ impl Queue {
             inv.arg(name);
         }
         for ack in acks {
-            let dead = ack.dead_letter.as_deref().map(|e| stored(ack.rev, e)).unwrap_or_default();
-            inv.arg(&ack.id).arg(ack.rev).arg(dead).arg(&ack.account).arg(ack.records.len());
+            let dead = ack.dead_letter.as_deref().unwrap_or_default();
+            inv.arg(&ack.id).arg(ack.rev).arg(dead).arg(ack.records.len());
             for record in &ack.records {
                 for value in record.values() {
                     inv.arg(value);
@@ -309,17 +349,14 @@ impl Queue {
             return Ok(Vec::new());
         }
         let mut inv = self.scripts.reschedule.prepare_invoke();
-        inv.key(self.keys.jobs()).key(self.keys.leased()).key(self.keys.scheduled()).key(self.keys.audit());
-        inv.arg(self.options.audit_max_len).arg(FIELDS.len());
+        let k = &self.keys;
+        inv.key(k.jobs()).key(k.leased()).key(k.scheduled()).key(k.audit()).key(k.counts()).key(k.campaign_counts());
+        inv.arg(self.options.audit_max_len).arg(FIELDS.len()).arg("scheduled");
         for name in FIELDS {
             inv.arg(name);
         }
         for item in items {
-            inv.arg(&item.id)
-                .arg(item.rev)
-                .arg(item.due_ms)
-                .arg(stored(item.rev + 1, &item.envelope))
-                .arg(item.records.len());
+            inv.arg(&item.id).arg(item.rev).arg(item.due_ms).arg(&item.envelope).arg(item.records.len());
             for record in &item.records {
                 for value in record.values() {
                     inv.arg(value);
@@ -337,11 +374,11 @@ impl Queue {
             .key(self.keys.ready())
             .key(self.keys.leased())
             .key(self.keys.wake())
-            .key(self.keys.pending());
-        inv.arg(&step.id).arg(step.rev).arg(step.rest.as_deref().map(|e| stored(step.rev + 1, e)).unwrap_or_default());
-        inv.arg(&step.account);
+            .key(self.keys.pending())
+            .key(self.keys.counts());
+        inv.arg(&step.id).arg(step.rev).arg(step.rest.as_deref().unwrap_or_default());
         for (id, envelope) in &step.children {
-            inv.arg(id).arg(stored(0, envelope));
+            inv.arg(id).arg(envelope);
         }
         let mut conn = self.conn.clone();
         let done: i64 = inv.invoke_async(&mut conn).await?;
@@ -354,7 +391,8 @@ impl Queue {
             return Ok(0);
         }
         let mut inv = self.scripts.release.prepare_invoke();
-        inv.key(self.keys.leased()).key(self.keys.ready()).key(self.keys.wake());
+        inv.key(self.keys.leased()).key(self.keys.ready()).key(self.keys.wake()).key(self.keys.jobs());
+        inv.key(self.keys.counts());
         for id in ids {
             inv.arg(id);
         }
@@ -381,19 +419,20 @@ impl Queue {
 
     /// Moves every scheduled job due by `now` to the back of the ready list; returns how many.
     pub async fn promote_due(&self, now_ms: u64) -> Result<u64> {
-        self.promote(self.keys.scheduled(), now_ms, "back").await
+        self.promote(self.keys.scheduled(), now_ms, "back", "scheduled").await
     }
 
     /// Moves every job whose lease expired by `now` (its worker died or stalled) to the front of the ready list.
     pub async fn reclaim_expired(&self, now_ms: u64) -> Result<u64> {
-        self.promote(self.keys.leased(), now_ms, "front").await
+        self.promote(self.keys.leased(), now_ms, "front", "leased").await
     }
 
-    pub(crate) async fn promote_from(&self, from: &str, now_ms: u64, end: &str) -> Result<u64> {
-        self.promote(from, now_ms, end).await
+    /// Moves due jobs of a set whose members are not counted per state (a parked account's jobs).
+    pub(crate) async fn promote_uncounted(&self, from: &str, now_ms: u64, end: &str) -> Result<u64> {
+        self.promote(from, now_ms, end, "").await
     }
 
-    async fn promote(&self, from: &str, now_ms: u64, end: &str) -> Result<u64> {
+    async fn promote(&self, from: &str, now_ms: u64, end: &str, state: &str) -> Result<u64> {
         let mut total = 0;
         let mut conn = self.conn.clone();
         loop {
@@ -403,9 +442,13 @@ impl Queue {
                 .key(from)
                 .key(self.keys.ready())
                 .key(self.keys.wake())
+                .key(self.keys.jobs())
+                .key(self.keys.counts())
+                .key(self.keys.reclaims())
                 .arg(now_ms)
                 .arg(CHUNK)
                 .arg(end)
+                .arg(state)
                 .invoke_async(&mut conn)
                 .await?;
             total += moved;

@@ -36,6 +36,16 @@ impl Scripts {
     }
 }
 
+impl Scripts {
+    /// Every script, for loading them all ahead of use (readiness checks). Destructured so that a new script
+    /// cannot be forgotten here.
+    pub(crate) fn all(&self) -> Vec<&Script> {
+        let Scripts { enqueue, lease, ack, reschedule, release, promote, expand, replay, purge_dead, rate, circuit } =
+            self;
+        vec![enqueue, lease, ack, reschedule, release, promote, expand, replay, purge_dead, rate, circuit]
+    }
+}
+
 /// The helpers every script may call (`lua/shared.lua`), prepended to each script's own text.
 const SHARED: &str = include_str!("../lua/shared.lua");
 

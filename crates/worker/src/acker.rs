@@ -5,6 +5,7 @@
 
 use crate::execute::Finish;
 use crate::inflight::InFlight;
+use crate::metrics::Metrics;
 use deleteq_queue::Queue;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -68,6 +69,7 @@ pub(crate) async fn run_acker(
     mut rx: mpsc::Receiver<Finish>,
     inflight: InFlight,
     give_up: Duration,
+    metrics: Metrics,
 ) -> AckStats {
     let mut stats = AckStats::default();
     let mut batch = Vec::with_capacity(MAX_BATCH);
@@ -81,13 +83,20 @@ pub(crate) async fn run_acker(
         }
         let ids: Vec<String> = batch.iter().map(|f| f.id().to_string()).collect();
         let give_up = rx.is_closed().then_some(give_up);
-        write_batch(&queue, std::mem::take(&mut batch), &mut stats, give_up).await;
+        write_batch(&queue, std::mem::take(&mut batch), &mut stats, give_up, &metrics).await;
         inflight.remove(ids.iter().map(String::as_str));
     }
     stats
 }
 
-async fn write_batch(queue: &Queue, batch: Vec<Finish>, stats: &mut AckStats, give_up: Option<Duration>) {
+/// Counts in `metrics` only the records of jobs a script reported as changed (never a stale one's).
+async fn write_batch(
+    queue: &Queue,
+    batch: Vec<Finish>,
+    stats: &mut AckStats,
+    give_up: Option<Duration>,
+    metrics: &Metrics,
+) {
     let jobs = batch.len();
     let mut acks = Vec::with_capacity(jobs);
     let mut reschedules = Vec::new();
@@ -104,19 +113,23 @@ async fn write_batch(queue: &Queue, batch: Vec<Finish>, stats: &mut AckStats, gi
     let deadline = give_up.map(|limit| Instant::now() + limit);
     write_expansions(queue, expansions, stats, deadline).await;
     for job in parked {
-        if retrying(|| queue.park_job(&job, deleteq_core::now_ms()), &job.id, deadline).await == Some(false) {
-            stats.stale += 1;
+        match retrying(|| queue.park_job(&job, deleteq_core::now_ms()), &job.id, deadline).await {
+            Some(true) => metrics.count_records(&job.records),
+            Some(false) => stats.stale += 1,
+            None => {}
         }
     }
     let what = format!("{jobs} finished");
     // Each half is written once: an ack that went through is not repeated when the reschedules fail.
     if !acks.is_empty() {
         if let Some(flags) = retrying(|| queue.ack(&acks, deleteq_core::now_ms()), &what, deadline).await {
+            metrics.count_written(acks.iter().map(|a| a.records.as_slice()), &flags);
             stats.acked += count(&flags, &mut stats.stale);
         }
     }
     if !reschedules.is_empty() {
         if let Some(flags) = retrying(|| queue.reschedule(&reschedules), &what, deadline).await {
+            metrics.count_written(reschedules.iter().map(|r| r.records.as_slice()), &flags);
             stats.rescheduled += count(&flags, &mut stats.stale);
         }
     }

@@ -20,8 +20,8 @@ pub(crate) struct Circuits {
 }
 
 impl Circuits {
-    pub(crate) fn new(queue: Queue) -> Self {
-        Circuits { queue, policy: CircuitPolicy::default(), cache: Arc::default() }
+    pub(crate) fn new(queue: Queue, policy: CircuitPolicy) -> Self {
+        Circuits { queue, policy, cache: Arc::default() }
     }
 
     fn remember(&self, account: &str, open_until: u64) {

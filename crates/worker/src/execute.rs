@@ -9,7 +9,7 @@ use crate::records::RecordBase;
 use crate::retry::{decide, RetryDecision};
 use deleteq_core::config::RetryConfig;
 use deleteq_core::rate::RateLimit;
-use deleteq_core::{AuditRecord, Envelope, Job, Outcome, Target};
+use deleteq_core::{AuditRecord, Envelope, GivenUp, Job, Outcome, Target};
 use deleteq_providers::{AccountClient, DeleteRequest, Disposition, MessageResult, Providers};
 use deleteq_queue::parking::ParkJob;
 use deleteq_queue::{Ack, Expand, Leased, Reschedule};
@@ -82,11 +82,12 @@ pub(crate) struct Executor {
     pub(crate) gate: RateGate,
     pub(crate) parking: Parking,
     pub(crate) circuits: Circuits,
+    /// A rate-limit wait up to this long is slept in the call slot; a longer one defers the job to its slot.
+    pub(crate) rate_wait: Duration,
+    /// Reclaims (its worker died holding it) after which a job ends `dead` without another call.
+    pub(crate) max_reclaims: u32,
+    pub(crate) metrics: crate::metrics::Metrics,
 }
-
-/// A rate-limit wait up to this long is slept in the call slot; a longer one hands the job back to the queue, due
-/// at its reserved slot, so the slot serves other accounts meanwhile.
-const SHORT_WAIT: Duration = Duration::from_millis(250);
 
 impl Executor {
     /// Runs one leased job.
@@ -102,6 +103,16 @@ impl Executor {
         let client = self.providers.account(&job.account);
         let provider = client.map(|c| c.kind().as_str()).unwrap_or("");
         let base = RecordBase::new(&leased.id, parent, &job, provider, attempt);
+        if leased.reclaims >= self.max_reclaims {
+            // Its worker died holding it every time: stop it before it takes down another.
+            let error = format!("its worker stopped while running it {} times; not retried", leased.reclaims);
+            tracing::warn!(job = %leased.id, account = %job.account, reclaims = leased.reclaims, "Poison job dead-lettered.");
+            let mut progress = Progress::default();
+            each_message(&job, |id| progress.records.push(base.record(id, Outcome::Dead, None, Some(&error))));
+            progress.failed = job.message_ids().to_vec();
+            progress.last_error = Some((error, None));
+            return self.conclude(leased, envelope, &job, &base, progress);
+        }
         let progress = match client {
             None => {
                 let mut progress = Progress::default();
@@ -120,6 +131,14 @@ impl Executor {
                     if matches!(&job.target, Target::Messages(ids) if ids.len() > per_call) {
                         return expand(leased, envelope, &job, per_call);
                     }
+                    if leased.cancelled {
+                        let mut progress = Progress::default();
+                        let why = "its campaign was cancelled";
+                        each_message(&job, |id| {
+                            progress.records.push(base.record(id, Outcome::Cancelled, None, Some(why)))
+                        });
+                        return self.conclude(leased, envelope, &job, &base, progress);
+                    }
                     if self.parking.is_parked(&job.account).await {
                         return park(leased, &envelope, &job, Vec::new());
                     }
@@ -130,7 +149,7 @@ impl Executor {
                     // A deferred job already holds its slot; others reserve one now.
                     if let (Some(limit), None) = (limit, envelope.reserved_at.take()) {
                         let wait = self.gate.slot(&job.account, limit).await;
-                        if wait > SHORT_WAIT {
+                        if wait > self.rate_wait {
                             return defer(leased, envelope, wait);
                         }
                         if !wait.is_zero() {
@@ -166,7 +185,8 @@ impl Executor {
                 permanent: job.permanent,
                 on_behalf_of: job.on_behalf_of.as_deref(),
             };
-            let response = client.delete(self.providers.http(), &req).await;
+            let call = client.delete(self.providers.http(), &req);
+            let response = self.metrics.timed_call(&job.account, client.kind(), call).await;
             let status = response.http_status;
             if let (Some(429), Some(limit)) = (status, limit) {
                 self.gate.slow_down(&job.account, limit);
@@ -276,7 +296,10 @@ impl Executor {
                 }
             }
         }
+        let given_up = |outcome: Outcome| progress.records.iter().filter(|r| r.outcome == outcome).count() as u64;
+        let given_up = GivenUp { failed: given_up(Outcome::Failed), dead: given_up(Outcome::Dead) };
         let dead_letter = progress.last_error.map(|(error, status)| {
+            envelope.given_up = Some(given_up);
             envelope.attempt += 1;
             envelope.last_error = Some(error);
             envelope.last_status = status;
@@ -338,6 +361,7 @@ fn expand(leased: Leased, mut envelope: Envelope, job: &Job, per_call: usize) ->
                 parent: Some(deleteq_core::JobId(leased.id.clone())),
                 last_error: None,
                 last_status: None,
+                given_up: None,
             };
             (child_id, child.encode())
         })

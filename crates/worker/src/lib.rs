@@ -14,8 +14,11 @@
 //! - `retry`: the retry policy, the only place that decides "again, and when" or "dead".
 //! - `keeper`: extends the leases of jobs still in flight.
 //! - `maintenance`: promotes due scheduled jobs and reclaims the expired leases of dead workers.
+//! - `scheduler`: fires the `[[schedules]]` cron ticks, once per tick across all workers.
 //! - `inflight`: the ids this process holds leases on.
 //! - `records`: audit records for a job's messages.
+//! - `metrics`: the Prometheus metrics (DESIGN §8), and `health_server`: `/metrics`, `/healthz`, `/readyz` when
+//!   `[metrics]` is configured.
 //!
 //! # Guarantees
 //! A job is acknowledged only in the script that writes its terminal record. A killed worker's jobs are reclaimed
@@ -25,15 +28,18 @@ mod acker;
 mod apalis_worker;
 mod circuit;
 mod execute;
+mod health_server;
 mod inflight;
 mod keeper;
 mod lease_stream;
 mod limiter;
 mod maintenance;
+mod metrics;
 mod parking;
 mod records;
 pub mod retry;
 mod runtime;
+mod scheduler;
 
 pub use runtime::{run, WorkerError};
 

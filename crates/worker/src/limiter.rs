@@ -2,8 +2,10 @@
 //! worker) a few at a time: each refill takes about 50 ms worth of the account's rate (at least one, at most 256),
 //! so a generous limit costs a Redis call per hundreds of provider calls and a tight one stays shared fairly.
 //! A slot not used within [`STALE`] of its time is dropped rather than spent late, which would burst. A 429 slows
-//! the account down for every worker and drops the local stock.
+//! the account down for every worker and drops the local stock. Each wait and each 429 counts in
+//! `deleteq_rate_limited_total`.
 
+use crate::metrics::Metrics;
 use deleteq_core::rate::RateLimit;
 use deleteq_queue::Queue;
 use std::collections::{HashMap, VecDeque};
@@ -44,11 +46,12 @@ impl Stock {
 pub(crate) struct RateGate {
     queue: Queue,
     stocks: Arc<Mutex<HashMap<String, Arc<Stock>>>>,
+    metrics: Metrics,
 }
 
 impl RateGate {
-    pub(crate) fn new(queue: Queue) -> RateGate {
-        RateGate { queue, stocks: Arc::default() }
+    pub(crate) fn new(queue: Queue, metrics: Metrics) -> RateGate {
+        RateGate { queue, stocks: Arc::default(), metrics }
     }
 
     fn stock(&self, account: &str) -> Arc<Stock> {
@@ -62,6 +65,9 @@ impl RateGate {
         let stock = self.stock(account);
         loop {
             if let Some(wait) = stock.take(deleteq_core::now_ms()) {
+                if !wait.is_zero() {
+                    self.metrics.rate_limited(account);
+                }
                 return wait;
             }
             let _refilling = stock.refill.lock().await;
@@ -82,6 +88,7 @@ impl RateGate {
 
     /// Reports a 429: the account slows down for every worker, and slots reserved at the old rate are dropped.
     pub(crate) fn slow_down(&self, account: &str, limit: RateLimit) {
+        self.metrics.rate_limited(account);
         self.stock(account).slots().clear();
         let (queue, account) = (self.queue.clone(), account.to_string());
         tokio::spawn(async move {

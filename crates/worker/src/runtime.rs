@@ -1,25 +1,30 @@
 //! Composes the worker and owns its shutdown protocol.
 //!
 //! Start: connect (retrying until Redis answers or shutdown is asked), then run the fetcher, the acker, the lease
-//! keeper and maintenance side by side.
+//! keeper, maintenance and the cron scheduler side by side.
 //!
 //! Shutdown, in this order:
 //! 1. stop leasing;
 //! 2. let in-flight calls finish, for at most `shutdown_grace`; abort the rest;
 //! 3. write every outcome already known (the acker drains its channel);
-//! 4. release the leases still held, so those jobs run again at once elsewhere.
+//! 4. release the leases still held, so those jobs run again at once elsewhere;
+//! 5. stop the metrics server (it answers throughout, `/readyz` with 503 from step 1).
 
 use crate::acker::run_acker;
 use crate::apalis_worker::{ApalisWorker, JobContext};
 use crate::circuit::Circuits;
 use crate::execute::Executor;
+use crate::health_server::HealthServer;
 use crate::inflight::InFlight;
 use crate::keeper::run_keeper;
 use crate::limiter::RateGate;
 use crate::maintenance::run_maintenance;
+use crate::metrics::Metrics;
 use crate::parking::Parking;
+use crate::scheduler::run_scheduler;
 use deleteq_core::Config;
 use deleteq_providers::Providers;
+use deleteq_queue::circuit::CircuitPolicy;
 use deleteq_queue::{Queue, QueueOptions, RedisTarget};
 use std::future::Future;
 use std::sync::Arc;
@@ -32,6 +37,14 @@ pub enum WorkerError {
     /// The Redis URL cannot be used.
     #[error("invalid redis url: {0}")]
     RedisUrl(String),
+    /// The metrics server cannot listen on `[metrics] addr` (taken, or not this host's).
+    #[error("cannot serve metrics on metrics.addr {addr}: {source}")]
+    MetricsBind {
+        /// The configured address.
+        addr: std::net::SocketAddr,
+        /// Why binding failed.
+        source: std::io::Error,
+    },
 }
 
 /// Runs a worker until `shutdown` resolves, then shuts down gracefully.
@@ -39,16 +52,34 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     let worker_id = format!("{}-{}", std::process::id(), ulid::Ulid::new());
     let target = RedisTarget::new(config.redis.url.expose()).map_err(|e| WorkerError::RedisUrl(e.to_string()))?;
     let (stop_tx, stop) = watch::channel(false);
+    let metrics = Metrics::new(config.accounts.keys().cloned());
+    let inflight = InFlight::default();
+    // Bound before Redis is awaited: a taken address fails at once, and /healthz answers while Redis is awaited.
+    let health = match &config.metrics {
+        Some(m) => {
+            let accounts = config.accounts.keys().cloned().collect();
+            let started = HealthServer::start(m.addr, metrics.clone(), inflight.clone(), accounts, stop.clone()).await;
+            Some(started.map_err(|source| WorkerError::MetricsBind { addr: m.addr, source })?)
+        }
+        None => None,
+    };
     tokio::pin!(shutdown);
     let options = QueueOptions::from_config(&config);
     let queue = tokio::select! {
         queue = connect(&target, options) => queue,
-        _ = &mut shutdown => return Ok(()),
+        _ = &mut shutdown => {
+            if let Some(health) = health {
+                health.stop().await;
+            }
+            return Ok(());
+        }
     };
+    if let Some(health) = &health {
+        health.connected(queue.clone());
+    }
     let concurrency = config.worker.concurrency;
     tracing::info!(worker = %worker_id, redis = %target.redacted(), concurrency, accounts = config.accounts.len(), "Worker started.");
 
-    let inflight = InFlight::default();
     let (finish_tx, finish_rx) = mpsc::channel(concurrency * 4);
     let limits = config
         .accounts
@@ -59,9 +90,12 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         providers: Providers::new(&config, concurrency),
         retry: config.retry.clone(),
         limits,
-        gate: RateGate::new(queue.clone()),
+        gate: RateGate::new(queue.clone(), metrics.clone()),
         parking: Parking::new(queue.clone()),
-        circuits: Circuits::new(queue.clone()),
+        circuits: Circuits::new(queue.clone(), CircuitPolicy::from_config(&config.circuit)),
+        rate_wait: config.worker.rate_wait,
+        max_reclaims: config.worker.max_reclaims,
+        metrics: metrics.clone(),
     };
     let (abandon_tx, abandon) = watch::channel(false);
     let context = Arc::new(JobContext { executor, finishes: finish_tx, inflight: inflight.clone(), abandon });
@@ -72,10 +106,11 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         concurrency,
         lease: config.worker.lease,
     };
-    let acker = tokio::spawn(run_acker(queue.clone(), finish_rx, inflight.clone(), Duration::from_secs(5)));
+    let acker = tokio::spawn(run_acker(queue.clone(), finish_rx, inflight.clone(), Duration::from_secs(5), metrics));
     let keeper = tokio::spawn(run_keeper(queue.clone(), inflight.clone(), config.worker.lease, stop.clone()));
     let accounts = config.accounts.keys().cloned().collect();
     let maintenance = tokio::spawn(run_maintenance(queue.clone(), accounts, stop.clone()));
+    let scheduler = tokio::spawn(run_scheduler(queue.clone(), config.clone(), stop.clone()));
     let mut running = tokio::spawn(worker.run(stop.clone()));
 
     tokio::select! {
@@ -99,6 +134,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     let stats = acker.await.unwrap_or_default();
     let _ = keeper.await;
     let _ = maintenance.await;
+    let _ = scheduler.await;
     let leftover = inflight.snapshot();
     let released = match queue.release(&leftover).await {
         Ok(n) => n,
@@ -116,6 +152,9 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         released,
         "Worker stopped."
     );
+    if let Some(health) = health {
+        health.stop().await;
+    }
     Ok(())
 }
 

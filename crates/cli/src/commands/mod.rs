@@ -2,9 +2,11 @@
 
 mod accounts;
 mod audit;
+mod campaign;
 mod dlq;
 mod emulator;
 mod enqueue;
+mod schedules;
 mod status;
 mod worker;
 
@@ -22,6 +24,7 @@ pub(crate) async fn dispatch(cli: Cli) -> Result<(), Failure> {
             match command {
                 Command::Worker => worker::run(config).await,
                 Command::Enqueue(args) => enqueue::run(config, args).await,
+                Command::Campaign(cmd) => campaign::run(config, cmd).await,
                 Command::Audit(cmd) => audit::run(config, cmd).await,
                 Command::Dlq(cmd) => dlq::run(config, cmd).await,
                 Command::Status(flag) => status::run(config, flag.json).await,

@@ -1,5 +1,5 @@
-//! `deleteq status [--json]`: queue depths, and per account its effective rate, slow-down, parking, circuit, and
-//! outcome counts over the latest 10,000 audit records.
+//! `deleteq status [--json]`: queue depths, and per account its queued, leased, scheduled, parked and dead jobs,
+//! effective rate, slow-down, parking, circuit, and outcome counts over the latest 10,000 audit records.
 
 use crate::exit::Failure;
 use deleteq_core::Config;
@@ -9,7 +9,7 @@ pub(crate) async fn run(config: Config, json: bool) -> Result<(), Failure> {
     let queue = super::connect(&config).await?;
     let d = queue.depths().await?;
     let recent = recent_outcomes(&queue).await?;
-    let pending = queue.pending_by_account().await?;
+    let depths = queue.account_depths().await?;
     let mut accounts = serde_json::Map::new();
     for (name, account) in &config.accounts {
         let limit = account.effective_rate_limit();
@@ -19,7 +19,8 @@ pub(crate) async fn run(config: Config, json: bool) -> Result<(), Failure> {
         };
         let parked = queue.account_parked(name).await?;
         let parked_jobs = queue.parked_jobs(name).await?;
-        let policy = deleteq_queue::circuit::CircuitPolicy::default();
+        let depth = depths.get(name).copied().unwrap_or_default();
+        let policy = deleteq_queue::circuit::CircuitPolicy::from_config(&config.circuit);
         let now = deleteq_core::now_ms();
         let circuit_until = queue.circuit_open_until(name, &policy, now).await?;
         let circuit_open_ms = circuit_until.saturating_sub(now);
@@ -27,7 +28,11 @@ pub(crate) async fn run(config: Config, json: bool) -> Result<(), Failure> {
             name.clone(),
             json!({
                 "provider": account.provider().as_str(),
-                "pending": pending.get(name).copied().unwrap_or(0).max(0),
+                "pending": depth.pending,
+                "queued": depth.queued(parked_jobs),
+                "leased": depth.leased,
+                "scheduled": depth.scheduled,
+                "dead": depth.dead,
                 "rate_per_s": limit.map(|l| l.per_second() / factor),
                 "slow_down": factor,
                 "parked": parked.as_ref().map(|p| json!({"reason": p.reason, "since_ms": p.since_ms})),
@@ -41,6 +46,7 @@ pub(crate) async fn run(config: Config, json: bool) -> Result<(), Failure> {
         let value = json!({
             "queued": d.ready, "leased": d.leased, "scheduled": d.scheduled, "dead": d.dead,
             "jobs": d.jobs, "audit_records": d.audit, "accounts": Value::Object(accounts),
+            "schedules": super::schedules::schedules_json(&config),
         });
         println!("{value}");
         return Ok(());
@@ -54,8 +60,8 @@ pub(crate) async fn run(config: Config, json: bool) -> Result<(), Failure> {
     if !accounts.is_empty() {
         println!();
         println!(
-            "{:<16} {:<10} {:>9} {:>12}  {:<40} recent outcomes",
-            "account", "provider", "pending", "rate/s", "state"
+            "{:<16} {:<10} {:>8} {:>7} {:>9} {:>7} {:>10}  {:<40} recent outcomes",
+            "account", "provider", "queued", "leased", "scheduled", "dead", "rate/s", "state"
         );
     }
     for (name, a) in &accounts {
@@ -70,8 +76,16 @@ pub(crate) async fn run(config: Config, json: bool) -> Result<(), Failure> {
         let recent: Vec<String> =
             a["recent"].as_object().map(|m| m.iter().map(|(k, v)| format!("{k}={v}")).collect()).unwrap_or_default();
         let provider = a["provider"].as_str().unwrap_or("");
-        println!("{name:<16} {provider:<10} {:>9} {rate:>12}  {state:<40} {}", a["pending"], recent.join(" "));
+        println!(
+            "{name:<16} {provider:<10} {:>8} {:>7} {:>9} {:>7} {rate:>10}  {state:<40} {}",
+            a["queued"],
+            a["leased"],
+            a["scheduled"],
+            a["dead"],
+            recent.join(" ")
+        );
     }
+    super::schedules::print_table(&config);
     Ok(())
 }
 

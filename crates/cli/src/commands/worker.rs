@@ -2,9 +2,14 @@
 
 use crate::exit::Failure;
 use deleteq_core::Config;
+use deleteq_worker::WorkerError;
 
 pub(crate) async fn run(config: Config) -> Result<(), Failure> {
-    deleteq_worker::run(config, signal()).await.map_err(|e| Failure::Invalid(e.to_string()))
+    deleteq_worker::run(config, signal()).await.map_err(|e| match e {
+        WorkerError::RedisUrl(_) => Failure::Invalid(e.to_string()),
+        // The config is valid; this host cannot give the worker its address (taken, or not local).
+        WorkerError::MetricsBind { .. } => Failure::Runtime(e.to_string()),
+    })
 }
 
 /// Resolves on the first SIGINT or SIGTERM (what Kubernetes and systemd send).

@@ -6,9 +6,11 @@
 
 mod account;
 mod env;
+mod schedule;
 mod secret;
 
 pub use account::{Account, AccountKind, ProviderKind, QuickBloxAuth};
+pub use schedule::{Schedule, ScheduleError};
 pub use secret::Secret;
 
 use crate::duration::serde_duration;
@@ -41,6 +43,8 @@ pub struct Config {
     pub worker: WorkerConfig,
     /// The retry policy.
     pub retry: RetryConfig,
+    /// The per-account circuit breaker (provider outages).
+    pub circuit: CircuitConfig,
     /// The audit stream.
     pub audit: AuditConfig,
     /// The dead-letter set.
@@ -53,8 +57,8 @@ pub struct Config {
     pub schedules: Vec<ScheduleConfig>,
     /// The HTTP API (`deleteq serve`), kept as parsed TOML until the server lands.
     pub api: Option<toml::Table>,
-    /// The worker's metrics server, kept as parsed TOML until it lands.
-    pub metrics: Option<toml::Table>,
+    /// The worker's metrics and health server (`[metrics]`); none without the section.
+    pub metrics: Option<MetricsConfig>,
 }
 
 /// The file as written; accounts are checked per kind when it becomes a [`Config`].
@@ -68,6 +72,8 @@ struct RawConfig {
     #[serde(default)]
     retry: RetryConfig,
     #[serde(default)]
+    circuit: CircuitConfig,
+    #[serde(default)]
     audit: AuditConfig,
     #[serde(default)]
     dlq: DlqConfig,
@@ -80,7 +86,36 @@ struct RawConfig {
     #[serde(default)]
     api: Option<toml::Table>,
     #[serde(default)]
-    metrics: Option<toml::Table>,
+    metrics: Option<RawMetrics>,
+}
+
+/// `[metrics]` as written; `addr` is checked when it becomes a [`MetricsConfig`].
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMetrics {
+    addr: Option<String>,
+}
+
+/// `[metrics]`: where a worker serves `/metrics`, `/healthz` and `/readyz` (DESIGN §8). Absent, a worker serves
+/// nothing, so several workers can share a host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricsConfig {
+    /// The socket address to listen on, e.g. `127.0.0.1:9464`.
+    pub addr: std::net::SocketAddr,
+}
+
+impl RawMetrics {
+    fn into_config(self) -> Result<MetricsConfig, ConfigError> {
+        let addr = self
+            .addr
+            .ok_or_else(|| ConfigError::Invalid("metrics.addr is required (e.g. \"127.0.0.1:9464\")".into()))?;
+        let addr = addr.parse().map_err(|_| {
+            ConfigError::Invalid(format!(
+                "metrics.addr {addr:?} is not a socket address (host:port, e.g. \"127.0.0.1:9464\")"
+            ))
+        })?;
+        Ok(MetricsConfig { addr })
+    }
 }
 
 /// `[redis]`.
@@ -115,11 +150,56 @@ pub struct WorkerConfig {
     /// On SIGTERM, how long in-flight calls may take before the rest return to the queue.
     #[serde(with = "serde_duration")]
     pub shutdown_grace: Duration,
+    /// A rate-limit wait up to this long is slept in the call slot; a longer one hands the job back to the queue,
+    /// due at its reserved slot, so the slot serves other accounts meanwhile.
+    #[serde(with = "serde_duration")]
+    pub rate_wait: Duration,
+    /// A job whose worker died holding it this many times (its lease expired and it was reclaimed) ends `dead`
+    /// without another call: a job that crashes every worker must not be retried forever.
+    pub max_reclaims: u32,
 }
 
 impl Default for WorkerConfig {
     fn default() -> Self {
-        WorkerConfig { concurrency: 64, lease: Duration::from_secs(30), shutdown_grace: Duration::from_secs(30) }
+        WorkerConfig {
+            concurrency: 64,
+            lease: Duration::from_secs(30),
+            shutdown_grace: Duration::from_secs(30),
+            rate_wait: Duration::from_millis(250),
+            max_reclaims: 5,
+        }
+    }
+}
+
+/// `[circuit]`: when repeated server-side failures of one account (5xx, timeouts) stop its calls for a while.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CircuitConfig {
+    /// Failures within `window`, across every worker, that open the circuit.
+    pub failures: u32,
+    /// The window failures are counted in.
+    #[serde(with = "serde_duration")]
+    pub window: Duration,
+    /// The first opening; each next one lasts twice as long.
+    #[serde(with = "serde_duration")]
+    pub open_for: Duration,
+    /// The longest opening.
+    #[serde(with = "serde_duration")]
+    pub max_open_for: Duration,
+    /// Quiet time after which openings start short again.
+    #[serde(with = "serde_duration")]
+    pub calm: Duration,
+}
+
+impl Default for CircuitConfig {
+    fn default() -> Self {
+        CircuitConfig {
+            failures: 20,
+            window: Duration::from_secs(10),
+            open_for: Duration::from_secs(5),
+            max_open_for: Duration::from_secs(300),
+            calm: Duration::from_secs(600),
+        }
     }
 }
 
@@ -190,7 +270,8 @@ impl Default for ProducerConfig {
     }
 }
 
-/// One `[[schedules]]` entry. Kept as parsed TOML until the scheduler lands; its job is validated like any job.
+/// One `[[schedules]]` entry as written; [`Schedule::parse`] makes it usable, and loading the config checks that it
+/// parses and that its job template is valid like any job.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduleConfig {
@@ -224,13 +305,14 @@ impl Config {
             redis: raw.redis,
             worker: raw.worker,
             retry: raw.retry,
+            circuit: raw.circuit,
             audit: raw.audit,
             dlq: raw.dlq,
             producer: raw.producer,
             accounts,
             schedules: raw.schedules,
             api: raw.api,
-            metrics: raw.metrics,
+            metrics: raw.metrics.map(RawMetrics::into_config).transpose()?,
         };
         config.check()?;
         Ok(config)
@@ -244,6 +326,15 @@ impl Config {
         if self.worker.lease < Duration::from_secs(1) {
             return invalid("worker.lease must be at least 1s".into());
         }
+        if self.worker.max_reclaims == 0 {
+            return invalid("worker.max_reclaims must be at least 1".into());
+        }
+        if self.circuit.failures == 0 || self.circuit.window.is_zero() || self.circuit.open_for.is_zero() {
+            return invalid("circuit.failures, circuit.window and circuit.open_for must be above zero".into());
+        }
+        if self.circuit.max_open_for < self.circuit.open_for {
+            return invalid("circuit.max_open_for must be at least circuit.open_for".into());
+        }
         if self.retry.max_attempts == 0 {
             return invalid("retry.max_attempts must be at least 1".into());
         }
@@ -256,13 +347,33 @@ impl Config {
         if self.redis.prefix.is_empty() || self.redis.prefix.contains(['{', '}']) {
             return invalid("redis.prefix must be non-empty and contain no braces".into());
         }
+        let mut names = std::collections::HashSet::new();
         for schedule in &self.schedules {
+            let parsed = Schedule::parse(schedule).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+            let name = &schedule.name;
+            if !names.insert(name.as_str()) {
+                return invalid(format!("schedules \"{name}\": name: appears twice"));
+            }
+            let retention = self.producer.idempotency_retention;
+            if parsed.catch_up.is_some_and(|c| c > retention) {
+                // The tick marker is the idempotency key: past its retention a catch-up could fire a tick again.
+                return invalid(format!(
+                    "schedules \"{name}\": catch_up: must not exceed producer.idempotency_retention ({}s)",
+                    retention.as_secs()
+                ));
+            }
             let bad = |e: String| ConfigError::Invalid(format!("schedules \"{}\": job {e}", schedule.name));
             let value = serde_json::to_value(&schedule.job).map_err(|e| bad(e.to_string()))?;
             let job = crate::Job::from_value(value).map_err(|e| bad(e.to_string()))?;
             crate::validate::validate(&job, self).map_err(|e| bad(e.to_string()))?;
         }
         Ok(())
+    }
+
+    /// The `[[schedules]]`, parsed. Loading the config has checked them, so this fails only for a `Config` built
+    /// by hand.
+    pub fn parse_schedules(&self) -> Result<Vec<Schedule>, ScheduleError> {
+        self.schedules.iter().map(Schedule::parse).collect()
     }
 }
 

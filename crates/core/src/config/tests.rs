@@ -130,8 +130,43 @@ fn an_invalid_schedule_job_is_rejected() {
 }
 
 #[test]
+fn schedules_are_checked_at_load() {
+    let with = |extra: &str| FULL.replace("cron = \"0 3 * * *\"", &format!("cron = \"0 3 * * *\"\n{extra}"));
+    let config = parse(&with("timezone = \"Europe/Berlin\"\ncatch_up = \"2m\"")).expect("valid schedule");
+    let parsed = config.parse_schedules().expect("parsed");
+    assert_eq!(
+        (parsed[0].timezone, parsed[0].catch_up),
+        (chrono_tz::Tz::Europe__Berlin, Some(Duration::from_secs(120)))
+    );
+    let cases = [
+        (FULL.replace("0 3 * * *", "0 3 * *"), "schedules \"nightly-test-room-reset\": cron: "),
+        (with("timezone = \"Europe/Nowhere\""), "schedules \"nightly-test-room-reset\": timezone: "),
+        (with("catch_up = \"25h\""), "schedules \"nightly-test-room-reset\": catch_up: "),
+        (FULL.replace("purge = true }", "purge = true, run_at = \"2026-01-01T00:00:00Z\" }"), "job.run_at: "),
+        (FULL.replace("nightly-test-room-reset", "nightly reset"), "schedules \"nightly reset\": name: "),
+        (format!("{FULL}\n[[schedules]]\nname = \"nightly-test-room-reset\"\ncron = \"0 4 * * *\"\njob = {{ account = \"nop\", message = \"1\" }}\n"), "name: appears twice"),
+    ];
+    for (text, expected) in cases {
+        let err = parse(&text).expect_err(expected).to_string();
+        assert!(err.starts_with(expected) || err.contains(expected), "{expected}: {err}");
+    }
+}
+
+#[test]
 fn the_example_config_in_deploy_parses() {
     let text = include_str!("../../../../deploy/deleteq.example.toml");
     let config = Config::from_toml(text, |_| Some("from-env".into())).expect("example config");
     assert_eq!(config.accounts.len(), 6);
+}
+
+#[test]
+fn the_metrics_section_is_optional_and_its_addr_is_checked() {
+    assert_eq!(parse("").expect("no section").metrics, None);
+    let config = parse("[metrics]\naddr = \"127.0.0.1:9464\"\n").expect("valid");
+    assert_eq!(config.metrics.map(|m| m.addr.to_string()).as_deref(), Some("127.0.0.1:9464"));
+    for bad in ["[metrics]\naddr = \"localhost\"\n", "[metrics]\naddr = \"1.2.3.4:99999\"\n", "[metrics]\n"] {
+        let error = parse(bad).expect_err(bad).to_string();
+        assert!(error.contains("metrics.addr"), "{bad}: {error}");
+    }
+    assert!(parse("[metrics]\naddr = \"127.0.0.1:1\"\nport = 2\n").is_err(), "unknown keys are errors");
 }

@@ -1,0 +1,192 @@
+//! `deleteq campaign submit|status|cancel|list`: a whole file as one campaign, followed by its exact counters.
+
+use crate::args::CampaignCommand;
+use crate::exit::Failure;
+use deleteq_core::Config;
+use deleteq_producer::{Producer, ProducerError};
+use deleteq_queue::campaign::CampaignState;
+use deleteq_queue::Queue;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::{json, Value};
+use std::io::{IsTerminal, Read};
+use std::path::Path;
+use std::time::Duration;
+
+/// Invalid lines reported before giving up on listing more.
+const MAX_ERRORS: usize = 100;
+
+pub(crate) async fn run(config: Config, cmd: CampaignCommand) -> Result<(), Failure> {
+    match cmd {
+        CampaignCommand::Submit { file, name, json } => submit(config, &file, name, json).await,
+        CampaignCommand::Status { id, json, watch } => {
+            let queue = super::connect(&config).await?;
+            if watch {
+                return follow(&queue, &id, json).await;
+            }
+            let state = find(&queue, &id).await?;
+            print_state(&state, json);
+            Ok(())
+        }
+        CampaignCommand::Cancel { id, json } => {
+            let queue = super::connect(&config).await?;
+            let state = queue
+                .cancel_campaign(&id, deleteq_core::now_ms())
+                .await?
+                .ok_or_else(|| Failure::Invalid(format!("no campaign {id:?}")))?;
+            if json {
+                println!("{}", state_json(&state));
+            } else {
+                println!("cancelled {id}: {} message(s) not yet run will end `cancelled`", state.pending());
+            }
+            Ok(())
+        }
+        CampaignCommand::List { json } => {
+            let queue = super::connect(&config).await?;
+            let all = queue.campaigns().await?;
+            if json {
+                println!("{}", Value::Array(all.iter().map(state_json).collect()));
+                return Ok(());
+            }
+            println!("{:<26} {:<24} {:>10} {:>10}  state", "id", "name", "total", "pending");
+            for state in &all {
+                let i = &state.info;
+                println!("{:<26} {:<24} {:>10} {:>10}  {}", i.id, i.name, i.total, state.pending(), label(state));
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn submit(config: Config, file: &Path, name: Option<String>, json: bool) -> Result<(), Failure> {
+    let (text, label) = if file.as_os_str() == "-" {
+        let mut text = String::new();
+        std::io::stdin().read_to_string(&mut text).map_err(|e| Failure::Invalid(format!("stdin: {e}")))?;
+        (text, "stdin".to_string())
+    } else {
+        let text = std::fs::read_to_string(file).map_err(|e| Failure::Invalid(format!("{}: {e}", file.display())))?;
+        (text, file.display().to_string())
+    };
+    let name =
+        name.unwrap_or_else(|| file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or(label.clone()));
+    let producer = Producer::connect(&config).await.map_err(runtime)?;
+    let size = match producer.check_campaign(&text, MAX_ERRORS) {
+        Ok(size) => size,
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("{label} {e}");
+            }
+            let more = if errors.len() >= MAX_ERRORS { " (only the first ones are listed)" } else { "" };
+            return Err(Failure::Invalid(format!("invalid line(s){more}; nothing was submitted")));
+        }
+    };
+    if size.jobs == 0 {
+        return Err(Failure::Invalid(format!("{label}: no jobs in it; nothing was submitted")));
+    }
+    let bar = ProgressBar::new(size.jobs);
+    if std::io::stderr().is_terminal() {
+        bar.set_style(style("submitting {bar:40} {pos}/{len} jobs ({per_sec}, {eta} left)"));
+    } else {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    let info = producer.submit_campaign(&name, &text, size, |done| bar.set_position(done)).await.map_err(|e| {
+        Failure::Runtime(format!(
+            "{e}; the campaign is incomplete (see `campaign list`): submit the file again as a new campaign"
+        ))
+    })?;
+    bar.finish_and_clear();
+    if json {
+        println!("{}", json!({"id": info.id, "name": info.name, "total": info.total, "jobs": info.jobs}));
+    } else {
+        println!("{}", info.id);
+    }
+    Ok(())
+}
+
+/// Shows progress until nothing is pending: a bar on a terminal, else a line (or JSON object) every two seconds.
+async fn follow(queue: &Queue, id: &str, json: bool) -> Result<(), Failure> {
+    let state = find(queue, id).await?;
+    let tty = std::io::stdout().is_terminal() && !json;
+    let bar = ProgressBar::new(state.info.total);
+    if tty {
+        bar.set_style(style("{msg:30} {bar:40} {pos}/{len} ({per_sec}, {eta} left)"));
+    } else {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    let mut state = state;
+    loop {
+        bar.set_position(state.finished());
+        bar.set_message(format!("{} {}", state.info.name, label(&state)));
+        if !tty {
+            print_state(&state, json);
+        }
+        if state.pending() == 0 && state.info.submitted {
+            break;
+        }
+        tokio::time::sleep(if tty { Duration::from_millis(250) } else { Duration::from_secs(2) }).await;
+        state = find(queue, id).await?;
+    }
+    bar.finish_and_clear();
+    if tty {
+        print_state(&state, false);
+    }
+    Ok(())
+}
+
+async fn find(queue: &Queue, id: &str) -> Result<CampaignState, Failure> {
+    queue.campaign(id).await?.ok_or_else(|| Failure::Invalid(format!("no campaign {id:?}")))
+}
+
+fn style(template: &str) -> ProgressStyle {
+    ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar())
+}
+
+/// Where a campaign stands, in a word.
+fn label(state: &CampaignState) -> &'static str {
+    match (state.info.submitted, state.info.cancelled_ms.is_some(), state.pending()) {
+        (false, _, _) => "submitting",
+        (true, _, 0) => "done",
+        (true, true, _) => "cancelling",
+        (true, false, _) => "running",
+    }
+}
+
+/// DESIGN §4: `id`, `name`, `total`, `pending`, one count per terminal outcome; plus its state.
+fn state_json(state: &CampaignState) -> Value {
+    let i = &state.info;
+    let mut value = json!({
+        "id": i.id, "name": i.name, "total": i.total, "pending": state.pending(), "jobs": i.jobs,
+        "state": label(state), "submitted": i.submitted, "created_ms": i.created_ms, "cancelled_ms": i.cancelled_ms,
+    });
+    if let Some(map) = value.as_object_mut() {
+        for (outcome, n) in &state.counts {
+            map.insert((*outcome).to_string(), json!(n));
+        }
+    }
+    value
+}
+
+fn print_state(state: &CampaignState, json: bool) {
+    if json {
+        println!("{}", state_json(state));
+        return;
+    }
+    let i = &state.info;
+    let counts: Vec<String> = state.counts.iter().filter(|(_, n)| **n > 0).map(|(o, n)| format!("{o}={n}")).collect();
+    println!(
+        "{} {:?} {}: {}/{} finished, {} pending  {}",
+        i.id,
+        i.name,
+        label(state),
+        state.finished(),
+        i.total,
+        state.pending(),
+        counts.join(" ")
+    );
+}
+
+fn runtime(e: ProducerError) -> Failure {
+    match e {
+        ProducerError::Invalid { .. } => Failure::Invalid(e.to_string()),
+        ProducerError::Queue(q) => Failure::Runtime(format!("cannot reach Redis: {q}")),
+    }
+}
