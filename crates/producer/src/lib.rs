@@ -32,7 +32,7 @@ pub enum ProducerError {
 pub fn new_job(job: &Job) -> NewJob {
     let id = JobId::new();
     let due_ms = job.run_at.map(|t| u64::try_from(t.timestamp_millis()).unwrap_or(0)).unwrap_or(0);
-    let envelope = Envelope::new(id.clone(), job).encode();
+    let envelope = Envelope::new(id.clone(), job).encode_compact();
     NewJob {
         id: id.0,
         due_ms,

@@ -64,8 +64,12 @@ pub struct Leased {
     pub id: String,
     /// The revision of the envelope leased; finishing or rescheduling requires it to be unchanged.
     pub rev: u64,
-    /// The envelope JSON.
+    /// The envelope JSON, compact or whole: read it with `Envelope::decode_stored`.
     pub envelope: String,
+    /// Its account, from the stored header.
+    pub account: String,
+    /// Its campaign, from the stored header.
+    pub campaign: Option<String>,
     /// How many times it was reclaimed from a worker that died holding it.
     pub reclaims: u32,
     /// Its campaign was cancelled: it must end `cancelled` without a provider call.
@@ -135,10 +139,15 @@ pub(crate) fn stored(rev: u64, account: &str, campaign: &str, envelope: &str) ->
 
 /// Splits a stored value into its revision and envelope.
 pub(crate) fn split_stored(value: &str) -> Option<(u64, &str)> {
+    split_header(value).map(|(rev, _, _, envelope)| (rev, envelope))
+}
+
+/// Splits a stored value into its revision, account, campaign (`""` for none) and envelope.
+pub(crate) fn split_header(value: &str) -> Option<(u64, &str, &str, &str)> {
     let mut parts = value.splitn(4, '|');
     let rev = parts.next()?.parse().ok()?;
-    let (_account, _campaign) = (parts.next()?, parts.next()?);
-    Some((rev, parts.next()?))
+    let (account, campaign) = (parts.next()?, parts.next()?);
+    Some((rev, account, campaign, parts.next()?))
 }
 
 fn flags(reply: Vec<i64>) -> Vec<bool> {
@@ -298,10 +307,17 @@ impl Queue {
         while let (Some(id), Some(value), Some(reclaims), Some(cancelled)) =
             (it.next(), it.next(), it.next(), it.next())
         {
-            let (rev, envelope) = split_stored(&value)
+            let (rev, account, campaign, envelope) = split_header(&value)
                 .ok_or_else(|| QueueError::Protocol(format!("job {id} has a malformed stored value")))?;
-            let reclaims = reclaims.parse().unwrap_or(0);
-            out.push(Leased { envelope: envelope.to_string(), id, rev, reclaims, cancelled: cancelled == "1" });
+            out.push(Leased {
+                envelope: envelope.to_string(),
+                account: account.to_string(),
+                campaign: (!campaign.is_empty()).then(|| campaign.to_string()),
+                id,
+                rev,
+                reclaims: reclaims.parse().unwrap_or(0),
+                cancelled: cancelled == "1",
+            });
         }
         Ok(out)
     }

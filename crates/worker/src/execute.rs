@@ -92,8 +92,13 @@ pub(crate) struct Executor {
 impl Executor {
     /// Runs one leased job.
     pub(crate) async fn execute(&self, leased: Leased) -> Finish {
-        let decoded = Envelope::decode(leased.envelope.as_bytes())
-            .and_then(|envelope| envelope.job().map(|job| (envelope, job)).map_err(|e| e.to_string()));
+        let decoded = Envelope::decode_stored(
+            &leased.id,
+            &leased.account,
+            leased.campaign.as_deref(),
+            leased.envelope.as_bytes(),
+        )
+        .and_then(|envelope| envelope.job().map(|job| (envelope, job)).map_err(|e| e.to_string()));
         let (mut envelope, job) = match decoded {
             Ok(pair) => pair,
             Err(error) => return undecodable(leased, &error),
