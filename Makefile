@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 RELEASE_BIN := target/release/deleteq
 
-.PHONY: help deps build release test lint fmt run bench peers deny clean
+.PHONY: help deps build release test lint fmt run bench peers deny clean api-contract
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -32,7 +32,11 @@ fmt: ## format the code
 test: deps lint build ## everything CI runs: lint, unit tests, end-to-end tests against private redis-servers
 	@mkdir -p target
 	set -o pipefail; $(CARGO) test --workspace 2>&1 | tee target/test.log
+	@$(MAKE) --no-print-directory api-contract
 	@awk '/^test result:/ {p += $$4; f += $$6} END {printf "%d passed, %d failed\n", p, f}' target/test.log
+
+api-contract: deps build ## schemathesis against `deleteq serve`'s OpenAPI document (private Redis; venv in target/venv)
+	bash scripts/api_contract.sh
 
 run: deps release ## the demo: private Redis, the emulator, a worker, a demo batch with live outcomes
 	@bash scripts/demo.sh

@@ -4,19 +4,24 @@
 //!
 //! # Layout
 //! - [`redis_server`]: start, kill and restart a private `redis-server`.
+//! - [`redis_cluster`]: a private Redis Cluster (masters and replicas) for failover tests.
 //! - [`emulator`]: the provider emulator in a background runtime.
-//! - [`process`]: the `deleteq` binary: one-shot commands and worker processes.
+//! - [`process`]: the `deleteq` binary: one-shot commands, worker and server processes.
+//! - [`http`]: a minimal HTTP/1.1 client for `deleteq serve`.
 //! - [`inspect`]: reading Redis state and the audit stream for assertions.
 
 #![allow(clippy::unwrap_used)]
 
 pub mod emulator;
+pub mod http;
 pub mod inspect;
 pub mod process;
+pub mod redis_cluster;
 pub mod redis_server;
 
 pub use emulator::TestEmulator;
-pub use process::{deleteq, Worker};
+pub use process::{deleteq, Server, Worker};
+pub use redis_cluster::RedisCluster;
 pub use redis_server::RedisServer;
 
 /// A loopback port nobody listens on right now.

@@ -94,3 +94,80 @@ impl Drop for Worker {
         let _ = self.child.wait();
     }
 }
+
+/// A `deleteq serve` process on a free loopback port, whose log goes to a file.
+pub struct Server {
+    child: Child,
+    log: PathBuf,
+    port: u16,
+}
+
+impl Server {
+    /// Starts `deleteq --config CONFIG serve --addr 127.0.0.1:PORT ARGS…` with `env` added, logging at
+    /// `RUST_LOG=level`, and waits until `/healthz` answers (panics with its log if it exits first).
+    pub fn start(config: &std::path::Path, log: PathBuf, level: &str, args: &[&str], env: &[(&str, &str)]) -> Server {
+        let port = crate::free_port();
+        let file = std::fs::File::create(&log).expect("create server log");
+        let child = Command::new(binary())
+            .arg("--config")
+            .arg(config)
+            .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
+            .args(args)
+            .env_remove("REDIS_URL")
+            .env_remove("DELETEQ_CONFIG")
+            .env("RUST_LOG", level)
+            .env("NO_COLOR", "1")
+            .envs(env.iter().copied())
+            .stdout(file.try_clone().expect("clone log file"))
+            .stderr(file)
+            .spawn()
+            .expect("spawn deleteq serve");
+        let mut server = Server { child, log, port };
+        let up = crate::wait_until(Duration::from_secs(20), || {
+            if let Ok(Some(status)) = server.child.try_wait() {
+                panic!("deleteq serve exited ({status}) before answering: {}", server.log());
+            }
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+                && crate::http::get(port, "/healthz", None).status == 200
+        });
+        assert!(up, "deleteq serve did not answer /healthz: {}", server.log());
+        server
+    }
+
+    /// The port it serves on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Sends a signal by name (`TERM`, `INT`).
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill").arg(format!("-{name}")).arg(self.child.id().to_string()).status();
+        assert!(status.is_ok_and(|s| s.success()), "kill -{name} failed");
+    }
+
+    /// Waits up to `timeout` for the process to exit.
+    pub fn wait(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Everything it logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

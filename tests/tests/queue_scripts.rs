@@ -15,6 +15,7 @@ async fn queue(redis: &RedisServer) -> Queue {
         dead_max_len: 2,
         dead_max_age: Duration::from_secs(3600),
         idempotency_retention: Duration::from_secs(60),
+        shards: 1,
     };
     Queue::connect(&target, options).await.expect("connect")
 }
@@ -61,7 +62,14 @@ fn record(job: &str, outcome: Outcome) -> AuditRecord {
 }
 
 fn ack(id: &str, rev: u64) -> Ack {
-    Ack { id: id.into(), rev, records: vec![record(id, Outcome::Deleted)], dead_letter: None, account: "cc".into() }
+    Ack {
+        shard: 0,
+        id: id.into(),
+        rev,
+        records: vec![record(id, Outcome::Deleted)],
+        dead_letter: None,
+        account: "cc".into(),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -97,6 +105,7 @@ async fn a_rescheduled_job_cannot_be_finished_by_a_stale_lease() {
     assert_eq!(second.rev, first.rev);
     // The second worker retries it: the stored job moves to revision 1.
     let retry = Reschedule {
+        shard: 0,
         id: "a".into(),
         rev: second.rev,
         due_ms: now + 60_000,
@@ -124,8 +133,8 @@ async fn scheduled_jobs_wait_and_released_jobs_go_first() {
     assert_eq!(leased.len(), 2, "the scheduled job is not ready");
     assert_eq!(q.promote_due(now + 1_000).await.expect("promote early"), 0);
     assert_eq!(q.next_due_ms().await.expect("next due"), Some(now + 5_000));
-    assert_eq!(q.release(&["y".to_string()]).await.expect("release"), 1);
-    assert_eq!(q.release(&["y".to_string()]).await.expect("release twice"), 0, "not leased any more");
+    assert_eq!(q.release(0, &["y".to_string()]).await.expect("release"), 1);
+    assert_eq!(q.release(0, &["y".to_string()]).await.expect("release twice"), 0, "not leased any more");
     assert_eq!(q.promote_due(now + 5_000).await.expect("promote"), 1);
     let order: Vec<String> =
         q.lease(10, Duration::from_secs(30), now).await.expect("lease").into_iter().map(|l| l.id).collect();
@@ -139,9 +148,10 @@ async fn extended_leases_are_not_reclaimed_and_dead_letters_are_bounded() {
     let now = deleteq_core::now_ms();
     q.enqueue(&[job("a", 0), job("b", 0), job("c", 0)], now).await.expect("enqueue");
     q.lease(3, Duration::from_secs(1), now).await.expect("lease");
-    q.extend(&["a".to_string()], Duration::from_secs(60), now).await.expect("extend");
+    q.extend(0, &["a".to_string()], Duration::from_secs(60), now).await.expect("extend");
     assert_eq!(q.reclaim_expired(now + 2_000).await.expect("reclaim"), 2, "b and c expired, a was extended");
     let dead = |id: &str| Ack {
+        shard: 0,
         id: id.into(),
         rev: 0,
         records: vec![record(id, Outcome::Failed)],
@@ -195,6 +205,7 @@ async fn expansion_steps_are_atomic_and_idempotent() {
     let parent = q.lease(1, Duration::from_secs(30), now).await.expect("lease").remove(0);
     let child = |n: u32| (format!("p:{n}"), format!("{{\"child\":{n}}}"));
     let first = Expand {
+        shard: 0,
         id: "p".into(),
         rev: parent.rev,
         children: vec![child(0), child(1)],
@@ -209,7 +220,14 @@ async fn expansion_steps_are_atomic_and_idempotent() {
     assert_eq!(order, [("p", 1), ("p:0", 0), ("p:1", 0)]);
     // A crash after the last step was written but before the worker knew: the retried step is refused, and
     // re-deriving the same child ids could never add them twice anyway.
-    let last = Expand { id: "p".into(), rev: 1, children: vec![child(1), child(2)], rest: None, account: "cc".into() };
+    let last = Expand {
+        shard: 0,
+        id: "p".into(),
+        rev: 1,
+        children: vec![child(1), child(2)],
+        rest: None,
+        account: "cc".into(),
+    };
     assert!(q.expand(&last).await.expect("last step"));
     assert!(!q.expand(&last).await.expect("replayed last step"));
     let depths = q.depths().await.expect("depths");
@@ -243,6 +261,7 @@ async fn dead_letters_past_the_max_age_are_dropped_when_new_ones_arrive() {
     let redis = RedisServer::start();
     let q = queue(&redis).await;
     let dead = |id: &str| Ack {
+        shard: 0,
         id: id.into(),
         rev: 0,
         records: vec![record(id, Outcome::Failed)],
@@ -281,6 +300,7 @@ async fn per_account_counts_follow_every_state_change() {
     assert_eq!(depths_of(&q, "cc").await, (0, 3, 1, 0), "a, b, c leased");
     // a: retried later; b: released; c: dead-lettered.
     let retry = Reschedule {
+        shard: 0,
         id: "a".into(),
         rev: 0,
         due_ms: now + 1_000,
@@ -288,7 +308,7 @@ async fn per_account_counts_follow_every_state_change() {
         records: vec![record("a", Outcome::RetryScheduled)],
     };
     assert_eq!(q.reschedule(&[retry]).await.expect("reschedule"), [true]);
-    assert_eq!(q.release(&["b".to_string()]).await.expect("release"), 1);
+    assert_eq!(q.release(0, &["b".to_string()]).await.expect("release"), 1);
     let dead =
         Ack { dead_letter: Some("{\"id\":\"c\"}".into()), records: vec![record("c", Outcome::Failed)], ..ack("c", 0) };
     assert_eq!(q.ack(&[dead], now).await.expect("ack"), [true]);
@@ -311,4 +331,63 @@ async fn per_account_counts_follow_every_state_change() {
     assert_eq!(depths_of(&q, "cc").await, (0, 0, 0, 0));
     let keys = keys(redis.url()).await;
     assert!(!keys.iter().any(|k| k == "{deleteq}:counts" || k == "{deleteq}:reclaims"), "{keys:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn shards_split_the_queue_and_every_reader_merges_them() {
+    let redis = RedisServer::start();
+    let target = RedisTarget::new(&redis.url()).expect("url");
+    let options = QueueOptions {
+        prefix: "deleteq".into(),
+        audit_max_len: 10_000,
+        dead_max_len: 100,
+        dead_max_age: Duration::from_secs(3600),
+        idempotency_retention: Duration::from_secs(60),
+        shards: 4,
+    };
+    let q = Queue::connect(&target, options).await.expect("connect");
+    let now = deleteq_core::now_ms();
+    let jobs: Vec<NewJob> = (0..200).map(|i| job(&format!("j{i}"), 0)).collect();
+    q.enqueue(&jobs, now).await.expect("enqueue");
+    // A repeated idempotency key lands in the first one's shard and returns its id, whatever the job id.
+    let keyed = |id: &str| NewJob { idempotency_key: Some("same".into()), ..job(id, 0) };
+    assert_eq!(q.enqueue(&[keyed("first")], now).await.expect("first"), ["first"]);
+    assert_eq!(q.enqueue(&[keyed("second")], now).await.expect("second"), ["first"]);
+    let per_shard: Vec<u64> = {
+        let mut v = Vec::new();
+        for shard in 0..4 {
+            v.push(q.shard_depths(shard).await.expect("depths").jobs);
+        }
+        v
+    };
+    assert!(per_shard.iter().all(|n| *n > 20), "jobs spread over the shards: {per_shard:?}");
+    assert_eq!(per_shard.iter().sum::<u64>(), 201);
+    let mut leased = Vec::new();
+    loop {
+        let batch = q.lease(64, Duration::from_secs(30), now).await.expect("lease");
+        if batch.is_empty() {
+            break;
+        }
+        leased.extend(batch);
+    }
+    assert_eq!(leased.len(), 201, "every job leased once, from every shard");
+    let shards_seen: std::collections::HashSet<usize> = leased.iter().map(|l| l.shard).collect();
+    assert_eq!(shards_seen.len(), 4);
+    let mut acks: Vec<Ack> = leased.iter().map(|l| Ack { shard: l.shard, ..ack(&l.id, l.rev) }).collect();
+    acks[0].dead_letter = Some("{}".into());
+    assert!(q.ack(&acks, now).await.expect("ack").into_iter().all(|done| done));
+    let depths = q.depths().await.expect("depths");
+    assert_eq!((depths.jobs, depths.audit, depths.dead), (0, 201, 1), "{depths:?}");
+    assert_eq!(q.audit_last(1_000).await.expect("audit").len(), 201, "the streams of every shard, merged");
+    let mut seen = 0;
+    let mut after = "-".to_string();
+    loop {
+        let page = q.audit_after(&after, 50).await.expect("page");
+        let Some(last) = page.last() else { break };
+        after = last.0.clone();
+        seen += page.len();
+    }
+    assert_eq!(seen, 201, "paging through the merged streams misses nothing");
+    assert_eq!(q.dead_letters(10).await.expect("dlq").len(), 1);
+    assert_eq!(q.account_depths().await.expect("accounts").get("cc").map(|d| d.dead), Some(1));
 }

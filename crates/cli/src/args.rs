@@ -36,6 +36,8 @@ pub(crate) enum Command {
     Accounts(AccountsCommand),
     /// Run the provider emulator.
     Emulator(EmulatorArgs),
+    /// Serve the HTTP API (bearer tokens from [api] tokens) until SIGINT or SIGTERM.
+    Serve(ServeArgs),
 }
 
 #[derive(Debug, Args)]
@@ -167,6 +169,16 @@ pub(crate) struct JsonFlag {
     /// Machine-readable output.
     #[arg(long)]
     pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// Address to listen on (default: [api] addr, else 127.0.0.1:8080).
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) addr: Option<String>,
+    /// Serve without authentication even though no [api] tokens are configured. Never on a shared network.
+    #[arg(long)]
+    pub(crate) insecure_no_auth: bool,
 }
 
 #[derive(Debug, Args)]

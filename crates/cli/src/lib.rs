@@ -41,7 +41,7 @@ pub fn main() -> std::process::ExitCode {
 
 fn init_tracing(command: &args::Command) {
     let default = match command {
-        args::Command::Worker | args::Command::Emulator(_) => "info",
+        args::Command::Worker | args::Command::Emulator(_) | args::Command::Serve(_) => "info",
         _ => "warn",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -49,6 +49,7 @@ fn init_tracing(command: &args::Command) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(std::env::var_os("NO_COLOR").is_none())
+        // Colours only on a terminal: logs collected from a container or a file stay plain text.
+        .with_ansi(std::env::var_os("NO_COLOR").is_none() && std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
 }

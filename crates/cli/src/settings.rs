@@ -2,7 +2,6 @@
 //! defaults (local Redis, no accounts). `REDIS_URL` overrides the Redis URL.
 
 use crate::exit::Failure;
-use deleteq_core::config::Secret;
 use deleteq_core::Config;
 use std::path::{Path, PathBuf};
 
@@ -22,7 +21,7 @@ pub(crate) fn load(explicit: Option<&Path>) -> Result<Config, Failure> {
         None => Config::default(),
     };
     if let Some(url) = std::env::var("REDIS_URL").ok().filter(|u| !u.is_empty()) {
-        config.redis.url = Secret::new(url);
+        config.redis.url = deleteq_core::config::RedisUrl::new(url);
     }
     Ok(config)
 }

@@ -77,6 +77,6 @@ impl Producer {
             // Undecodable: it goes back as it was and will fail again, visibly.
             None => (letter.envelope.clone(), Vec::new(), String::new(), (0, 0)),
         };
-        Replay { id: letter.id, rev: letter.rev, envelope, records, account, uncount }
+        Replay { id: letter.id, rev: letter.rev, envelope, records, account, uncount, shard: letter.shard }
     }
 }

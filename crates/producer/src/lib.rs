@@ -53,7 +53,7 @@ pub struct Producer {
 impl Producer {
     /// Connects to the config's Redis.
     pub async fn connect(config: &Config) -> Result<Producer, ProducerError> {
-        let target = RedisTarget::new(config.redis.url.expose())?;
+        let target = RedisTarget::from_config(&config.redis)?;
         let options = QueueOptions::from_config(config);
         let queue = Queue::connect(&target, options).await?;
         queue.ping().await?;

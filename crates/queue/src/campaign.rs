@@ -100,21 +100,30 @@ impl Queue {
     pub async fn campaign(&self, id: &str) -> Result<Option<CampaignState>> {
         let Some(info) = self.campaign_info(id).await? else { return Ok(None) };
         let fields: Vec<String> = Outcome::TERMINAL.iter().map(|o| format!("{id}:{}", o.as_str())).collect();
-        let values: Vec<Option<i64>> =
-            redis::cmd("HMGET").arg(self.keys().campaign_counts()).arg(&fields).query_async(&mut self.conn()).await?;
-        let by_outcome: HashMap<&str, i64> =
-            Outcome::TERMINAL.iter().zip(values).map(|(o, v)| (o.as_str(), v.unwrap_or(0))).collect();
+        let mut by_outcome: HashMap<&str, i64> = HashMap::new();
+        for (_, k) in self.all_shards() {
+            let values: Vec<Option<i64>> =
+                redis::cmd("HMGET").arg(k.campaign_counts()).arg(&fields).query_async(&mut self.conn()).await?;
+            for (o, v) in Outcome::TERMINAL.iter().zip(values) {
+                *by_outcome.entry(o.as_str()).or_default() += v.unwrap_or(0);
+            }
+        }
         let counts = counts_from(|o| by_outcome.get(o).copied().unwrap_or(0));
         Ok(Some(CampaignState { info, counts }))
     }
 
     /// Every campaign with its counters, oldest first.
     pub async fn campaigns(&self) -> Result<Vec<CampaignState>> {
-        let (infos, counts): (HashMap<String, String>, HashMap<String, i64>) = redis::pipe()
-            .hgetall(self.keys().campaigns())
-            .hgetall(self.keys().campaign_counts())
-            .query_async(&mut self.conn())
-            .await?;
+        let infos: HashMap<String, String> =
+            redis::cmd("HGETALL").arg(self.keys().campaigns()).query_async(&mut self.conn()).await?;
+        let mut counts: HashMap<String, i64> = HashMap::new();
+        for (_, k) in self.all_shards() {
+            let shard: HashMap<String, i64> =
+                redis::cmd("HGETALL").arg(k.campaign_counts()).query_async(&mut self.conn()).await?;
+            for (field, n) in shard {
+                *counts.entry(field).or_default() += n;
+            }
+        }
         let mut out: Vec<CampaignState> = infos
             .values()
             .filter_map(|v| serde_json::from_str::<CampaignInfo>(v).ok())
@@ -131,7 +140,10 @@ impl Queue {
     /// stands, `None` if there is no such campaign. Cancelling twice keeps the first time.
     pub async fn cancel_campaign(&self, id: &str, now_ms: u64) -> Result<Option<CampaignState>> {
         let Some(mut info) = self.campaign_info(id).await? else { return Ok(None) };
-        let () = redis::cmd("SADD").arg(self.keys().cancelled()).arg(id).query_async(&mut self.conn()).await?;
+        // Every shard's lease script checks its own shard's set.
+        for (_, k) in self.all_shards() {
+            let () = redis::cmd("SADD").arg(k.cancelled()).arg(id).query_async(&mut self.conn()).await?;
+        }
         if info.cancelled_ms.is_none() {
             info.cancelled_ms = Some(now_ms);
             self.update_campaign(&info).await?;

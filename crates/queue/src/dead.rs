@@ -19,6 +19,8 @@ pub struct Replay {
     pub account: String,
     /// Messages it held that ended `failed`, and `dead`: its campaign counts them as pending again.
     pub uncount: (u64, u64),
+    /// The shard it is dead-lettered in (and goes back to).
+    pub shard: usize,
 }
 
 /// A dead letter as stored.
@@ -30,45 +32,60 @@ pub struct StoredDeadLetter {
     pub rev: u64,
     /// Its envelope, with the last error.
     pub envelope: String,
+    /// The shard it is in.
+    pub shard: usize,
 }
 
 impl Queue {
-    /// The stored dead letters of `ids` (missing ids are left out).
+    /// The stored dead letters of `ids`, looked up in every shard (missing ids are left out).
     pub async fn dead_letters_by_id(&self, ids: &[String]) -> Result<Vec<StoredDeadLetter>> {
+        let mut out = Vec::new();
         if ids.is_empty() {
-            return Ok(Vec::new());
+            return Ok(out);
         }
-        let mut cmd = redis::cmd("HMGET");
-        cmd.arg(self.keys().dead_jobs()).arg(ids);
-        let values: Vec<Option<String>> = cmd.query_async(&mut self.conn()).await?;
-        Ok(ids
-            .iter()
-            .zip(values)
-            .filter_map(|(id, value)| {
+        for (shard, k) in self.all_shards() {
+            let mut cmd = redis::cmd("HMGET");
+            cmd.arg(k.dead_jobs()).arg(ids);
+            let values: Vec<Option<String>> = cmd.query_async(&mut self.conn()).await?;
+            out.extend(ids.iter().zip(values).filter_map(|(id, value)| {
                 let value = value?;
                 let (rev, envelope) = split_stored(&value)?;
-                Some(StoredDeadLetter { id: id.clone(), rev, envelope: envelope.to_string() })
-            })
-            .collect())
+                Some(StoredDeadLetter { id: id.clone(), rev, envelope: envelope.to_string(), shard })
+            }));
+        }
+        Ok(out)
     }
 
-    /// Up to `count` dead-letter ids, oldest first.
+    /// Up to `count` dead-letter ids, oldest first within each shard, from the shards in order.
     pub async fn dead_ids(&self, count: usize) -> Result<Vec<String>> {
-        let ids: Vec<String> = redis::cmd("ZRANGE")
-            .arg(self.keys().dead())
-            .arg(0)
-            .arg(count.saturating_sub(1))
-            .query_async(&mut self.conn())
-            .await?;
-        Ok(ids)
+        let mut out: Vec<String> = Vec::new();
+        for (_, k) in self.all_shards() {
+            if out.len() >= count {
+                break;
+            }
+            let ids: Vec<String> = redis::cmd("ZRANGE")
+                .arg(k.dead())
+                .arg(0)
+                .arg((count - out.len()).saturating_sub(1))
+                .query_async(&mut self.conn())
+                .await?;
+            out.extend(ids);
+        }
+        Ok(out)
     }
 
     /// Puts dead letters back in the queue; returns how many went back.
     pub async fn replay(&self, items: &[Replay]) -> Result<u64> {
-        if items.is_empty() {
-            return Ok(0);
+        let mut total = 0;
+        for (shard, members) in crate::queue::by_shard(items, |r| r.shard) {
+            let part: Vec<&Replay> = members.iter().map(|&i| &items[i]).collect();
+            total += self.replay_in(shard, &part).await?;
         }
-        let k = self.keys();
+        Ok(total)
+    }
+
+    async fn replay_in(&self, shard: usize, items: &[&Replay]) -> Result<u64> {
+        let k = self.shard_keys(shard);
         let mut inv = self.scripts().replay.prepare_invoke();
         inv.key(k.dead()).key(k.dead_jobs()).key(k.jobs()).key(k.ready()).key(k.wake()).key(k.audit()).key(k.pending());
         inv.key(k.counts()).key(k.campaign_counts());
@@ -88,16 +105,25 @@ impl Queue {
         Ok(inv.invoke_async(&mut self.conn()).await?)
     }
 
-    /// Forgets dead letters dead-lettered at or before `cutoff_ms`; returns how many.
+    /// Forgets dead letters dead-lettered at or before `cutoff_ms`, in every shard; returns how many.
     pub async fn purge_dead(&self, cutoff_ms: u64) -> Result<u64> {
+        let mut total = 0;
+        for shard in 0..self.shard_count() {
+            total += self.purge_dead_in(shard, cutoff_ms).await?;
+        }
+        Ok(total)
+    }
+
+    async fn purge_dead_in(&self, shard: usize, cutoff_ms: u64) -> Result<u64> {
+        let k = self.shard_keys(shard);
         let mut total = 0;
         loop {
             let removed: u64 = self
                 .scripts()
                 .purge_dead
-                .key(self.keys().dead())
-                .key(self.keys().dead_jobs())
-                .key(self.keys().counts())
+                .key(k.dead())
+                .key(k.dead_jobs())
+                .key(k.counts())
                 .arg(cutoff_ms)
                 .arg(1000)
                 .invoke_async(&mut self.conn())

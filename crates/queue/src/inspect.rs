@@ -1,8 +1,8 @@
-//! Read-only views of a queue for `status`, `audit` and `dlq`.
+//! Read-only views of a queue for `status`, `audit` and `dlq`, merged across shards.
 
 use crate::queue::{split_stored, Queue};
 use crate::Result;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// Queue depths at one moment.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -19,6 +19,17 @@ pub struct Depths {
     pub dead: u64,
     /// Audit records kept.
     pub audit: u64,
+}
+
+impl std::ops::AddAssign for Depths {
+    fn add_assign(&mut self, other: Depths) {
+        self.jobs += other.jobs;
+        self.ready += other.ready;
+        self.leased += other.leased;
+        self.scheduled += other.scheduled;
+        self.dead += other.dead;
+        self.audit += other.audit;
+    }
 }
 
 /// One account's share of a queue.
@@ -55,10 +66,26 @@ pub struct DeadLetter {
     pub envelope: String,
 }
 
+/// A stream id's (ms, seq), for ordering entries of several shards' streams.
+fn stream_order(id: &str) -> (u64, u64) {
+    let (ms, seq) = id.split_once('-').unwrap_or((id, "0"));
+    (ms.parse().unwrap_or(0), seq.parse().unwrap_or(0))
+}
+
+/// Merges per-shard runs of entries (each oldest first) into one, oldest first.
+fn merge_entries(mut runs: Vec<Vec<AuditEntry>>) -> Vec<AuditEntry> {
+    if runs.len() == 1 {
+        return runs.pop().unwrap_or_default();
+    }
+    let mut all: Vec<AuditEntry> = runs.into_iter().flatten().collect();
+    all.sort_by_key(|(id, _)| stream_order(id));
+    all
+}
+
 impl Queue {
-    /// Current depths, in one pipelined round trip.
-    pub async fn depths(&self) -> Result<Depths> {
-        let k = self.keys();
+    /// Current depths of one shard, in one pipelined round trip.
+    pub async fn shard_depths(&self, shard: usize) -> Result<Depths> {
+        let k = self.shard_keys(shard);
         let (jobs, ready, leased, scheduled, dead, audit): (u64, u64, u64, u64, u64, u64) = redis::pipe()
             .hlen(k.jobs())
             .llen(k.ready())
@@ -72,93 +99,139 @@ impl Queue {
         Ok(Depths { jobs, ready, leased, scheduled, dead, audit })
     }
 
-    /// Up to `count` audit entries after stream id `after` (exclusive; `"-"` for the start), oldest first.
+    /// Current depths, summed over the shards.
+    pub async fn depths(&self) -> Result<Depths> {
+        let mut total = Depths::default();
+        for shard in 0..self.shard_count() {
+            total += self.shard_depths(shard).await?;
+        }
+        Ok(total)
+    }
+
+    /// Up to `count` audit entries after stream id `after` (exclusive; `"-"` for the start), oldest first, across
+    /// every shard's stream. Entries sharing the last id returned are all returned, so a caller that continues
+    /// after that id misses none.
     pub async fn audit_after(&self, after: &str, count: usize) -> Result<Vec<AuditEntry>> {
         let start = if after == "-" { "-".to_string() } else { format!("({after}") };
-        let reply: Vec<(String, Vec<(String, String)>)> = redis::cmd("XRANGE")
-            .arg(self.keys().audit())
-            .arg(start)
-            .arg("+")
-            .arg("COUNT")
-            .arg(count)
-            .query_async(&mut self.conn())
-            .await
-            .map_err(crate::QueueError::from)?;
-        Ok(reply)
-    }
-
-    /// Unfinished jobs per account (queued, leased, scheduled or parked).
-    pub async fn pending_by_account(&self) -> Result<std::collections::HashMap<String, i64>> {
-        Ok(redis::cmd("HGETALL").arg(self.keys().pending()).query_async(&mut self.conn()).await?)
-    }
-
-    /// Per account: unfinished jobs, and how many of them are leased or scheduled, and its dead letters; in one
-    /// round trip, from counts the scripts keep (no scan). Parked jobs are counted by [`Queue::parked_jobs`].
-    pub async fn account_depths(&self) -> Result<std::collections::BTreeMap<String, AccountDepths>> {
-        let (pending, counts): (HashMap<String, i64>, HashMap<String, i64>) = redis::pipe()
-            .hgetall(self.keys().pending())
-            .hgetall(self.keys().counts())
-            .query_async(&mut self.conn())
-            .await?;
-        let mut out: std::collections::BTreeMap<String, AccountDepths> = std::collections::BTreeMap::new();
-        for (account, n) in pending {
-            out.entry(account).or_default().pending = n.max(0) as u64;
+        let mut runs = Vec::with_capacity(self.shard_count());
+        for (_, k) in self.all_shards() {
+            let run: Vec<AuditEntry> = redis::cmd("XRANGE")
+                .arg(k.audit())
+                .arg(&start)
+                .arg("+")
+                .arg("COUNT")
+                .arg(count)
+                .query_async(&mut self.conn())
+                .await?;
+            runs.push(run);
         }
-        for (field, n) in counts {
-            let Some((state, account)) = field.split_once(':') else { continue };
-            let depth = out.entry(account.to_string()).or_default();
-            let n = n.max(0) as u64;
-            match state {
-                "leased" => depth.leased = n,
-                "scheduled" => depth.scheduled = n,
-                "dead" => depth.dead = n,
-                _ => {}
+        let complete = runs.len() == 1;
+        let mut merged = merge_entries(runs);
+        if !complete && merged.len() > count {
+            // Past `count`, keep only entries with the same id as the last one kept.
+            let last = stream_order(&merged[count - 1].0);
+            let end = merged.iter().position(|(id, _)| stream_order(id) > last).unwrap_or(merged.len());
+            merged.truncate(end.max(count));
+        }
+        Ok(merged)
+    }
+
+    /// Unfinished jobs per account (queued, leased, scheduled or parked), summed over the shards.
+    pub async fn pending_by_account(&self) -> Result<HashMap<String, i64>> {
+        Ok(self.account_depths().await?.into_iter().map(|(a, d)| (a, d.pending as i64)).collect())
+    }
+
+    /// Per account: unfinished jobs, and how many of them are leased or scheduled, and its dead letters; from
+    /// counts the scripts keep (no scan), one round trip per shard. Parked jobs are counted by
+    /// [`Queue::parked_jobs`].
+    pub async fn account_depths(&self) -> Result<BTreeMap<String, AccountDepths>> {
+        let mut out: BTreeMap<String, AccountDepths> = BTreeMap::new();
+        for (_, k) in self.all_shards() {
+            let (pending, counts): (HashMap<String, i64>, HashMap<String, i64>) =
+                redis::pipe().hgetall(k.pending()).hgetall(k.counts()).query_async(&mut self.conn()).await?;
+            for (account, n) in pending {
+                out.entry(account).or_default().pending += n.max(0) as u64;
+            }
+            for (field, n) in counts {
+                let Some((state, account)) = field.split_once(':') else { continue };
+                let depth = out.entry(account.to_string()).or_default();
+                let n = n.max(0) as u64;
+                match state {
+                    "leased" => depth.leased += n,
+                    "scheduled" => depth.scheduled += n,
+                    "dead" => depth.dead += n,
+                    _ => {}
+                }
             }
         }
         Ok(out)
     }
 
-    /// The last `count` audit entries, oldest first.
+    /// The last `count` audit entries across the shards, oldest first.
     pub async fn audit_last(&self, count: usize) -> Result<Vec<AuditEntry>> {
-        let mut reply: Vec<(String, Vec<(String, String)>)> = redis::cmd("XREVRANGE")
-            .arg(self.keys().audit())
-            .arg("+")
-            .arg("-")
-            .arg("COUNT")
-            .arg(count)
-            .query_async(&mut self.conn())
-            .await?;
-        reply.reverse();
-        Ok(reply)
+        let mut runs = Vec::with_capacity(self.shard_count());
+        for (_, k) in self.all_shards() {
+            let mut run: Vec<AuditEntry> = redis::cmd("XREVRANGE")
+                .arg(k.audit())
+                .arg("+")
+                .arg("-")
+                .arg("COUNT")
+                .arg(count)
+                .query_async(&mut self.conn())
+                .await?;
+            run.reverse();
+            runs.push(run);
+        }
+        let mut merged = merge_entries(runs);
+        let excess = merged.len().saturating_sub(count);
+        merged.drain(..excess);
+        Ok(merged)
     }
 
-    /// The newest `limit` dead letters, newest first.
+    /// The newest `limit` dead letters across the shards, newest first.
     pub async fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>> {
-        let k = self.keys();
-        let ids: Vec<(String, f64)> = redis::cmd("ZREVRANGE")
-            .arg(k.dead())
-            .arg(0)
-            .arg(limit.saturating_sub(1))
-            .arg("WITHSCORES")
-            .query_async(&mut self.conn())
-            .await?;
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut cmd = redis::cmd("HMGET");
-        cmd.arg(k.dead_jobs());
-        for (id, _) in &ids {
-            cmd.arg(id);
-        }
-        let values: Vec<Option<String>> = cmd.query_async(&mut self.conn()).await?;
-        Ok(ids
-            .into_iter()
-            .zip(values)
-            .filter_map(|((id, at), value)| {
+        let mut all = Vec::new();
+        for (_, k) in self.all_shards() {
+            let ids: Vec<(String, f64)> = redis::cmd("ZREVRANGE")
+                .arg(k.dead())
+                .arg(0)
+                .arg(limit.saturating_sub(1))
+                .arg("WITHSCORES")
+                .query_async(&mut self.conn())
+                .await?;
+            if ids.is_empty() {
+                continue;
+            }
+            let mut cmd = redis::cmd("HMGET");
+            cmd.arg(k.dead_jobs());
+            for (id, _) in &ids {
+                cmd.arg(id);
+            }
+            let values: Vec<Option<String>> = cmd.query_async(&mut self.conn()).await?;
+            all.extend(ids.into_iter().zip(values).filter_map(|((id, at), value)| {
                 let value = value?;
                 let envelope = split_stored(&value).map(|(_, e)| e.to_string()).unwrap_or(value);
                 Some(DeadLetter { id, at_ms: at as u64, envelope })
-            })
-            .collect())
+            }));
+        }
+        all.sort_by_key(|d| std::cmp::Reverse(d.at_ms));
+        all.truncate(limit);
+        Ok(all)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(id: &str) -> AuditEntry {
+        (id.to_string(), Vec::new())
+    }
+
+    #[test]
+    fn shard_streams_merge_in_time_order() {
+        let merged = merge_entries(vec![vec![entry("5-0"), entry("12-1")], vec![entry("9-0"), entry("12-0")]]);
+        let ids: Vec<&str> = merged.iter().map(|(id, _)| id.as_str()).collect();
+        assert_eq!(ids, ["5-0", "9-0", "12-0", "12-1"]);
     }
 }

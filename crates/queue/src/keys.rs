@@ -41,9 +41,23 @@ pub struct Keys {
 }
 
 impl Keys {
-    /// The keys under `prefix` (hash tag `{prefix}`).
+    /// The keys of a queue with one shard: hash tag `{prefix}`.
     pub fn new(prefix: &str) -> Self {
-        let k = |name: &str| format!("{{{prefix}}}:{name}");
+        Keys::tagged(prefix.to_string())
+    }
+
+    /// The keys of shard `shard` of `shards`: hash tag `{prefix:shard}`, or `{prefix}` when there is one shard
+    /// (DESIGN §8), so each shard lives in one Redis Cluster slot.
+    pub fn shard(prefix: &str, shard: usize, shards: usize) -> Self {
+        if shards <= 1 {
+            Keys::new(prefix)
+        } else {
+            Keys::tagged(format!("{prefix}:{shard}"))
+        }
+    }
+
+    fn tagged(tag: String) -> Self {
+        let k = |name: &str| format!("{{{tag}}}:{name}");
         Keys {
             jobs: k("jobs"),
             ready: k("ready"),
@@ -160,5 +174,7 @@ mod tests {
             assert!(key.starts_with("{deleteq}:"), "{key}");
         }
         assert_eq!(k.audit(), "{deleteq}:audit");
+        assert_eq!(super::Keys::shard("deleteq", 0, 1).audit(), "{deleteq}:audit");
+        assert_eq!(super::Keys::shard("deleteq", 3, 4).ready(), "{deleteq:3}:ready");
     }
 }

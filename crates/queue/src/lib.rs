@@ -4,7 +4,8 @@
 //! - [`keys`]: the key schema, every key with its Redis type. No key name is written anywhere else.
 //! - `scripts`: the Lua scripts (`lua/*.lua`), one per state change, each with a KEYS/ARGV/returns header.
 //! - [`connection`]: connecting with explicit timeouts, and the separate connection idle workers block on.
-//! - [`queue`]: [`Queue`], the typed calls: enqueue, lease, ack, reschedule, release, extend, promote, reclaim.
+//! - [`queue`]: [`Queue`], the typed calls: enqueue, lease, ack, reschedule, release, extend, promote, reclaim;
+//!   each goes to the shard of the job it concerns (a job carries its shard from the lease on).
 //! - [`inspect`]: read-only views for `status`, `audit` and `dlq`.
 //! - [`dead`]: replaying and purging dead letters.
 //! - [`rate`]: per-account rate limits shared by every worker.

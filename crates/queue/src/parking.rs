@@ -21,6 +21,8 @@ pub struct ParkJob {
     pub envelope: String,
     /// Terminal records of messages resolved before the account stopped.
     pub records: Vec<AuditRecord>,
+    /// Its shard ([`crate::Leased::shard`]).
+    pub shard: usize,
 }
 
 /// Why and since when an account is parked.
@@ -56,7 +58,7 @@ impl Queue {
     /// stopped); false if it changed since it was leased.
     pub async fn park_job(&self, job: &ParkJob, now_ms: u64) -> Result<bool> {
         let mut inv = self.scripts().reschedule.prepare_invoke();
-        let k = self.keys();
+        let k = self.shard_keys(job.shard);
         inv.key(k.jobs()).key(k.leased()).key(k.parked_jobs(&job.account)).key(k.audit());
         inv.key(k.counts()).key(k.campaign_counts());
         inv.arg(self.audit_max_len()).arg(FIELDS.len()).arg("");
@@ -75,13 +77,23 @@ impl Queue {
 
     /// Jobs set aside for a parked account.
     pub async fn parked_jobs(&self, account: &str) -> Result<u64> {
-        Ok(redis::cmd("ZCARD").arg(self.keys().parked_jobs(account)).query_async(&mut self.conn()).await?)
+        let mut total = 0;
+        for (_, k) in self.all_shards() {
+            let n: u64 = redis::cmd("ZCARD").arg(k.parked_jobs(account)).query_async(&mut self.conn()).await?;
+            total += n;
+        }
+        Ok(total)
     }
 
     /// Releases a parked account: clears the flag and puts its set-aside jobs back in line; returns how many.
     pub async fn resume_account(&self, account: &str) -> Result<u64> {
         let _: u64 =
             redis::cmd("DEL").arg(account_parked(self.prefix(), account)).query_async(&mut self.conn()).await?;
-        self.promote_uncounted(&self.keys().parked_jobs(account), u64::MAX, "back").await
+        let mut total = 0;
+        for shard in 0..self.shard_count() {
+            let set = self.shard_keys(shard).parked_jobs(account);
+            total += self.promote_uncounted(shard, &set, u64::MAX, "back").await?;
+        }
+        Ok(total)
     }
 }

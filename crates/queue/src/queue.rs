@@ -1,11 +1,11 @@
 //! [`Queue`]: the typed calls that run the scripts. Each call is one round trip for a whole batch.
 
-use crate::connection::RedisTarget;
+use crate::connection::{Conn, RedisTarget};
 use crate::keys::Keys;
 use crate::scripts::{Scripts, ENQUEUE_SOURCE};
 use crate::{QueueError, Result};
 use deleteq_core::audit::{AuditRecord, FIELDS};
-use redis::aio::{ConnectionManager, MultiplexedConnection};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,6 +25,8 @@ pub struct QueueOptions {
     pub dead_max_len: u64,
     /// Dead letters older than this are dropped.
     pub dead_max_age: Duration,
+    /// Independent shards the queue is split into (DESIGN §8); 1 = one `{prefix}` slot.
+    pub shards: usize,
 }
 
 impl QueueOptions {
@@ -36,6 +38,7 @@ impl QueueOptions {
             idempotency_retention: config.producer.idempotency_retention,
             dead_max_len: config.dlq.max_len,
             dead_max_age: config.dlq.max_age,
+            shards: config.redis.shards.max(1) as usize,
         }
     }
 }
@@ -74,6 +77,8 @@ pub struct Leased {
     pub reclaims: u32,
     /// Its campaign was cancelled: it must end `cancelled` without a provider call.
     pub cancelled: bool,
+    /// The shard it lives in; everything done with it goes there.
+    pub shard: usize,
 }
 
 /// A finished job.
@@ -89,6 +94,8 @@ pub struct Ack {
     pub dead_letter: Option<String>,
     /// Its account (for logs and metrics; the scripts read it from the stored header).
     pub account: String,
+    /// Its shard ([`Leased::shard`]).
+    pub shard: usize,
 }
 
 /// A job to run again later.
@@ -96,6 +103,8 @@ pub struct Ack {
 pub struct Reschedule {
     /// Its id.
     pub id: String,
+    /// Its shard ([`Leased::shard`]).
+    pub shard: usize,
     /// The revision leased; the stored one becomes `rev + 1`.
     pub rev: u64,
     /// When to run it again (ms).
@@ -111,6 +120,8 @@ pub struct Reschedule {
 pub struct Expand {
     /// The parent's id.
     pub id: String,
+    /// Its shard ([`Leased::shard`]); the children stay in it.
+    pub shard: usize,
     /// The parent revision leased.
     pub rev: u64,
     /// The children: (id, envelope JSON). Their ids derive from the parent and their position.
@@ -121,14 +132,35 @@ pub struct Expand {
     pub account: String,
 }
 
-/// One queue in Redis, cheap to clone (one multiplexed, self-reconnecting connection shared by all clones).
+/// One queue in Redis, split into `shards` independent shards; cheap to clone (one multiplexed,
+/// self-reconnecting connection shared by all clones).
 #[derive(Clone)]
 pub struct Queue {
-    conn: ConnectionManager,
-    keys: Arc<Keys>,
+    conn: Conn,
+    shards: Arc<Vec<Keys>>,
     scripts: Arc<Scripts>,
     options: Arc<QueueOptions>,
     target: RedisTarget,
+    /// The shard the next lease starts at (round robin).
+    next_shard: Arc<AtomicUsize>,
+}
+
+/// FNV-1a, 64 bits: a stable hash (the same in every version and process) for placing jobs in shards.
+fn stable_hash(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// The positions of `items` grouped by shard, in order within each shard.
+pub(crate) fn by_shard<T>(items: &[T], shard: impl Fn(&T) -> usize) -> Vec<(usize, Vec<usize>)> {
+    let mut groups: Vec<(usize, Vec<usize>)> = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let s = shard(item);
+        match groups.iter_mut().find(|(g, _)| *g == s) {
+            Some((_, members)) => members.push(i),
+            None => groups.push((s, vec![i])),
+        }
+    }
+    groups
 }
 
 /// A stored job value: `"<rev>|<account>|<campaign>|<envelope>"`. The header lets the scripts keep per-account
@@ -158,22 +190,55 @@ impl Queue {
     /// Connects (one attempt; callers that must survive an outage retry).
     pub async fn connect(target: &RedisTarget, options: QueueOptions) -> Result<Queue> {
         let conn = target.manager().await?;
+        let count = options.shards.max(1);
+        let shards = (0..count).map(|i| Keys::shard(&options.prefix, i, count)).collect();
         Ok(Queue {
             conn,
-            keys: Arc::new(Keys::new(&options.prefix)),
+            shards: Arc::new(shards),
             scripts: Arc::new(Scripts::new()),
             options: Arc::new(options),
             target: target.clone(),
+            next_shard: Arc::new(AtomicUsize::new(0)),
         })
     }
 
-    /// The key schema in use.
+    /// The key schema of the first shard (the only one with `shards = 1`); campaign descriptions live there.
     pub fn keys(&self) -> &Keys {
-        &self.keys
+        &self.shards[0]
+    }
+
+    /// The key schema of shard `i` (clamped to the shards there are).
+    pub fn shard_keys(&self, i: usize) -> &Keys {
+        &self.shards[i.min(self.shards.len() - 1)]
+    }
+
+    /// How many shards the queue has.
+    pub fn shard_count(&self) -> usize {
+        self.shards.len()
+    }
+
+    /// Every shard's keys, with its index.
+    pub(crate) fn all_shards(&self) -> impl Iterator<Item = (usize, &Keys)> {
+        self.shards.iter().enumerate()
+    }
+
+    /// The shard a new job goes to: a stable hash of its idempotency key if it has one (so a repeated key meets
+    /// the first one's marker), else of its id.
+    pub fn shard_of(&self, job: &NewJob) -> usize {
+        if self.shards.len() == 1 {
+            return 0;
+        }
+        let basis = job.idempotency_key.as_deref().unwrap_or(&job.id);
+        (stable_hash(basis) % self.shards.len() as u64) as usize
+    }
+
+    /// Whether the queue runs on a Redis Cluster.
+    pub fn is_cluster(&self) -> bool {
+        self.target.is_cluster()
     }
 
     /// A raw connection for read-only inspection.
-    pub(crate) fn conn(&self) -> ConnectionManager {
+    pub(crate) fn conn(&self) -> Conn {
         self.conn.clone()
     }
 
@@ -219,18 +284,36 @@ impl Queue {
         Ok(())
     }
 
-    /// Stores `jobs` all or nothing; returns, per job, the id it is known by (the first job's id for a repeated
-    /// idempotency key). Up to one chunk is one script call (atomic by itself, `EVALSHA`); more is one
-    /// `MULTI`/`EXEC` of `EVAL`s, which cannot half-fail on an empty script cache.
+    /// Stores `jobs`; returns, per job, the id it is known by (the first job's id for a repeated idempotency key).
+    /// Within a shard the batch is all or nothing: up to one chunk is one script call (atomic by itself,
+    /// `EVALSHA`); more is one `MULTI`/`EXEC` of `EVAL`s, which cannot half-fail on an empty script cache (on a
+    /// Redis Cluster, where a transaction is confined to one node, chunks are separate calls). Across shards
+    /// each shard's part is its own call.
     pub async fn enqueue(&self, jobs: &[NewJob], now_ms: u64) -> Result<Vec<String>> {
+        if self.shards.len() == 1 {
+            return self.enqueue_in(0, jobs, now_ms).await;
+        }
+        let mut out = vec![String::new(); jobs.len()];
+        for (shard, members) in by_shard(jobs, |j| self.shard_of(j)) {
+            let part: Vec<NewJob> = members.iter().map(|&i| jobs[i].clone()).collect();
+            let ids = self.enqueue_in(shard, &part, now_ms).await?;
+            for (&i, id) in members.iter().zip(ids) {
+                out[i] = id;
+            }
+        }
+        Ok(out)
+    }
+
+    async fn enqueue_in(&self, shard: usize, jobs: &[NewJob], now_ms: u64) -> Result<Vec<String>> {
         if jobs.is_empty() {
             return Ok(Vec::new());
         }
+        let keys_of = self.shard_keys(shard);
         let mut conn = self.conn.clone();
         let retention = self.options.idempotency_retention.as_millis().max(1) as u64;
         if jobs.len() <= CHUNK {
             let (mut keys, mut args) = (Vec::new(), Vec::new());
-            self.enqueue_args(jobs, now_ms, retention, |k| keys.push(k), |a| args.push(a));
+            enqueue_args(keys_of, jobs, now_ms, retention, |k| keys.push(k), |a| args.push(a));
             let mut inv = self.scripts.enqueue.prepare_invoke();
             keys.into_iter().for_each(|k| {
                 inv.key(k);
@@ -240,64 +323,54 @@ impl Queue {
             });
             return Ok(inv.invoke_async(&mut conn).await?);
         }
+        if self.is_cluster() {
+            let mut out = Vec::with_capacity(jobs.len());
+            for chunk in jobs.chunks(CHUNK) {
+                out.extend(Box::pin(self.enqueue_in(shard, chunk, now_ms)).await?);
+            }
+            return Ok(out);
+        }
         let mut pipe = redis::pipe();
         pipe.atomic();
         for chunk in jobs.chunks(CHUNK) {
             let mut keys = Vec::new();
             let mut args = Vec::new();
-            self.enqueue_args(chunk, now_ms, retention, |k| keys.push(k), |a| args.push(a));
+            enqueue_args(keys_of, chunk, now_ms, retention, |k| keys.push(k), |a| args.push(a));
             pipe.cmd("EVAL").arg(ENQUEUE_SOURCE.as_str()).arg(keys.len()).arg(keys).arg(args);
         }
         let ids: Vec<Vec<String>> = pipe.query_async(&mut conn).await?;
         Ok(ids.into_iter().flatten().collect())
     }
 
-    /// The enqueue script's KEYS and ARGV for `jobs`, handed to `key` and `arg` in order.
-    fn enqueue_args(
-        &self,
-        jobs: &[NewJob],
-        now_ms: u64,
-        retention_ms: u64,
-        mut key: impl FnMut(String),
-        mut arg: impl FnMut(String),
-    ) {
-        let k = &self.keys;
-        let fixed = [k.jobs(), k.ready(), k.scheduled(), k.wake(), k.pending(), k.counts()];
-        fixed.into_iter().for_each(|k| key(k.to_string()));
-        arg(now_ms.to_string());
-        arg(retention_ms.to_string());
-        let mut next_key = fixed.len();
-        for job in jobs {
-            let index = match &job.idempotency_key {
-                Some(k) => {
-                    key(self.keys.idempotency(k));
-                    next_key += 1;
-                    next_key
-                }
-                None => 0,
-            };
-            arg(job.id.clone());
-            arg(job.due_ms.to_string());
-            arg(stored(0, &job.account, job.campaign.as_deref().unwrap_or(""), &job.envelope));
-            arg(index.to_string());
-            arg(job.account.clone());
+    /// Leases up to `max` ready jobs until `now + lease`, from the shards in turn: it starts at the shard after
+    /// the one the last call started at and moves on while a shard has nothing ready.
+    pub async fn lease(&self, max: usize, lease: Duration, now_ms: u64) -> Result<Vec<Leased>> {
+        let count = self.shards.len();
+        let start = self.next_shard.fetch_add(1, Ordering::Relaxed) % count;
+        for step in 0..count {
+            let leased = self.lease_from((start + step) % count, max, lease, now_ms).await?;
+            if !leased.is_empty() {
+                return Ok(leased);
+            }
         }
+        Ok(Vec::new())
     }
 
-    /// Leases up to `max` ready jobs until `now + lease`.
-    pub async fn lease(&self, max: usize, lease: Duration, now_ms: u64) -> Result<Vec<Leased>> {
+    /// Leases up to `max` ready jobs of one shard.
+    pub async fn lease_from(&self, shard: usize, max: usize, lease: Duration, now_ms: u64) -> Result<Vec<Leased>> {
+        let k = self.shard_keys(shard);
         let expiry = now_ms + lease.as_millis() as u64;
         let mut conn = self.conn.clone();
         let reply: Vec<String> = self
             .scripts
             .lease
-            .key(self.keys.ready())
-            .key(self.keys.leased())
-            .key(self.keys.jobs())
-            .key(self.keys.wake())
-            .key(self.keys.counts())
-            .key(self.keys.reclaims())
-            .key(self.keys.cancelled())
+            .key(k.ready())
+            .key(k.leased())
+            .key(k.jobs())
+            .key(k.wake())
+            .key(k.counts())
+            .key(k.reclaims())
+            .key(k.cancelled())
             .arg(expiry)
             .arg(max)
             .invoke_async(&mut conn)
@@ -317,27 +390,38 @@ impl Queue {
                 rev,
                 reclaims: reclaims.parse().unwrap_or(0),
                 cancelled: cancelled == "1",
+                shard,
             });
         }
         Ok(out)
     }
 
-    /// Finishes jobs; per job, whether this call finished it (false: finished already or rewritten since).
+    /// Finishes jobs; per job, whether this call finished it (false: finished already or rewritten since). One
+    /// script call per shard involved.
     pub async fn ack(&self, acks: &[Ack], now_ms: u64) -> Result<Vec<bool>> {
-        if acks.is_empty() {
-            return Ok(Vec::new());
+        let mut out = vec![false; acks.len()];
+        for (shard, members) in by_shard(acks, |a| a.shard) {
+            let part: Vec<&Ack> = members.iter().map(|&i| &acks[i]).collect();
+            for (&i, done) in members.iter().zip(self.ack_in(shard, &part, now_ms).await?) {
+                out[i] = done;
+            }
         }
+        Ok(out)
+    }
+
+    async fn ack_in(&self, shard: usize, acks: &[&Ack], now_ms: u64) -> Result<Vec<bool>> {
+        let k = self.shard_keys(shard);
         let mut inv = self.scripts.ack.prepare_invoke();
-        inv.key(self.keys.jobs())
-            .key(self.keys.leased())
-            .key(self.keys.scheduled())
-            .key(self.keys.audit())
-            .key(self.keys.dead())
-            .key(self.keys.dead_jobs())
-            .key(self.keys.pending())
-            .key(self.keys.counts())
-            .key(self.keys.reclaims())
-            .key(self.keys.campaign_counts());
+        inv.key(k.jobs())
+            .key(k.leased())
+            .key(k.scheduled())
+            .key(k.audit())
+            .key(k.dead())
+            .key(k.dead_jobs())
+            .key(k.pending())
+            .key(k.counts())
+            .key(k.reclaims())
+            .key(k.campaign_counts());
         inv.arg(now_ms)
             .arg(self.options.audit_max_len)
             .arg(self.options.dead_max_len)
@@ -361,11 +445,19 @@ impl Queue {
 
     /// Moves leased jobs to the scheduled set with their rewritten envelopes; per job, whether it was moved.
     pub async fn reschedule(&self, items: &[Reschedule]) -> Result<Vec<bool>> {
-        if items.is_empty() {
-            return Ok(Vec::new());
+        let mut out = vec![false; items.len()];
+        for (shard, members) in by_shard(items, |r| r.shard) {
+            let part: Vec<&Reschedule> = members.iter().map(|&i| &items[i]).collect();
+            for (&i, done) in members.iter().zip(self.reschedule_in(shard, &part).await?) {
+                out[i] = done;
+            }
         }
+        Ok(out)
+    }
+
+    async fn reschedule_in(&self, shard: usize, items: &[&Reschedule]) -> Result<Vec<bool>> {
         let mut inv = self.scripts.reschedule.prepare_invoke();
-        let k = &self.keys;
+        let k = self.shard_keys(shard);
         inv.key(k.jobs()).key(k.leased()).key(k.scheduled()).key(k.audit()).key(k.counts()).key(k.campaign_counts());
         inv.arg(self.options.audit_max_len).arg(FIELDS.len()).arg("scheduled");
         for name in FIELDS {
@@ -386,12 +478,8 @@ impl Queue {
     /// Writes one expansion step atomically; false when the parent changed since it was leased.
     pub async fn expand(&self, step: &Expand) -> Result<bool> {
         let mut inv = self.scripts.expand.prepare_invoke();
-        inv.key(self.keys.jobs())
-            .key(self.keys.ready())
-            .key(self.keys.leased())
-            .key(self.keys.wake())
-            .key(self.keys.pending())
-            .key(self.keys.counts());
+        let k = self.shard_keys(step.shard);
+        inv.key(k.jobs()).key(k.ready()).key(k.leased()).key(k.wake()).key(k.pending()).key(k.counts());
         inv.arg(&step.id).arg(step.rev).arg(step.rest.as_deref().unwrap_or_default());
         for (id, envelope) in &step.children {
             inv.arg(id).arg(envelope);
@@ -401,14 +489,14 @@ impl Queue {
         Ok(done == 1)
     }
 
-    /// Hands leased jobs back to the front of the ready list, unchanged; returns how many.
-    pub async fn release(&self, ids: &[String]) -> Result<u64> {
+    /// Hands leased jobs of one shard back to the front of its ready list, unchanged; returns how many.
+    pub async fn release(&self, shard: usize, ids: &[String]) -> Result<u64> {
         if ids.is_empty() {
             return Ok(0);
         }
+        let k = self.shard_keys(shard);
         let mut inv = self.scripts.release.prepare_invoke();
-        inv.key(self.keys.leased()).key(self.keys.ready()).key(self.keys.wake()).key(self.keys.jobs());
-        inv.key(self.keys.counts());
+        inv.key(k.leased()).key(k.ready()).key(k.wake()).key(k.jobs()).key(k.counts());
         for id in ids {
             inv.arg(id);
         }
@@ -416,13 +504,16 @@ impl Queue {
         Ok(inv.invoke_async(&mut conn).await?)
     }
 
-    /// Pushes the leases of jobs still running forward to `now + lease`. Leases that expired and were reclaimed
-    /// meanwhile are not recreated.
-    pub async fn extend(&self, ids: &[String], lease: Duration, now_ms: u64) -> Result<()> {
+    /// Pushes the leases of one shard's jobs still running forward to `now + lease`. Leases that expired and
+    /// were reclaimed meanwhile are not recreated.
+    pub async fn extend(&self, shard: usize, ids: &[String], lease: Duration, now_ms: u64) -> Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
         let expiry = now_ms + lease.as_millis() as u64;
         let mut pipe = redis::pipe();
         for chunk in ids.chunks(CHUNK) {
-            let cmd = pipe.cmd("ZADD").arg(self.keys.leased()).arg("XX");
+            let cmd = pipe.cmd("ZADD").arg(self.shard_keys(shard).leased()).arg("XX");
             for id in chunk {
                 cmd.arg(expiry).arg(id);
             }
@@ -433,34 +524,44 @@ impl Queue {
         Ok(())
     }
 
-    /// Moves every scheduled job due by `now` to the back of the ready list; returns how many.
+    /// Moves every scheduled job due by `now` to the back of its shard's ready list; returns how many.
     pub async fn promote_due(&self, now_ms: u64) -> Result<u64> {
-        self.promote(self.keys.scheduled(), now_ms, "back", "scheduled").await
+        let mut total = 0;
+        for (shard, k) in self.all_shards() {
+            total += self.promote(shard, k.scheduled(), now_ms, "back", "scheduled").await?;
+        }
+        Ok(total)
     }
 
-    /// Moves every job whose lease expired by `now` (its worker died or stalled) to the front of the ready list.
+    /// Moves every job whose lease expired by `now` (its worker died or stalled) to the front of its shard's
+    /// ready list.
     pub async fn reclaim_expired(&self, now_ms: u64) -> Result<u64> {
-        self.promote(self.keys.leased(), now_ms, "front", "leased").await
+        let mut total = 0;
+        for (shard, k) in self.all_shards() {
+            total += self.promote(shard, k.leased(), now_ms, "front", "leased").await?;
+        }
+        Ok(total)
     }
 
-    /// Moves due jobs of a set whose members are not counted per state (a parked account's jobs).
-    pub(crate) async fn promote_uncounted(&self, from: &str, now_ms: u64, end: &str) -> Result<u64> {
-        self.promote(from, now_ms, end, "").await
+    /// Moves due jobs of one shard's set whose members are not counted per state (a parked account's jobs).
+    pub(crate) async fn promote_uncounted(&self, shard: usize, from: &str, now_ms: u64, end: &str) -> Result<u64> {
+        self.promote(shard, from, now_ms, end, "").await
     }
 
-    async fn promote(&self, from: &str, now_ms: u64, end: &str, state: &str) -> Result<u64> {
+    async fn promote(&self, shard: usize, from: &str, now_ms: u64, end: &str, state: &str) -> Result<u64> {
         let mut total = 0;
         let mut conn = self.conn.clone();
+        let k = self.shard_keys(shard);
         loop {
             let moved: u64 = self
                 .scripts
                 .promote
                 .key(from)
-                .key(self.keys.ready())
-                .key(self.keys.wake())
-                .key(self.keys.jobs())
-                .key(self.keys.counts())
-                .key(self.keys.reclaims())
+                .key(k.ready())
+                .key(k.wake())
+                .key(k.jobs())
+                .key(k.counts())
+                .key(k.reclaims())
                 .arg(now_ms)
                 .arg(CHUNK)
                 .arg(end)
@@ -474,47 +575,94 @@ impl Queue {
         }
     }
 
-    /// The earliest due time in the scheduled set, to sleep until it.
+    /// The earliest due time in any shard's scheduled set, to sleep until it.
     pub async fn next_due_ms(&self) -> Result<Option<u64>> {
         let mut conn = self.conn.clone();
-        let first: Vec<(String, f64)> = redis::cmd("ZRANGE")
-            .arg(self.keys.scheduled())
-            .arg(0)
-            .arg(0)
-            .arg("WITHSCORES")
-            .query_async(&mut conn)
-            .await?;
-        Ok(first.first().map(|(_, score)| *score as u64))
+        let mut earliest: Option<u64> = None;
+        for (_, k) in self.all_shards() {
+            let first: Vec<(String, f64)> =
+                redis::cmd("ZRANGE").arg(k.scheduled()).arg(0).arg(0).arg("WITHSCORES").query_async(&mut conn).await?;
+            if let Some((_, score)) = first.first() {
+                earliest = Some(earliest.map_or(*score as u64, |e| e.min(*score as u64)));
+            }
+        }
+        Ok(earliest)
     }
 
-    /// A waiter that blocks until work may be ready.
+    /// A waiter that blocks until work may be ready in any shard.
     pub fn waiter(&self) -> Waiter {
-        Waiter { target: self.target.clone(), key: self.keys.wake().to_string(), conn: None }
+        let keys = self.shards.iter().map(|k| k.wake().to_string()).collect();
+        Waiter { target: self.target.clone(), keys, conns: Vec::new() }
     }
 }
 
-/// Blocks an idle worker on the wake list, on a connection of its own.
+/// Blocks an idle worker on the wake lists, on connections of its own: one `BLPOP` over every shard's list on a
+/// single node; on a Redis Cluster, where one command cannot span slots, one `BLPOP` per shard at once.
 pub struct Waiter {
     target: RedisTarget,
-    key: String,
-    conn: Option<MultiplexedConnection>,
+    keys: Vec<String>,
+    conns: Vec<Conn>,
 }
 
 impl Waiter {
     /// Waits up to `block` for a wake token; `Ok(true)` when woken.
     pub async fn wait(&mut self, block: Duration) -> Result<bool> {
-        let conn = match &mut self.conn {
-            Some(conn) => conn,
-            None => self.conn.insert(self.target.blocking(Duration::from_secs(5)).await?),
+        let needed = if self.target.is_cluster() { self.keys.len() } else { 1 };
+        while self.conns.len() < needed {
+            let conn = self.target.blocking(Duration::from_secs(5)).await?;
+            self.conns.push(conn);
+        }
+        let reply = if self.target.is_cluster() {
+            let waits = self.conns.iter_mut().zip(&self.keys).map(|(conn, key)| {
+                Box::pin(async move {
+                    redis::cmd("BLPOP")
+                        .arg(key)
+                        .arg(block.as_secs_f64())
+                        .query_async::<Option<(String, String)>>(conn)
+                        .await
+                })
+            });
+            futures_util::future::select_all(waits).await.0
+        } else {
+            redis::cmd("BLPOP").arg(&self.keys).arg(block.as_secs_f64()).query_async(&mut self.conns[0]).await
         };
-        let reply: redis::RedisResult<Option<(String, String)>> =
-            redis::cmd("BLPOP").arg(&self.key).arg(block.as_secs_f64()).query_async(conn).await;
         match reply {
             Ok(token) => Ok(token.is_some()),
             Err(e) => {
-                self.conn = None;
+                self.conns.clear();
                 Err(e.into())
             }
         }
+    }
+}
+
+/// The enqueue script's KEYS and ARGV for `jobs` in the shard of `k`, handed to `key` and `arg` in order.
+fn enqueue_args(
+    k: &Keys,
+    jobs: &[NewJob],
+    now_ms: u64,
+    retention_ms: u64,
+    mut key: impl FnMut(String),
+    mut arg: impl FnMut(String),
+) {
+    let fixed = [k.jobs(), k.ready(), k.scheduled(), k.wake(), k.pending(), k.counts()];
+    fixed.into_iter().for_each(|k| key(k.to_string()));
+    arg(now_ms.to_string());
+    arg(retention_ms.to_string());
+    let mut next_key = fixed.len();
+    for job in jobs {
+        let index = match &job.idempotency_key {
+            Some(key_text) => {
+                key(k.idempotency(key_text));
+                next_key += 1;
+                next_key
+            }
+            None => 0,
+        };
+        arg(job.id.clone());
+        arg(job.due_ms.to_string());
+        arg(stored(0, &job.account, job.campaign.as_deref().unwrap_or(""), &job.envelope));
+        arg(index.to_string());
+        arg(job.account.clone());
     }
 }

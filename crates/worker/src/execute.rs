@@ -281,6 +281,7 @@ impl Executor {
                     envelope.last_status = cause.status;
                     envelope.job = with_ids(job, progress.remaining).to_value();
                     return Finish::Reschedule(Reschedule {
+                        shard: leased.shard,
                         id: leased.id,
                         rev: leased.rev,
                         due_ms: deleteq_core::now_ms() + delay_ms,
@@ -312,7 +313,14 @@ impl Executor {
             envelope.encode()
         });
         let account = job.account.clone();
-        Finish::Ack(Ack { id: leased.id, rev: leased.rev, records: progress.records, dead_letter, account })
+        Finish::Ack(Ack {
+            shard: leased.shard,
+            id: leased.id,
+            rev: leased.rev,
+            records: progress.records,
+            dead_letter,
+            account,
+        })
     }
 }
 
@@ -322,7 +330,14 @@ fn park(leased: Leased, envelope: &Envelope, job: &Job, records: Vec<AuditRecord
     envelope.job = job.to_value();
     envelope.reserved_at = None;
     let account = job.account.clone();
-    Finish::Park(ParkJob { account, id: leased.id, rev: leased.rev, envelope: envelope.encode(), records })
+    Finish::Park(ParkJob {
+        shard: leased.shard,
+        account,
+        id: leased.id,
+        rev: leased.rev,
+        envelope: envelope.encode(),
+        records,
+    })
 }
 
 /// Hands the job back, due at its reserved rate-limit slot; no attempt is spent and nothing is recorded.
@@ -335,6 +350,7 @@ fn defer(leased: Leased, mut envelope: Envelope, wait: Duration) -> Finish {
 /// Hands the job back unchanged (no attempt spent, nothing recorded), due at `due_ms`.
 fn defer_until(leased: Leased, envelope: Envelope, due_ms: u64) -> Finish {
     Finish::Reschedule(Reschedule {
+        shard: leased.shard,
         id: leased.id,
         rev: leased.rev,
         due_ms,
@@ -376,7 +392,14 @@ fn expand(leased: Leased, mut envelope: Envelope, job: &Job, per_call: usize) ->
         envelope.job = with_ids(job, ids[take..].to_vec()).to_value();
         envelope.encode()
     });
-    Finish::Expand(Expand { id: leased.id, rev: leased.rev, children, rest, account: job.account.clone() })
+    Finish::Expand(Expand {
+        shard: leased.shard,
+        id: leased.id,
+        rev: leased.rev,
+        children,
+        rest,
+        account: job.account.clone(),
+    })
 }
 
 /// Why the job must not be called at all: its deadline or the provider's window has passed.
@@ -415,5 +438,13 @@ fn undecodable(leased: Leased, error: &str) -> Finish {
     let record = base.record(None, Outcome::Failed, None, Some(error));
     // The account is unknown too: its pending count keeps this job (a corrupted record is a bug to investigate).
     let dead_letter = Some(leased.envelope);
-    Finish::Ack(Ack { id: leased.id, rev: leased.rev, records: vec![record], dead_letter, account: String::new() })
+    let shard = leased.shard;
+    Finish::Ack(Ack {
+        shard,
+        id: leased.id,
+        rev: leased.rev,
+        records: vec![record],
+        dead_letter,
+        account: String::new(),
+    })
 }

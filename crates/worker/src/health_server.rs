@@ -144,10 +144,16 @@ async fn serve_metrics(State(sources): State<Arc<Sources>>) -> impl IntoResponse
 
 /// Depths and every configured account's parked state, read now.
 async fn queue_gauges(queue: &Queue, accounts: &[String]) -> deleteq_queue::Result<QueueGauges> {
-    let depths = queue.depths().await?;
+    let mut depths = deleteq_queue::inspect::Depths::default();
+    let mut ready_per_shard = Vec::with_capacity(queue.shard_count());
+    for shard in 0..queue.shard_count() {
+        let d = queue.shard_depths(shard).await?;
+        ready_per_shard.push(d.ready);
+        depths += d;
+    }
     let mut parked = std::collections::BTreeMap::new();
     for account in accounts {
         parked.insert(account.clone(), queue.account_parked(account).await?.is_some());
     }
-    Ok(QueueGauges { depths, parked })
+    Ok(QueueGauges { depths, ready_per_shard, parked })
 }

@@ -13,12 +13,10 @@ pub(crate) async fn run_keeper(queue: Queue, inflight: InFlight, lease: Duration
             _ = tokio::time::sleep(every) => {}
             _ = stop.changed() => return,
         }
-        let ids = inflight.snapshot();
-        if ids.is_empty() {
-            continue;
-        }
-        if let Err(error) = queue.extend(&ids, lease, deleteq_core::now_ms()).await {
-            tracing::warn!(%error, jobs = ids.len(), "Could not extend leases; retrying at the next tick.");
+        for (shard, ids) in inflight.snapshot() {
+            if let Err(error) = queue.extend(shard, &ids, lease, deleteq_core::now_ms()).await {
+                tracing::warn!(%error, shard, jobs = ids.len(), "Could not extend leases; retrying at the next tick.");
+            }
         }
     }
 }

@@ -64,7 +64,7 @@ impl State {
                         }
                         continue;
                     }
-                    self.inflight.add(leased.iter().map(|l| l.id.clone()));
+                    self.inflight.add(leased.iter().map(|l| (l.id.clone(), l.shard)));
                     self.buffer.extend(leased);
                 }
                 Err(error) => {

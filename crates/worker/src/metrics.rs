@@ -52,14 +52,16 @@ struct AccountLabel {
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ShardLabel {
-    shard: &'static str,
+    shard: String,
 }
 
 /// The queue as Redis shows it at one scrape.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct QueueGauges {
-    /// Ready list length, leased, scheduled and dead counts.
+    /// Ready list length, leased, scheduled and dead counts, summed over the shards.
     pub(crate) depths: Depths,
+    /// Each shard's ready list length, by shard index.
+    pub(crate) ready_per_shard: Vec<u64>,
     /// Every configured account, parked or not.
     pub(crate) parked: BTreeMap<String, bool>,
 }
@@ -193,7 +195,9 @@ fn queue_registry(queue: &QueueGauges) -> Registry {
     };
     let mut registry = Registry::default();
     let depth = Family::<ShardLabel, Gauge>::default();
-    depth.get_or_create(&ShardLabel { shard: "0" }).set(i64::try_from(queue.depths.ready).unwrap_or(i64::MAX));
+    for (shard, ready) in queue.ready_per_shard.iter().enumerate() {
+        depth.get_or_create(&ShardLabel { shard: shard.to_string() }).set(i64::try_from(*ready).unwrap_or(i64::MAX));
+    }
     registry.register("deleteq_queue_depth", "Jobs in the ready list, per shard", depth);
     registry.register(
         "deleteq_scheduled",
@@ -306,6 +310,7 @@ mod tests {
         assert!(!without.contains("deleteq_queue_depth"), "{without}");
         let gauges = QueueGauges {
             depths: Depths { ready: 7, scheduled: 2, dead: 1, ..Depths::default() },
+            ready_per_shard: vec![7],
             parked: BTreeMap::from([("cc".to_string(), true), ("of".to_string(), false)]),
         };
         let with = metrics.render(Some(&gauges));

@@ -50,7 +50,7 @@ pub enum WorkerError {
 /// Runs a worker until `shutdown` resolves, then shuts down gracefully.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), WorkerError> {
     let worker_id = format!("{}-{}", std::process::id(), ulid::Ulid::new());
-    let target = RedisTarget::new(config.redis.url.expose()).map_err(|e| WorkerError::RedisUrl(e.to_string()))?;
+    let target = RedisTarget::from_config(&config.redis).map_err(|e| WorkerError::RedisUrl(e.to_string()))?;
     let (stop_tx, stop) = watch::channel(false);
     let metrics = Metrics::new(config.accounts.keys().cloned());
     let inflight = InFlight::default();
@@ -135,14 +135,15 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     let _ = keeper.await;
     let _ = maintenance.await;
     let _ = scheduler.await;
-    let leftover = inflight.snapshot();
-    let released = match queue.release(&leftover).await {
-        Ok(n) => n,
-        Err(error) => {
-            tracing::warn!(%error, jobs = leftover.len(), "Could not release leases; they will expire instead.");
-            0
+    let mut released = 0;
+    for (shard, leftover) in inflight.snapshot() {
+        match queue.release(shard, &leftover).await {
+            Ok(n) => released += n,
+            Err(error) => {
+                tracing::warn!(%error, shard, jobs = leftover.len(), "Could not release leases; they will expire instead.");
+            }
         }
-    };
+    }
     tracing::info!(
         worker = %worker_id,
         acked = stats.acked,

@@ -6,8 +6,9 @@ use deleteq_core::Config;
 use deleteq_producer::{Producer, ProducerError};
 use deleteq_queue::campaign::CampaignState;
 use deleteq_queue::Queue;
+use deleteq_server::report::{campaign_json, campaign_label as label, submitted_json};
 use indicatif::{ProgressBar, ProgressStyle};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::io::{IsTerminal, Read};
 use std::path::Path;
 use std::time::Duration;
@@ -34,7 +35,7 @@ pub(crate) async fn run(config: Config, cmd: CampaignCommand) -> Result<(), Fail
                 .await?
                 .ok_or_else(|| Failure::Invalid(format!("no campaign {id:?}")))?;
             if json {
-                println!("{}", state_json(&state));
+                println!("{}", campaign_json(&state));
             } else {
                 println!("cancelled {id}: {} message(s) not yet run will end `cancelled`", state.pending());
             }
@@ -44,7 +45,7 @@ pub(crate) async fn run(config: Config, cmd: CampaignCommand) -> Result<(), Fail
             let queue = super::connect(&config).await?;
             let all = queue.campaigns().await?;
             if json {
-                println!("{}", Value::Array(all.iter().map(state_json).collect()));
+                println!("{}", Value::Array(all.iter().map(campaign_json).collect()));
                 return Ok(());
             }
             println!("{:<26} {:<24} {:>10} {:>10}  state", "id", "name", "total", "pending");
@@ -95,7 +96,7 @@ async fn submit(config: Config, file: &Path, name: Option<String>, json: bool) -
     })?;
     bar.finish_and_clear();
     if json {
-        println!("{}", json!({"id": info.id, "name": info.name, "total": info.total, "jobs": info.jobs}));
+        println!("{}", submitted_json(&info));
     } else {
         println!("{}", info.id);
     }
@@ -140,34 +141,9 @@ fn style(template: &str) -> ProgressStyle {
     ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar())
 }
 
-/// Where a campaign stands, in a word.
-fn label(state: &CampaignState) -> &'static str {
-    match (state.info.submitted, state.info.cancelled_ms.is_some(), state.pending()) {
-        (false, _, _) => "submitting",
-        (true, _, 0) => "done",
-        (true, true, _) => "cancelling",
-        (true, false, _) => "running",
-    }
-}
-
-/// DESIGN §4: `id`, `name`, `total`, `pending`, one count per terminal outcome; plus its state.
-fn state_json(state: &CampaignState) -> Value {
-    let i = &state.info;
-    let mut value = json!({
-        "id": i.id, "name": i.name, "total": i.total, "pending": state.pending(), "jobs": i.jobs,
-        "state": label(state), "submitted": i.submitted, "created_ms": i.created_ms, "cancelled_ms": i.cancelled_ms,
-    });
-    if let Some(map) = value.as_object_mut() {
-        for (outcome, n) in &state.counts {
-            map.insert((*outcome).to_string(), json!(n));
-        }
-    }
-    value
-}
-
 fn print_state(state: &CampaignState, json: bool) {
     if json {
-        println!("{}", state_json(state));
+        println!("{}", campaign_json(state));
         return;
     }
     let i = &state.info;

@@ -40,29 +40,7 @@ pub(crate) async fn run(config: Config, command: DlqCommand) -> Result<(), Failu
     match command {
         DlqCommand::Replay { .. } | DlqCommand::Purge { .. } => {}
         DlqCommand::List { limit, account, json } => {
-            let mut letters = queue.dead_letters(if account.is_some() { limit.max(10_000) } else { limit }).await?;
-            if let Some(account) = &account {
-                letters.retain(|l| {
-                    let envelope: Value = serde_json::from_str(&l.envelope).unwrap_or_default();
-                    envelope["job"]["account"].as_str() == Some(account.as_str())
-                });
-                letters.truncate(limit);
-            }
-            let items: Vec<Value> = letters
-                .iter()
-                .map(|d| {
-                    let envelope: Value =
-                        serde_json::from_str(&d.envelope).unwrap_or(Value::String(d.envelope.clone()));
-                    serde_json::json!({
-                        "id": d.id,
-                        "at_ms": d.at_ms,
-                        "job": envelope.get("job"),
-                        "attempts": envelope.get("attempt"),
-                        "last_error": envelope.get("last_error"),
-                        "last_status": envelope.get("last_status"),
-                    })
-                })
-                .collect();
+            let items = deleteq_server::report::dead_letters_json(&queue, limit, account.as_deref()).await?;
             if json {
                 println!("{}", Value::Array(items));
             } else {

@@ -7,6 +7,7 @@ mod dlq;
 mod emulator;
 mod enqueue;
 mod schedules;
+mod serve;
 mod status;
 mod worker;
 
@@ -29,6 +30,7 @@ pub(crate) async fn dispatch(cli: Cli) -> Result<(), Failure> {
                 Command::Dlq(cmd) => dlq::run(config, cmd).await,
                 Command::Status(flag) => status::run(config, flag.json).await,
                 Command::Accounts(cmd) => accounts::run(config, cmd).await,
+                Command::Serve(args) => serve::run(config, args).await,
                 Command::Emulator(_) => Ok(()),
             }
         }
@@ -37,8 +39,7 @@ pub(crate) async fn dispatch(cli: Cli) -> Result<(), Failure> {
 
 /// Connects to the config's queue for a one-shot command (no retrying: the command reports and exits 1).
 pub(crate) async fn connect(config: &deleteq_core::Config) -> Result<Queue, Failure> {
-    let target =
-        RedisTarget::new(config.redis.url.expose()).map_err(|e| Failure::Invalid(format!("redis.url: {e}")))?;
+    let target = RedisTarget::from_config(&config.redis).map_err(|e| Failure::Invalid(format!("redis.url: {e}")))?;
     let options = QueueOptions::from_config(config);
     let queue = Queue::connect(&target, options)
         .await

@@ -3,60 +3,22 @@
 
 use crate::exit::Failure;
 use deleteq_core::Config;
-use serde_json::{json, Value};
 
 pub(crate) async fn run(config: Config, json: bool) -> Result<(), Failure> {
     let queue = super::connect(&config).await?;
-    let d = queue.depths().await?;
-    let recent = recent_outcomes(&queue).await?;
-    let depths = queue.account_depths().await?;
-    let mut accounts = serde_json::Map::new();
-    for (name, account) in &config.accounts {
-        let limit = account.effective_rate_limit();
-        let factor = match limit {
-            Some(_) => queue.slow_down_factor(name).await?,
-            None => 1.0,
-        };
-        let parked = queue.account_parked(name).await?;
-        let parked_jobs = queue.parked_jobs(name).await?;
-        let depth = depths.get(name).copied().unwrap_or_default();
-        let policy = deleteq_queue::circuit::CircuitPolicy::from_config(&config.circuit);
-        let now = deleteq_core::now_ms();
-        let circuit_until = queue.circuit_open_until(name, &policy, now).await?;
-        let circuit_open_ms = circuit_until.saturating_sub(now);
-        accounts.insert(
-            name.clone(),
-            json!({
-                "provider": account.provider().as_str(),
-                "pending": depth.pending,
-                "queued": depth.queued(parked_jobs),
-                "leased": depth.leased,
-                "scheduled": depth.scheduled,
-                "dead": depth.dead,
-                "rate_per_s": limit.map(|l| l.per_second() / factor),
-                "slow_down": factor,
-                "parked": parked.as_ref().map(|p| json!({"reason": p.reason, "since_ms": p.since_ms})),
-                "parked_jobs": parked_jobs,
-                "circuit_open_ms": circuit_open_ms,
-                "recent": recent.get(name).cloned().unwrap_or_default(),
-            }),
-        );
-    }
+    let value = deleteq_server::report::status_json(&queue, &config).await?;
     if json {
-        let value = json!({
-            "queued": d.ready, "leased": d.leased, "scheduled": d.scheduled, "dead": d.dead,
-            "jobs": d.jobs, "audit_records": d.audit, "accounts": Value::Object(accounts),
-            "schedules": super::schedules::schedules_json(&config),
-        });
         println!("{value}");
         return Ok(());
     }
-    println!("queued     {}", d.ready);
-    println!("leased     {}", d.leased);
-    println!("scheduled  {}", d.scheduled);
-    println!("dead       {}", d.dead);
-    println!("jobs       {} (unfinished)", d.jobs);
-    println!("audit      {} records", d.audit);
+    println!("queued     {}", value["queued"]);
+    println!("leased     {}", value["leased"]);
+    println!("scheduled  {}", value["scheduled"]);
+    println!("dead       {}", value["dead"]);
+    println!("jobs       {} (unfinished)", value["jobs"]);
+    println!("audit      {} records", value["audit_records"]);
+    let no_accounts = serde_json::Map::new();
+    let accounts = value["accounts"].as_object().unwrap_or(&no_accounts);
     if !accounts.is_empty() {
         println!();
         println!(
@@ -64,7 +26,7 @@ pub(crate) async fn run(config: Config, json: bool) -> Result<(), Failure> {
             "account", "provider", "queued", "leased", "scheduled", "dead", "rate/s", "state"
         );
     }
-    for (name, a) in &accounts {
+    for (name, a) in accounts {
         let rate = a["rate_per_s"].as_f64().map(|r| format!("{r:.1}")).unwrap_or_else(|| "unlimited".into());
         let state = match a["parked"].as_object() {
             Some(p) => format!("PARKED ({} jobs): {}", a["parked_jobs"], p["reason"].as_str().unwrap_or("")),
@@ -87,18 +49,4 @@ pub(crate) async fn run(config: Config, json: bool) -> Result<(), Failure> {
     }
     super::schedules::print_table(&config);
     Ok(())
-}
-
-/// Records looked at for "recent outcomes".
-const RECENT: usize = 10_000;
-
-/// Outcome counts per account over the latest audit records.
-async fn recent_outcomes(queue: &deleteq_queue::Queue) -> Result<std::collections::HashMap<String, Value>, Failure> {
-    let mut counts: std::collections::HashMap<String, serde_json::Map<String, Value>> = Default::default();
-    for (_, fields) in queue.audit_last(RECENT).await? {
-        let field = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default();
-        let entry = counts.entry(field("account")).or_default().entry(field("outcome")).or_insert(json!(0));
-        *entry = json!(entry.as_u64().unwrap_or(0) + 1);
-    }
-    Ok(counts.into_iter().map(|(k, v)| (k, Value::Object(v))).collect())
 }

@@ -13,7 +13,7 @@ pub(crate) async fn run(config: Config) -> Result<(), Failure> {
 }
 
 /// Resolves on the first SIGINT or SIGTERM (what Kubernetes and systemd send).
-async fn signal() {
+pub(crate) async fn signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {

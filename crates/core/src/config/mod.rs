@@ -5,13 +5,15 @@
 //! print.
 
 mod account;
+mod api;
 mod env;
 mod schedule;
 mod secret;
 
 pub use account::{Account, AccountKind, ProviderKind, QuickBloxAuth};
+pub use api::{parse_size, ApiConfig};
 pub use schedule::{Schedule, ScheduleError};
-pub use secret::Secret;
+pub use secret::{RedisUrl, Secret};
 
 use crate::duration::serde_duration;
 use serde::Deserialize;
@@ -55,8 +57,8 @@ pub struct Config {
     pub accounts: BTreeMap<String, Account>,
     /// Cron schedules (`[[schedules]]`), each a job template.
     pub schedules: Vec<ScheduleConfig>,
-    /// The HTTP API (`deleteq serve`), kept as parsed TOML until the server lands.
-    pub api: Option<toml::Table>,
+    /// The HTTP API (`deleteq serve`); the defaults without the section (no tokens: the server refuses to start).
+    pub api: ApiConfig,
     /// The worker's metrics and health server (`[metrics]`); none without the section.
     pub metrics: Option<MetricsConfig>,
 }
@@ -84,7 +86,7 @@ struct RawConfig {
     #[serde(default)]
     schedules: Vec<ScheduleConfig>,
     #[serde(default)]
-    api: Option<toml::Table>,
+    api: Option<api::RawApi>,
     #[serde(default)]
     metrics: Option<RawMetrics>,
 }
@@ -122,11 +124,13 @@ impl RawMetrics {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RedisConfig {
-    /// `redis://` or `rediss://` URL; `REDIS_URL` overrides it. Secret because it may carry a password.
-    pub url: Secret,
-    /// Key prefix; every key is hash-tagged `{prefix}` so one queue lives in one Cluster slot.
+    /// `redis://` or `rediss://` URL, or a list of seed nodes with `cluster = true`; `REDIS_URL` overrides it.
+    /// Secret because it may carry a password.
+    pub url: RedisUrl,
+    /// Key prefix; every key of shard `i` is hash-tagged `{prefix:i}` (`{prefix}` with one shard), so each shard
+    /// lives in one Cluster slot.
     pub prefix: String,
-    /// Independent queue shards (DESIGN §8). Only 1 is supported by this version.
+    /// Independent queue shards (DESIGN §8), each its own slot: more shards spread one queue over a cluster.
     pub shards: u32,
     /// Connect with the cluster client.
     pub cluster: bool,
@@ -134,7 +138,12 @@ pub struct RedisConfig {
 
 impl Default for RedisConfig {
     fn default() -> Self {
-        RedisConfig { url: Secret::new("redis://127.0.0.1:6379"), prefix: "deleteq".into(), shards: 1, cluster: false }
+        RedisConfig {
+            url: RedisUrl::new("redis://127.0.0.1:6379"),
+            prefix: "deleteq".into(),
+            shards: 1,
+            cluster: false,
+        }
     }
 }
 
@@ -311,7 +320,7 @@ impl Config {
             producer: raw.producer,
             accounts,
             schedules: raw.schedules,
-            api: raw.api,
+            api: raw.api.map(api::RawApi::into_config).transpose()?.unwrap_or_default(),
             metrics: raw.metrics.map(RawMetrics::into_config).transpose()?,
         };
         config.check()?;
@@ -338,11 +347,14 @@ impl Config {
         if self.retry.max_attempts == 0 {
             return invalid("retry.max_attempts must be at least 1".into());
         }
-        if self.redis.shards != 1 {
-            return invalid(format!("redis.shards = {}: this version runs one shard", self.redis.shards));
+        if !(1..=1024).contains(&self.redis.shards) {
+            return invalid(format!("redis.shards = {}: must be between 1 and 1024", self.redis.shards));
         }
-        if self.redis.cluster {
-            return invalid("redis.cluster = true is not supported by this version".into());
+        if self.redis.url.is_empty() {
+            return invalid("redis.url: no URL given".into());
+        }
+        if self.redis.url.len() > 1 && !self.redis.cluster {
+            return invalid("redis.url: a list of seed nodes needs redis.cluster = true".into());
         }
         if self.redis.prefix.is_empty() || self.redis.prefix.contains(['{', '}']) {
             return invalid("redis.prefix must be non-empty and contain no braces".into());

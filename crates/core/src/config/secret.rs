@@ -36,3 +36,50 @@ impl<'de> Deserialize<'de> for Secret {
         String::deserialize(d).map(Secret)
     }
 }
+
+/// `[redis] url`: one URL, or (with `cluster = true`) a list of seed nodes. Each may carry a password, so each is
+/// a [`Secret`].
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct RedisUrl(Vec<Secret>);
+
+impl RedisUrl {
+    /// One URL.
+    pub fn new(url: impl Into<String>) -> Self {
+        RedisUrl(vec![Secret::new(url)])
+    }
+
+    /// The first (or only) URL.
+    pub fn expose(&self) -> &str {
+        self.0.first().map(Secret::expose).unwrap_or_default()
+    }
+
+    /// Every URL given.
+    pub fn all(&self) -> Vec<String> {
+        self.0.iter().map(|s| s.expose().to_string()).collect()
+    }
+
+    /// How many URLs were given.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether none was.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<'de> Deserialize<'de> for RedisUrl {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum OneOrMany {
+            One(String),
+            Many(Vec<String>),
+        }
+        Ok(match OneOrMany::deserialize(d)? {
+            OneOrMany::One(url) => RedisUrl(vec![Secret(url)]),
+            OneOrMany::Many(urls) => RedisUrl(urls.into_iter().map(Secret).collect()),
+        })
+    }
+}

@@ -1,0 +1,111 @@
+//! `deleteq serve`: the HTTP API of DESIGN §8 (axum), and the JSON reports it shares with the command line.
+//!
+//! # Layout
+//! - [`report`]: the `--json` reports (status, campaigns, dead letters, schedules), one builder each, used by the
+//!   command line and the API alike.
+//! - `routes`: the endpoints and the router; `routes/*` one file per group (jobs, campaigns, operations, probes,
+//!   the dashboard's reserved `/`).
+//! - [`auth`]: bearer tokens, compared in constant time.
+//! - `layers`: tracing, the in-flight limit and the request timeout around every route.
+//! - [`error`]: [`ApiError`], the one JSON error shape and its status codes.
+//! - `openapi`: the OpenAPI document, generated from the handlers.
+//!
+//! [`run`] checks the access policy, binds, connects to Redis and serves until `shutdown` resolves; in-flight
+//! requests then finish (each is bounded by the request timeout).
+
+pub mod auth;
+pub mod error;
+mod layers;
+mod openapi;
+pub mod report;
+mod routes;
+
+pub use auth::Access;
+pub use error::ApiError;
+pub use routes::{router, AppState};
+
+use deleteq_core::Config;
+use deleteq_producer::{Producer, ProducerError};
+use deleteq_queue::{QueueError, RedisTarget};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// How `deleteq serve` was asked to run, besides the config.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// Where to listen (`--addr`, else `[api] addr`).
+    pub addr: SocketAddr,
+    /// Serve without authentication (`--insecure-no-auth`).
+    pub insecure_no_auth: bool,
+}
+
+/// Why the server did not start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// No `[api] tokens` and no `--insecure-no-auth`.
+    #[error(
+        "no API tokens configured: set [api] tokens = [\"${{DELETEQ_API_TOKEN}}\"] in the config (or pass \
+         --insecure-no-auth to serve without authentication)"
+    )]
+    NoTokens,
+    /// `[redis] url` does not parse.
+    #[error("redis.url: {0}")]
+    RedisUrl(#[source] QueueError),
+    /// Redis did not answer at startup.
+    #[error("cannot reach Redis at {target}: {source}")]
+    Redis {
+        /// Host and port (never the password).
+        target: String,
+        /// What failed.
+        #[source]
+        source: ProducerError,
+    },
+    /// The address cannot be listened on.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// What failed.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The server failed while serving.
+    #[error("the server stopped: {0}")]
+    Serve(#[source] std::io::Error),
+}
+
+/// Decides who may call the API: the configured tokens, or everyone with `--insecure-no-auth`; no tokens
+/// without it is an error (the server must not start open by accident).
+pub fn access(config: &Config, insecure_no_auth: bool) -> Result<Access, ServeError> {
+    match (insecure_no_auth, config.api.tokens.is_empty()) {
+        (true, _) => Ok(Access::Open),
+        (false, true) => Err(ServeError::NoTokens),
+        (false, false) => Ok(Access::Tokens(Arc::new(config.api.tokens.clone()))),
+    }
+}
+
+/// Runs the API until `shutdown` resolves; then stops accepting and lets in-flight requests finish.
+pub async fn run(
+    config: Config,
+    options: ServeOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let access = access(&config, options.insecure_no_auth)?;
+    let target = RedisTarget::from_config(&config.redis).map_err(ServeError::RedisUrl)?;
+    let listener = tokio::net::TcpListener::bind(options.addr)
+        .await
+        .map_err(|source| ServeError::Bind { addr: options.addr, source })?;
+    let addr = listener.local_addr().unwrap_or(options.addr);
+    let producer = Producer::connect(&config)
+        .await
+        .map_err(|source| ServeError::Redis { target: target.redacted().to_string(), source })?;
+    if let Access::Open = access {
+        tracing::warn!("Serving WITHOUT authentication (--insecure-no-auth): anyone who reaches {addr} may enqueue.");
+    }
+    let app = router(AppState::new(producer, config.api.max_body), access);
+    tracing::info!(%addr, redis = target.redacted(), "Serving the HTTP API.");
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await.map_err(ServeError::Serve)?;
+    tracing::info!("The HTTP API stopped.");
+    Ok(())
+}

@@ -1,0 +1,69 @@
+//! The OpenAPI 3.1 document served at `/openapi.json`, generated from the handlers' annotations and the report
+//! types, so the spec cannot describe something the server does not do. Every `/v1/*` operation requires the
+//! `bearer` scheme; the probes require nothing.
+
+use crate::error::{ErrorBody, ErrorDetail};
+use crate::report::{
+    AccountStatus, CampaignPhase, CampaignReport, CampaignSubmitted, DeadLetterReport, ParkedReport, ScheduleReport,
+    StatusReport,
+};
+use crate::routes::{CampaignBody, EnqueuedIds, JobInput, JobsBody, ReplayRequest, Replayed};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+/// The name of the security scheme in the document.
+const BEARER: &str = "bearer";
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "deleteq",
+        description = "An asynchronous deletion job queue for chat platforms: enqueue deletion jobs, submit and \
+            follow campaigns, inspect the queue and its dead letters. `/v1/*` needs `Authorization: Bearer <token>` \
+            with one of the server's `[api] tokens`. Every error is answered as `{\"error\": {\"message\": ...}}`, \
+            with `index` and `field` when a job is at fault."
+    ),
+    paths(
+        crate::routes::jobs::enqueue,
+        crate::routes::campaigns::submit,
+        crate::routes::campaigns::list,
+        crate::routes::campaigns::show,
+        crate::routes::campaigns::cancel,
+        crate::routes::operations::status,
+        crate::routes::operations::dead_letters,
+        crate::routes::operations::replay,
+        crate::routes::health::healthz,
+        crate::routes::health::readyz,
+    ),
+    components(schemas(
+        JobInput, JobsBody, EnqueuedIds, CampaignBody, CampaignSubmitted, CampaignReport, CampaignPhase,
+        StatusReport, AccountStatus, ParkedReport, ScheduleReport, DeadLetterReport, ReplayRequest, Replayed,
+        ErrorBody, ErrorDetail, crate::routes::health::Health,
+    )),
+    modifiers(&BearerScheme),
+    security(("bearer" = [])),
+)]
+struct ApiDoc;
+
+/// Adds the bearer scheme the global security requirement names.
+struct BearerScheme;
+
+impl Modify for BearerScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let scheme = HttpBuilder::new()
+            .scheme(HttpAuthScheme::Bearer)
+            .description(Some("One of the server's `[api] tokens`."))
+            .build();
+        openapi
+            .components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme(BEARER, SecurityScheme::Http(scheme));
+    }
+}
+
+/// The document as JSON text.
+pub fn document() -> String {
+    let mut doc = ApiDoc::openapi();
+    doc.info.version = env!("CARGO_PKG_VERSION").to_string();
+    doc.to_json().unwrap_or_else(|_| "{}".into())
+}

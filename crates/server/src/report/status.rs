@@ -1,0 +1,134 @@
+//! `status --json` and `GET /v1/status`: queue depths, and per account its queued, leased, scheduled, parked and
+//! dead jobs, effective rate, slow-down, parking, circuit, and outcome counts over the latest audit records.
+
+use super::schedules::{schedules_at, ScheduleReport};
+use deleteq_core::Config;
+use deleteq_queue::circuit::CircuitPolicy;
+use deleteq_queue::{Queue, QueueError};
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+use utoipa::ToSchema;
+
+/// Audit records looked at for each account's `recent` outcome counts.
+pub const RECENT: usize = 10_000;
+
+/// The whole queue at one moment.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct StatusReport {
+    /// Ids in the ready list.
+    pub queued: u64,
+    /// Jobs leased by workers.
+    pub leased: u64,
+    /// Jobs waiting for their time (`run_at` or a retry).
+    pub scheduled: u64,
+    /// Dead letters.
+    pub dead: u64,
+    /// Unfinished jobs stored.
+    pub jobs: u64,
+    /// Records the audit stream keeps.
+    pub audit_records: u64,
+    /// Each configured account, by name.
+    pub accounts: BTreeMap<String, AccountStatus>,
+    /// Each `[[schedules]]` entry with its next fire time.
+    pub schedules: Vec<ScheduleReport>,
+}
+
+/// One account's share of the queue and its limits.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AccountStatus {
+    /// Its provider kind.
+    pub provider: String,
+    /// Unfinished jobs: queued, leased, scheduled or parked.
+    pub pending: u64,
+    /// Of those, ready to run.
+    pub queued: u64,
+    /// Of those, leased by workers.
+    pub leased: u64,
+    /// Of those, waiting for their time.
+    pub scheduled: u64,
+    /// Its dead letters.
+    pub dead: u64,
+    /// Calls per second it is held to now (its limit divided by the slow-down); null when unlimited.
+    pub rate_per_s: Option<f64>,
+    /// How much 429s have slowed it down (1 = not at all).
+    pub slow_down: f64,
+    /// Why and since when it is parked; null when it is not.
+    pub parked: Option<ParkedReport>,
+    /// Jobs set aside while it is parked.
+    pub parked_jobs: u64,
+    /// How long its circuit stays open (ms); 0 when closed.
+    pub circuit_open_ms: u64,
+    /// Outcome counts over the latest audit records; null when it has none among them.
+    pub recent: Option<BTreeMap<String, u64>>,
+}
+
+/// A parked account's reason.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ParkedReport {
+    /// The provider's reason.
+    pub reason: String,
+    /// Since when (ms since the epoch).
+    pub since_ms: u64,
+}
+
+/// Reads the status of the queue and of every account `config` names.
+pub async fn status_report(queue: &Queue, config: &Config) -> Result<StatusReport, QueueError> {
+    let d = queue.depths().await?;
+    let mut recent = recent_outcomes(queue).await?;
+    let depths = queue.account_depths().await?;
+    let policy = CircuitPolicy::from_config(&config.circuit);
+    let mut accounts = BTreeMap::new();
+    for (name, account) in &config.accounts {
+        let limit = account.effective_rate_limit();
+        let factor = match limit {
+            Some(_) => queue.slow_down_factor(name).await?,
+            None => 1.0,
+        };
+        let parked = queue.account_parked(name).await?;
+        let parked_jobs = queue.parked_jobs(name).await?;
+        let depth = depths.get(name).copied().unwrap_or_default();
+        let now = deleteq_core::now_ms();
+        let circuit_until = queue.circuit_open_until(name, &policy, now).await?;
+        let status = AccountStatus {
+            provider: account.provider().as_str().to_string(),
+            pending: depth.pending,
+            queued: depth.queued(parked_jobs),
+            leased: depth.leased,
+            scheduled: depth.scheduled,
+            dead: depth.dead,
+            rate_per_s: limit.map(|l| l.per_second() / factor),
+            slow_down: factor,
+            parked: parked.map(|p| ParkedReport { reason: p.reason, since_ms: p.since_ms }),
+            parked_jobs,
+            circuit_open_ms: circuit_until.saturating_sub(now),
+            recent: recent.remove(name),
+        };
+        accounts.insert(name.clone(), status);
+    }
+    Ok(StatusReport {
+        queued: d.ready,
+        leased: d.leased,
+        scheduled: d.scheduled,
+        dead: d.dead,
+        jobs: d.jobs,
+        audit_records: d.audit,
+        accounts,
+        schedules: schedules_at(config, chrono::Utc::now()),
+    })
+}
+
+/// `status --json`: [`status_report`] as JSON.
+pub async fn status_json(queue: &Queue, config: &Config) -> Result<Value, QueueError> {
+    Ok(super::to_json(&status_report(queue, config).await?))
+}
+
+/// Outcome counts per account over the latest [`RECENT`] audit records.
+async fn recent_outcomes(queue: &Queue) -> Result<HashMap<String, BTreeMap<String, u64>>, QueueError> {
+    let mut counts: HashMap<String, BTreeMap<String, u64>> = HashMap::new();
+    for (_, fields) in queue.audit_last(RECENT).await? {
+        let field = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default();
+        *counts.entry(field("account")).or_default().entry(field("outcome")).or_insert(0) += 1;
+    }
+    Ok(counts)
+}

@@ -1,0 +1,85 @@
+//! The routes of DESIGN §8 and what they share: `/v1/*` behind the bearer token, `/healthz`, `/readyz` and
+//! `/openapi.json` open, `/` kept for the dashboard, and JSON errors for unknown routes (404) and methods (405).
+
+pub(crate) mod campaigns;
+mod dashboard;
+pub(crate) mod health;
+pub(crate) mod jobs;
+pub(crate) mod operations;
+
+pub(crate) use campaigns::CampaignBody;
+pub(crate) use jobs::{EnqueuedIds, JobInput, JobsBody};
+pub(crate) use operations::{ReplayRequest, Replayed};
+
+use crate::auth::{require_token, Access};
+use crate::error::ApiError;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware;
+use axum::routing::{get, post};
+use axum::Router;
+use deleteq_producer::Producer;
+use std::sync::Arc;
+
+/// What every handler reads: the producer (and through it the queue and the config) and the body cap.
+#[derive(Clone)]
+pub struct AppState(Arc<Shared>);
+
+struct Shared {
+    producer: Producer,
+    max_body: usize,
+    openapi: String,
+}
+
+impl AppState {
+    /// The state for a server on `producer`'s queue, accepting bodies up to `max_body` bytes.
+    pub fn new(producer: Producer, max_body: usize) -> AppState {
+        AppState(Arc::new(Shared { producer, max_body, openapi: crate::openapi::document() }))
+    }
+
+    pub(crate) fn producer(&self) -> &Producer {
+        &self.0.producer
+    }
+
+    pub(crate) fn max_body(&self) -> usize {
+        self.0.max_body
+    }
+
+    pub(crate) fn openapi(&self) -> &str {
+        &self.0.openapi
+    }
+}
+
+/// Every route with its layers, ready to serve.
+pub fn router(state: AppState, access: Access) -> Router {
+    let max_body = state.max_body();
+    let v1 = Router::new()
+        .route("/v1/jobs", post(jobs::enqueue))
+        .route("/v1/campaigns", post(campaigns::submit).get(campaigns::list))
+        .route("/v1/campaigns/{id}", get(campaigns::show))
+        .route("/v1/campaigns/{id}/cancel", post(campaigns::cancel))
+        .route("/v1/status", get(operations::status))
+        .route("/v1/dlq", get(operations::dead_letters))
+        .route("/v1/dlq/replay", post(operations::replay))
+        // Only matched routes: an unknown path is a 404, whoever asks.
+        .route_layer(middleware::from_fn_with_state(access, require_token));
+    let open = Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/openapi.json", get(health::openapi));
+    let routes = v1
+        .merge(open)
+        .merge(dashboard::routes())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(max_body))
+        .with_state(state);
+    crate::layers::around(routes)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound("no such route (the API is described at /openapi.json)".into())
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}

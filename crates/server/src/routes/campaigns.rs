@@ -1,0 +1,131 @@
+//! `/v1/campaigns`: submit a JSON-lines body as one campaign, read one or all with their exact counters, cancel
+//! one. The answers are those of `deleteq campaign submit|status|cancel|list --json`.
+
+use super::AppState;
+use crate::error::{read_body, ApiError, ErrorBody};
+use crate::report::{self, CampaignReport, CampaignSubmitted};
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+
+/// `POST /v1/campaigns` query.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct SubmitQuery {
+    /// A name for reports; default `http <time of submission>`.
+    name: Option<String>,
+}
+
+/// Jobs, one JSON object per line (JSON lines); blank lines are skipped.
+#[derive(ToSchema)]
+#[schema(value_type = String)]
+#[allow(dead_code)] // a schema only: the body is read as text.
+pub(crate) struct CampaignBody(String);
+
+/// Submit a JSON-lines body as one campaign.
+///
+/// Every line is checked first; if any is invalid nothing is stored and the answer names the first one: `index`
+/// is its 0-based position among all lines of the body, blank lines included (its line number minus one), and
+/// `field` the field at fault. Each job gets the campaign's id as its `campaign`. A job whose `idempotency_key`
+/// was seen before is not stored and not counted in `total`. A submission, once started, is carried to its end
+/// even if the client goes away.
+#[utoipa::path(post, path = "/v1/campaigns", tag = "campaigns", params(SubmitQuery),
+    request_body(content(
+        (CampaignBody = "application/x-ndjson"),
+        (CampaignBody = "text/plain"),
+    )),
+    responses(
+        (status = 201, description = "The campaign was stored.", body = CampaignSubmitted),
+        (status = 400, description = "A line or the body is invalid; nothing was stored.", body = ErrorBody),
+        (status = 401, description = "No valid bearer token.", body = ErrorBody),
+        (status = 413, description = "The body is over `[api] max_body`.", body = ErrorBody),
+        (status = 503, description = "Redis failed (the campaign may be left `submitting`: cancel it), or the \
+            server is overloaded.", body = ErrorBody),
+    ))]
+pub(crate) async fn submit(
+    State(state): State<AppState>,
+    query: Result<Query<SubmitQuery>, QueryRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let Query(query) = query?;
+    let body = read_body(body, state.max_body())?;
+    let text = String::from_utf8(body.to_vec()).map_err(|_| ApiError::invalid_body("is not UTF-8 text"))?;
+    let size = state.producer().check_campaign(&text, 1).map_err(|errors| match errors.into_iter().next() {
+        Some(e) => ApiError::Invalid { index: Some(e.line - 1), field: e.error.field, message: e.error.message },
+        None => ApiError::invalid_body("is invalid"),
+    })?;
+    if size.jobs == 0 {
+        return Err(ApiError::invalid_body("no jobs in it; nothing was submitted"));
+    }
+    let name = query
+        .name
+        .filter(|n| !n.trim().is_empty())
+        .unwrap_or_else(|| format!("http {}", chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)));
+    // Its own task: a client that disconnects, or the request timeout, must not cut a submission in half.
+    let producer = state.producer().clone();
+    let stored = tokio::spawn(async move { producer.submit_campaign(&name, &text, size, |_| {}).await });
+    let info = stored.await.map_err(|_| ApiError::Internal)??;
+    Ok((StatusCode::CREATED, Json(report::submitted_json(&info))))
+}
+
+/// Every campaign with its counters, oldest first (`deleteq campaign list --json`).
+#[utoipa::path(get, path = "/v1/campaigns", tag = "campaigns",
+    responses(
+        (status = 200, description = "Every campaign.", body = Vec<CampaignReport>),
+        (status = 401, description = "No valid bearer token.", body = ErrorBody),
+        (status = 503, description = "Redis failed, or the server is overloaded.", body = ErrorBody),
+    ))]
+pub(crate) async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let all = state.producer().queue().campaigns().await?;
+    Ok(Json(Value::Array(all.iter().map(report::campaign_json).collect())))
+}
+
+/// One campaign: total, pending and one count per outcome (`deleteq campaign status ID --json`).
+#[utoipa::path(get, path = "/v1/campaigns/{id}", tag = "campaigns",
+    params(("id" = String, Path, description = "The campaign id.")),
+    responses(
+        (status = 200, description = "The campaign.", body = CampaignReport),
+        (status = 400, description = "The id is not valid text.", body = ErrorBody),
+        (status = 401, description = "No valid bearer token.", body = ErrorBody),
+        (status = 404, description = "No such campaign.", body = ErrorBody),
+        (status = 503, description = "Redis failed, or the server is overloaded.", body = ErrorBody),
+    ))]
+pub(crate) async fn show(
+    State(state): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Path(id) = id?;
+    let campaign = state.producer().queue().campaign(&id).await?.ok_or_else(|| no_campaign(&id))?;
+    Ok(Json(report::campaign_json(&campaign)))
+}
+
+/// Cancel a campaign: its jobs not yet called end `cancelled` (`deleteq campaign cancel ID --json`).
+///
+/// Cancelling twice keeps the first time. The answer is the campaign as it stands.
+#[utoipa::path(post, path = "/v1/campaigns/{id}/cancel", tag = "campaigns",
+    params(("id" = String, Path, description = "The campaign id.")),
+    responses(
+        (status = 200, description = "The campaign, cancelled.", body = CampaignReport),
+        (status = 400, description = "The id is not valid text.", body = ErrorBody),
+        (status = 401, description = "No valid bearer token.", body = ErrorBody),
+        (status = 404, description = "No such campaign.", body = ErrorBody),
+        (status = 503, description = "Redis failed, or the server is overloaded.", body = ErrorBody),
+    ))]
+pub(crate) async fn cancel(
+    State(state): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Path(id) = id?;
+    let now = deleteq_core::now_ms();
+    let campaign = state.producer().queue().cancel_campaign(&id, now).await?.ok_or_else(|| no_campaign(&id))?;
+    Ok(Json(report::campaign_json(&campaign)))
+}
+
+fn no_campaign(id: &str) -> ApiError {
+    ApiError::NotFound(format!("no campaign {id:?}"))
+}

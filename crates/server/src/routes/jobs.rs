@@ -1,0 +1,110 @@
+//! `POST /v1/jobs`: one job or an array, validated exactly as `deleteq enqueue` validates them, then enqueued all
+//! or nothing in one transaction.
+
+use super::AppState;
+use crate::error::{read_body, ApiError, ErrorBody};
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use deleteq_core::validate::validate;
+use deleteq_core::Job;
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+/// A job, JSON v1 (DESIGN §2). `account` names a configured account; exactly one of `message`, `messages` or
+/// `purge: true` says what to delete. Described here for clients; the server checks it with the same code as the
+/// command line.
+#[derive(ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // a schema only: jobs are parsed by `deleteq_core::Job`.
+pub(crate) struct JobInput {
+    /// The config account it runs against (provider, base URL, credentials).
+    account: String,
+    /// One message id.
+    message: Option<String>,
+    /// Several message ids (non-empty, no repeats).
+    messages: Option<Vec<String>>,
+    /// `true`: every message of the conversation.
+    purge: Option<bool>,
+    /// The provider's container: room, session key or chat user id, where the provider needs one.
+    conversation: Option<String>,
+    /// Delete for everyone / hard delete where the provider distinguishes.
+    permanent: Option<bool>,
+    /// The provider user the call is made on behalf of.
+    on_behalf_of: Option<String>,
+    /// Not before this time (RFC 3339).
+    #[schema(format = DateTime)]
+    run_at: Option<String>,
+    /// Past this time the job ends `expired` without a call (RFC 3339).
+    #[schema(format = DateTime)]
+    not_after: Option<String>,
+    /// When the message was sent, for provider windows (RFC 3339).
+    #[schema(format = DateTime)]
+    sent_at: Option<String>,
+    /// A second enqueue with the same key returns the first job's id and stores nothing.
+    idempotency_key: Option<String>,
+    /// A campaign id, copied into the audit records.
+    campaign: Option<String>,
+    /// Copied into the audit records.
+    reason: Option<String>,
+    /// Copied into the audit records.
+    requested_by: Option<String>,
+}
+
+/// One job, or an array of jobs enqueued all or nothing.
+#[derive(ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code, clippy::large_enum_variant)] // a schema only: never built.
+pub(crate) enum JobsBody {
+    /// One job.
+    One(JobInput),
+    /// Several jobs.
+    Many(Vec<JobInput>),
+}
+
+/// The enqueued jobs' ids, in the order given.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct EnqueuedIds {
+    /// One id per job; a repeated `idempotency_key` gives the first job's id.
+    ids: Vec<String>,
+}
+
+/// Enqueue one job or an array of jobs.
+///
+/// Every job is validated first, exactly as `deleteq enqueue` does; if any is invalid, nothing is enqueued and
+/// the answer names it: `index` is its 0-based position in the array (0 for a single job) and `field` the field
+/// at fault. A body that is not JSON, or neither an object nor a non-empty array, is answered 400 with field
+/// `body`. After a 503 the batch may or may not have been stored; resend it with `idempotency_key`s to be sure.
+#[utoipa::path(post, path = "/v1/jobs", tag = "jobs", request_body = JobsBody,
+    responses(
+        (status = 201, description = "Every job was enqueued.", body = EnqueuedIds),
+        (status = 400, description = "A job or the body is invalid; nothing was enqueued.", body = ErrorBody),
+        (status = 401, description = "No valid bearer token.", body = ErrorBody),
+        (status = 413, description = "The body is over `[api] max_body`.", body = ErrorBody),
+        (status = 503, description = "Redis failed, or the server is overloaded.", body = ErrorBody),
+    ))]
+pub(crate) async fn enqueue(
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<EnqueuedIds>), ApiError> {
+    let body = read_body(body, state.max_body())?;
+    let value: Value =
+        serde_json::from_slice(&body).map_err(|e| ApiError::invalid_body(format!("not valid JSON: {e}")))?;
+    let items = match value {
+        Value::Array(items) if items.is_empty() => return Err(ApiError::invalid_body("an empty array: no jobs given")),
+        Value::Array(items) => items,
+        object @ Value::Object(_) => vec![object],
+        _ => return Err(ApiError::invalid_body("must be a job object or an array of job objects")),
+    };
+    let config = state.producer().config();
+    let mut jobs = Vec::with_capacity(items.len());
+    for (index, item) in items.into_iter().enumerate() {
+        let job = Job::from_value(item).and_then(|job| validate(&job, config).map(|()| job));
+        jobs.push(job.map_err(|e| ApiError::Invalid { index: Some(index), field: e.field, message: e.message })?);
+    }
+    let ids = state.producer().enqueue_many(&jobs).await?;
+    Ok((StatusCode::CREATED, Json(EnqueuedIds { ids: ids.into_iter().map(|id| id.0).collect() })))
+}

@@ -1,0 +1,108 @@
+//! The operator's views and writes: `GET /v1/status`, `GET /v1/dlq` and `POST /v1/dlq/replay`, answered as
+//! `deleteq status --json`, `deleteq dlq list --json` and `deleteq dlq replay` do.
+
+use super::AppState;
+use crate::error::{read_body, ApiError, ErrorBody};
+use crate::report::{self, DeadLetterReport, StatusReport};
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{Query, State};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+
+/// The most dead letters one `GET /v1/dlq` lists.
+const MAX_LIMIT: usize = 10_000;
+/// Written into each replay's `replayed` audit record as `requested_by`.
+const REPLAYED_BY: &str = "dlq replay (http api)";
+
+/// Queue depths and every account's state (`deleteq status --json`).
+#[utoipa::path(get, path = "/v1/status", tag = "operations",
+    responses(
+        (status = 200, description = "The queue now.", body = StatusReport),
+        (status = 401, description = "No valid bearer token.", body = ErrorBody),
+        (status = 503, description = "Redis failed, or the server is overloaded.", body = ErrorBody),
+    ))]
+pub(crate) async fn status(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    Ok(Json(report::status_json(state.producer().queue(), state.producer().config()).await?))
+}
+
+/// `GET /v1/dlq` query.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct DlqQuery {
+    /// At most this many (default 100).
+    #[param(minimum = 1, maximum = 10000)]
+    limit: Option<usize>,
+    /// Only this account's dead letters.
+    account: Option<String>,
+}
+
+/// The newest dead letters, newest first (`deleteq dlq list --json`).
+#[utoipa::path(get, path = "/v1/dlq", tag = "operations", params(DlqQuery),
+    responses(
+        (status = 200, description = "Dead letters, newest first.", body = Vec<DeadLetterReport>),
+        (status = 400, description = "`limit` is not a number from 1 to 10000.", body = ErrorBody),
+        (status = 401, description = "No valid bearer token.", body = ErrorBody),
+        (status = 503, description = "Redis failed, or the server is overloaded.", body = ErrorBody),
+    ))]
+pub(crate) async fn dead_letters(
+    State(state): State<AppState>,
+    query: Result<Query<DlqQuery>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(query) = query?;
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::BadParameter(format!("limit must be from 1 to {MAX_LIMIT}")));
+    }
+    let letters = report::dead_letters_json(state.producer().queue(), limit, query.account.as_deref()).await?;
+    Ok(Json(Value::Array(letters)))
+}
+
+/// Which dead letters to replay: `{"ids": [...]}` or `{"all": true}`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ReplayRequest {
+    /// These dead letters (job ids); unknown ids are skipped.
+    ids: Option<Vec<String>>,
+    /// Every dead letter.
+    all: Option<bool>,
+}
+
+/// How many dead letters went back to the queue.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Replayed {
+    /// Dead letters replayed.
+    replayed: u64,
+}
+
+/// Put dead letters back in the queue with their attempt count reset (`deleteq dlq replay`).
+///
+/// Give either `ids` (non-empty) or `all: true`. Each replayed message gets a `replayed` audit record.
+#[utoipa::path(post, path = "/v1/dlq/replay", tag = "operations", request_body = ReplayRequest,
+    responses(
+        (status = 200, description = "How many went back.", body = Replayed),
+        (status = 400, description = "Neither `ids` nor `all: true`, or both; or not JSON.", body = ErrorBody),
+        (status = 401, description = "No valid bearer token.", body = ErrorBody),
+        (status = 413, description = "The body is over `[api] max_body`.", body = ErrorBody),
+        (status = 503, description = "Redis failed, or the server is overloaded.", body = ErrorBody),
+    ))]
+pub(crate) async fn replay(
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Replayed>, ApiError> {
+    let body = read_body(body, state.max_body())?;
+    let request: ReplayRequest =
+        serde_json::from_slice(&body).map_err(|e| ApiError::invalid_body(format!("not a replay request: {e}")))?;
+    let invalid =
+        |field: &str, message: &str| ApiError::Invalid { index: None, field: field.into(), message: message.into() };
+    let replayed = match (request.ids, request.all) {
+        (Some(_), Some(true)) => return Err(invalid("all", "give either \"ids\" or \"all\": true, not both")),
+        (Some(ids), _) if ids.is_empty() => return Err(invalid("ids", "must not be empty")),
+        (Some(ids), _) => state.producer().replay_dead(&ids, Some(REPLAYED_BY)).await?,
+        (None, Some(true)) => state.producer().replay_all_dead(Some(REPLAYED_BY)).await?,
+        (None, _) => return Err(invalid("ids", "give \"ids\": [...] or \"all\": true")),
+    };
+    Ok(Json(Replayed { replayed }))
+}

@@ -1,0 +1,294 @@
+//! `deleteq serve` end to end (DESIGN §8): jobs posted over HTTP are carried out and audited; requests without a
+//! valid token, invalid batches and oversized bodies store nothing; campaigns and dead letters answer as the
+//! command line's `--json`; without tokens the server refuses to start.
+
+use deleteq_emulator::{EmulatorConfig, Fault};
+use deleteq_tests::http::{get, post_json, request};
+use deleteq_tests::inspect::{dbsize, terminal};
+use deleteq_tests::{deleteq, wait_until, RedisServer, Server, TestConfig, TestEmulator, Worker};
+use serde_json::{json, Value};
+use std::time::Duration;
+
+const TOKEN: &str = "test-token-0123456789";
+
+/// A config with `[api]` (`api` is its body), a fast worker, and one CometChat account `cc` on `emulator_url`.
+fn config(redis_url: &str, emulator_url: &str, api: &str) -> TestConfig {
+    let body = format!(
+        "[worker]\nconcurrency = 4\nlease = \"5s\"\nshutdown_grace = \"2s\"\n\n[retry]\nmax_attempts = 3\n\
+         initial_backoff = \"50ms\"\nmax_backoff = \"200ms\"\n\n[api]\n{api}\n\n[accounts.cc]\nprovider = \"cometchat\"\n\
+         base_url = \"{emulator_url}\"\napi_key = \"cc-http-secret\"\nrate_limit = \"100000/s\"\n"
+    );
+    TestConfig::new(redis_url, &body)
+}
+
+fn tokens() -> String {
+    format!("tokens = [\"{TOKEN}\", \"second-token\"]")
+}
+
+fn serve(config: &TestConfig) -> Server {
+    Server::start(&config.path, config.dir.path().join("serve.log"), "info", &[], &[])
+}
+
+/// What `deleteq ARGS… --json` prints, parsed.
+fn cli_json(config: &TestConfig, args: &[&str]) -> Value {
+    let out = deleteq(&config.path, args, None);
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("--json output")
+}
+
+#[test]
+fn a_job_posted_over_http_is_carried_out_and_audited() {
+    let redis = RedisServer::start();
+    let emulator = TestEmulator::start(EmulatorConfig { accept_unknown: true, latency: Duration::ZERO });
+    let config = config(&redis.url(), emulator.url(), &tokens());
+    let server = serve(&config);
+    let port = server.port();
+
+    let one = post_json(port, "/v1/jobs", Some(TOKEN), &json!({"account": "cc", "message": "h1", "reason": "http"}));
+    assert_eq!(one.status, 201, "{}", one.body);
+    assert_eq!(one.header("content-type"), Some("application/json"));
+    let id = one.json()["ids"][0].as_str().expect("an id").to_string();
+    let many: Vec<Value> = (2..5).map(|i| json!({"account": "cc", "message": format!("h{i}")})).collect();
+    let batch = post_json(port, "/v1/jobs", Some("second-token"), &Value::Array(many));
+    assert_eq!(batch.status, 201, "{}", batch.body);
+    assert_eq!(batch.json()["ids"].as_array().map(Vec::len), Some(3), "{}", batch.body);
+
+    let worker = Worker::start(&config.path, config.dir.path().join("worker.log"), "info");
+    assert!(wait_until(Duration::from_secs(30), || terminal(&redis.url()).len() == 4), "{}", worker.log());
+    let records = terminal(&redis.url());
+    let first = records.iter().find(|r| r["job"] == id).expect("the posted job's record");
+    assert_eq!((first["outcome"].as_str(), first["message"].as_str()), ("deleted", "h1"));
+    assert_eq!(first["reason"], "http");
+    assert!(records.iter().all(|r| r["outcome"] == "deleted"), "{records:?}");
+
+    // The reports are the command line's, value for value.
+    let status = get(port, "/v1/status", Some(TOKEN));
+    assert_eq!(status.status, 200, "{}", status.body);
+    assert_eq!(status.json(), cli_json(&config, &["status", "--json"]));
+    assert_eq!(status.json()["accounts"]["cc"]["recent"]["deleted"], 4);
+
+    // Probes and the spec need no token; the spec names the bearer scheme and every endpoint.
+    assert_eq!(get(port, "/healthz", None).status, 200);
+    assert_eq!(get(port, "/readyz", None).status, 200);
+    let spec = get(port, "/openapi.json", None);
+    assert_eq!(spec.status, 200);
+    let spec = spec.json();
+    assert!(spec["openapi"].as_str().is_some_and(|v| v.starts_with("3.")), "{spec}");
+    assert_eq!(spec["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+    for path in ["/v1/jobs", "/v1/campaigns", "/v1/campaigns/{id}", "/v1/campaigns/{id}/cancel", "/v1/status"] {
+        assert!(spec["paths"][path].is_object(), "{path} is missing from the spec");
+    }
+    assert!(spec["paths"]["/v1/dlq"].is_object() && spec["paths"]["/v1/dlq/replay"].is_object());
+    assert!(!server.log().contains(TOKEN), "the token reached the log");
+}
+
+#[test]
+fn requests_without_a_valid_token_are_refused_and_store_nothing() {
+    let redis = RedisServer::start();
+    let config = config(&redis.url(), "http://127.0.0.1:9", &tokens());
+    let server = Server::start(&config.path, config.dir.path().join("serve.log"), "debug", &[], &[]);
+    let port = server.port();
+    let before = dbsize(&redis.url());
+    let job = json!({"account": "cc", "message": "1"});
+    for token in [None, Some("wrong-token"), Some("test-token-012345678"), Some("test-token-01234567890")] {
+        let answer = post_json(port, "/v1/jobs", token, &job);
+        assert_eq!(answer.status, 401, "{token:?}: {}", answer.body);
+        assert_eq!(answer.header("www-authenticate"), Some("Bearer"));
+        assert!(answer.json()["error"]["message"].is_string(), "{}", answer.body);
+    }
+    let basic = request(port, "GET", "/v1/status", None, None);
+    assert_eq!(basic.status, 401);
+    for path in ["/v1/status", "/v1/campaigns", "/v1/dlq"] {
+        assert_eq!(get(port, path, None).status, 401, "{path}");
+    }
+    let replay = post_json(port, "/v1/dlq/replay", Some("nope"), &json!({"all": true}));
+    assert_eq!(replay.status, 401);
+    assert_eq!(dbsize(&redis.url()), before, "a refused request stored nothing");
+    // A valid token passes, and never reaches the log, even at debug level.
+    assert_eq!(post_json(port, "/v1/jobs", Some(TOKEN), &job).status, 201);
+    let log = server.log();
+    assert!(!log.contains(TOKEN) && !log.contains("wrong-token") && !log.contains("cc-http-secret"), "{log}");
+}
+
+#[test]
+fn an_invalid_job_in_a_batch_enqueues_nothing_and_is_named() {
+    let redis = RedisServer::start();
+    let config = config(&redis.url(), "http://127.0.0.1:9", &tokens());
+    let server = serve(&config);
+    let port = server.port();
+    let before = dbsize(&redis.url());
+    let batch = json!([
+        {"account": "cc", "message": "ok-1"},
+        {"account": "cc", "message": "ok-2"},
+        {"account": "cc", "message": "a/b"},
+        {"account": "cc", "message": "ok-3"},
+    ]);
+    let answer = post_json(port, "/v1/jobs", Some(TOKEN), &batch);
+    assert_eq!(answer.status, 400, "{}", answer.body);
+    let error = &answer.json()["error"];
+    assert_eq!((error["index"].as_u64(), error["field"].as_str()), (Some(2), Some("message")), "{error}");
+    assert!(error["message"].is_string());
+    let unknown = post_json(port, "/v1/jobs", Some(TOKEN), &json!({"account": "nope", "message": "1"}));
+    assert_eq!((unknown.status, unknown.json()["error"]["field"].as_str()), (400, Some("account")));
+    assert_eq!(unknown.json()["error"]["index"], 0);
+    let not_json = request(port, "POST", "/v1/jobs", Some(TOKEN), Some(b"{\"account\": "));
+    assert_eq!((not_json.status, not_json.json()["error"]["field"].as_str()), (400, Some("body")));
+    for body in ["[]", "42", "\"job\""] {
+        let answer = request(port, "POST", "/v1/jobs", Some(TOKEN), Some(body.as_bytes()));
+        assert_eq!((answer.status, answer.json()["error"]["field"].as_str()), (400, Some("body")), "{body}");
+    }
+    assert_eq!(dbsize(&redis.url()), before, "nothing was enqueued");
+
+    // Unknown routes and methods answer JSON errors too.
+    let missing = get(port, "/v2/jobs", Some(TOKEN));
+    assert_eq!(missing.status, 404);
+    assert!(missing.json()["error"]["message"].is_string());
+    let method = request(port, "DELETE", "/v1/jobs", Some(TOKEN), None);
+    assert_eq!(method.status, 405);
+    assert!(method.json()["error"]["message"].is_string());
+    let limit = get(port, "/v1/dlq?limit=many", Some(TOKEN));
+    assert_eq!(limit.status, 400);
+    assert!(limit.json()["error"]["message"].is_string());
+}
+
+#[test]
+fn a_body_over_the_cap_is_refused_with_413() {
+    let redis = RedisServer::start();
+    let config = config(&redis.url(), "http://127.0.0.1:9", &format!("{}\nmax_body = \"1KB\"", tokens()));
+    let server = serve(&config);
+    let port = server.port();
+    let before = dbsize(&redis.url());
+    let big: Vec<Value> = (0..60).map(|i| json!({"account": "cc", "message": format!("m{i}")})).collect();
+    let big = Value::Array(big);
+    assert!(big.to_string().len() > 1024);
+    let answer = post_json(port, "/v1/jobs", Some(TOKEN), &big);
+    assert_eq!(answer.status, 413, "{}", answer.body);
+    assert!(answer.json()["error"]["message"].as_str().is_some_and(|m| m.contains("1024")), "{}", answer.body);
+    let lines = "{\"account\":\"cc\",\"message\":\"x\"}\n".repeat(40);
+    let campaign = request(port, "POST", "/v1/campaigns?name=big", Some(TOKEN), Some(lines.as_bytes()));
+    assert_eq!(campaign.status, 413, "{}", campaign.body);
+    assert_eq!(dbsize(&redis.url()), before, "nothing was stored");
+    let small = post_json(port, "/v1/jobs", Some(TOKEN), &json!([{"account": "cc", "message": "fits"}]));
+    assert_eq!(small.status, 201, "{}", small.body);
+}
+
+#[test]
+fn a_campaign_is_submitted_followed_cancelled_and_listed_over_http() {
+    let redis = RedisServer::start();
+    let emulator = TestEmulator::start(EmulatorConfig { accept_unknown: true, latency: Duration::ZERO });
+    let config = config(&redis.url(), emulator.url(), &tokens());
+    let server = serve(&config);
+    let port = server.port();
+
+    // An invalid line: nothing stored; `index` is the line's 0-based position, blank lines included.
+    let before = dbsize(&redis.url());
+    let bad = "{\"account\":\"cc\",\"message\":\"1\"}\n\n{\"account\":\"cc\",\"mesage\":\"2\"}\n";
+    let answer = request(port, "POST", "/v1/campaigns?name=bad", Some(TOKEN), Some(bad.as_bytes()));
+    assert_eq!(answer.status, 400, "{}", answer.body);
+    let error = &answer.json()["error"];
+    assert_eq!((error["index"].as_u64(), error["field"].as_str()), (Some(2), Some("mesage")), "{error}");
+    assert_eq!(dbsize(&redis.url()), before, "nothing stored, not even the campaign");
+
+    let mut lines: Vec<String> = (0..30).map(|i| format!(r#"{{"account":"cc","message":"c{i}"}}"#)).collect();
+    lines.insert(10, String::new());
+    lines.push(r#"{"account":"cc","messages":["x1","x2"]}"#.into());
+    let body = lines.join("\n");
+    let submitted = request(port, "POST", "/v1/campaigns?name=spam%20wave", Some(TOKEN), Some(body.as_bytes()));
+    assert_eq!(submitted.status, 201, "{}", submitted.body);
+    let submitted = submitted.json();
+    assert_eq!((submitted["total"].as_u64(), submitted["jobs"].as_u64()), (Some(32), Some(31)), "{submitted}");
+    assert_eq!(submitted["name"], "spam wave");
+    let id = submitted["id"].as_str().expect("id").to_string();
+
+    let shown = get(port, &format!("/v1/campaigns/{id}"), Some(TOKEN));
+    assert_eq!(shown.status, 200, "{}", shown.body);
+    assert_eq!(shown.json(), cli_json(&config, &["campaign", "status", &id, "--json"]));
+    assert_eq!((shown.json()["pending"].as_u64(), shown.json()["state"].as_str()), (Some(32), Some("running")));
+
+    let cancelled = request(port, "POST", &format!("/v1/campaigns/{id}/cancel"), Some(TOKEN), None);
+    assert_eq!(cancelled.status, 200, "{}", cancelled.body);
+    assert_eq!(cancelled.json()["state"], "cancelling");
+    assert!(cancelled.json()["cancelled_ms"].is_u64());
+
+    // With nothing called before the cancel, every message ends `cancelled`.
+    let worker = Worker::start(&config.path, config.dir.path().join("worker.log"), "info");
+    let done = || get(port, &format!("/v1/campaigns/{id}"), Some(TOKEN)).json()["pending"] == 0;
+    assert!(wait_until(Duration::from_secs(30), done), "{}", worker.log());
+    let listed = get(port, "/v1/campaigns", Some(TOKEN));
+    assert_eq!(listed.status, 200);
+    assert_eq!(listed.json(), cli_json(&config, &["campaign", "list", "--json"]));
+    let only = &listed.json()[0];
+    assert_eq!((only["id"].as_str(), only["state"].as_str()), (Some(id.as_str()), Some("done")), "{only}");
+    assert_eq!(only["cancelled"], 32, "{only}");
+    assert_eq!(emulator.state.total_deletions(), 0, "no provider call for a cancelled campaign");
+
+    for (method, path) in [("GET", "/v1/campaigns/01ARZ3NDEKTSV4RRFFQ69G5FAV"), ("POST", "/v1/campaigns/nope/cancel")] {
+        let missing = request(port, method, path, Some(TOKEN), None);
+        assert_eq!(missing.status, 404, "{path}: {}", missing.body);
+        assert!(missing.json()["error"]["message"].is_string());
+    }
+}
+
+#[test]
+fn dead_letters_are_listed_and_replayed_over_http() {
+    let redis = RedisServer::start();
+    let emulator = TestEmulator::start(EmulatorConfig { accept_unknown: true, latency: Duration::ZERO });
+    emulator.state.inject(Fault::new("cometchat", None, "denied", vec![401]));
+    let config = config(&redis.url(), emulator.url(), &tokens());
+    let server = serve(&config);
+    let port = server.port();
+    let jobs = json!([{"account": "cc", "message": "denied"}, {"account": "cc", "message": "fine"}]);
+    let posted = post_json(port, "/v1/jobs", Some(TOKEN), &jobs);
+    assert_eq!(posted.status, 201, "{}", posted.body);
+    let denied_id = posted.json()["ids"][0].as_str().expect("id").to_string();
+
+    let worker = Worker::start(&config.path, config.dir.path().join("worker.log"), "info");
+    assert!(wait_until(Duration::from_secs(30), || terminal(&redis.url()).len() == 2), "{}", worker.log());
+    let listed = get(port, "/v1/dlq", Some(TOKEN));
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    assert_eq!(listed.json(), cli_json(&config, &["dlq", "list", "--json"]));
+    let letters = listed.json();
+    assert_eq!(letters.as_array().map(Vec::len), Some(1), "{letters}");
+    assert_eq!((letters[0]["id"].as_str(), letters[0]["last_status"].as_u64()), (Some(denied_id.as_str()), Some(401)));
+    assert_eq!(letters[0]["job"]["message"], "denied");
+    assert_eq!(get(port, "/v1/dlq?account=cc&limit=5", Some(TOKEN)).json().as_array().map(Vec::len), Some(1));
+    assert_eq!(get(port, "/v1/dlq?account=other", Some(TOKEN)).json(), json!([]));
+
+    let neither = post_json(port, "/v1/dlq/replay", Some(TOKEN), &json!({}));
+    assert_eq!(neither.status, 400, "{}", neither.body);
+    let replayed = post_json(port, "/v1/dlq/replay", Some(TOKEN), &json!({"ids": [denied_id, "no-such-id"]}));
+    assert_eq!((replayed.status, replayed.json()), (200, json!({"replayed": 1})), "{}", replayed.body);
+    // The fault was used up: the replay deletes it.
+    let deleted = || terminal(&redis.url()).iter().any(|r| r["message"] == "denied" && r["outcome"] == "deleted");
+    assert!(wait_until(Duration::from_secs(30), deleted), "{}", worker.log());
+    assert_eq!(get(port, "/v1/dlq", Some(TOKEN)).json(), json!([]));
+    assert_eq!(post_json(port, "/v1/dlq/replay", Some(TOKEN), &json!({"all": true})).json(), json!({"replayed": 0}));
+}
+
+#[test]
+fn serve_without_tokens_refuses_to_start_unless_told_and_stops_on_sigterm() {
+    let redis = RedisServer::start();
+    let config = config(&redis.url(), "http://127.0.0.1:9", "addr = \"127.0.0.1:0\"");
+    let out = deleteq(&config.path, &["serve"], None);
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("[api] tokens") && stderr.contains("--insecure-no-auth"), "{stderr}");
+
+    let mut open =
+        Server::start(&config.path, config.dir.path().join("open.log"), "info", &["--insecure-no-auth"], &[]);
+    assert_eq!(get(open.port(), "/v1/status", None).status, 200, "--insecure-no-auth serves without a token");
+    open.signal("TERM");
+    let status = open.wait(Duration::from_secs(10)).expect("it stops on SIGTERM");
+    assert!(status.success(), "{status}: {}", open.log());
+
+    // Tokens from the environment (`${VAR}`), as deployments give them.
+    let env_config = config_with_env_token(&redis.url());
+    let env = [("DELETEQ_TEST_API_TOKEN", "from-the-environment")];
+    let server = Server::start(&env_config.path, env_config.dir.path().join("env.log"), "info", &[], &env);
+    assert_eq!(get(server.port(), "/v1/status", Some("from-the-environment")).status, 200);
+    assert_eq!(get(server.port(), "/v1/status", Some("${DELETEQ_TEST_API_TOKEN}")).status, 401);
+}
+
+fn config_with_env_token(redis_url: &str) -> TestConfig {
+    config(redis_url, "http://127.0.0.1:9", "tokens = [\"${DELETEQ_TEST_API_TOKEN}\"]")
+}
