@@ -8,12 +8,12 @@ RELEASE_BIN := target/release/deleteq
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-deps: ## install what is missing: redis-server, python3, curl (Debian packages; needs root)
+deps: ## install what is missing: redis-server, python3, curl, openssl (Debian packages; needs root)
 	@command -v redis-server >/dev/null 2>&1 || { \
 	  echo "installing redis-server"; \
 	  if [ "$$(id -u)" != 0 ]; then echo "redis-server is missing; run make as root or install it" >&2; exit 1; fi; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
-	@for tool in python3 curl; do command -v $$tool >/dev/null 2>&1 || { apt-get update -qq && \
+	@for tool in python3 curl openssl; do command -v $$tool >/dev/null 2>&1 || { apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$tool >/dev/null; }; done
 
 build: ## debug build of the deleteq binary

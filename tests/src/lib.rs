@@ -20,7 +20,7 @@ pub mod redis_cluster;
 pub mod redis_server;
 
 pub use emulator::TestEmulator;
-pub use process::{deleteq, Server, Worker};
+pub use process::{deleteq, deleteq_with_env, Server, Worker};
 pub use redis_cluster::RedisCluster;
 pub use redis_server::RedisServer;
 

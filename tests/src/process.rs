@@ -19,7 +19,13 @@ pub fn binary() -> PathBuf {
 
 /// Runs `deleteq --config CONFIG ARGS…` to completion, with `stdin` piped in.
 pub fn deleteq(config: &std::path::Path, args: &[&str], stdin: Option<&str>) -> Output {
+    deleteq_with_env(config, args, stdin, &[])
+}
+
+/// [`deleteq`] with extra environment variables (e.g. `SSL_CERT_FILE` for a test CA).
+pub fn deleteq_with_env(config: &std::path::Path, args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(binary());
+    cmd.envs(env.iter().copied());
     cmd.arg("--config")
         .arg(config)
         .args(args)
@@ -46,8 +52,14 @@ pub struct Worker {
 impl Worker {
     /// Starts a worker on `config`, logging at `RUST_LOG=level` to `log`.
     pub fn start(config: &std::path::Path, log: PathBuf, level: &str) -> Worker {
+        Worker::start_with_env(config, log, level, &[])
+    }
+
+    /// [`Worker::start`] with extra environment variables.
+    pub fn start_with_env(config: &std::path::Path, log: PathBuf, level: &str, env: &[(&str, &str)]) -> Worker {
         let file = std::fs::File::create(&log).expect("create worker log");
         let child = Command::new(binary())
+            .envs(env.iter().copied())
             .arg("--config")
             .arg(config)
             .arg("worker")

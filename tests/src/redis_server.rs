@@ -9,6 +9,8 @@ pub struct RedisServer {
     port: u16,
     dir: tempfile::TempDir,
     aof: bool,
+    /// TLS only (no plain port): the certificate that signs itself, in `dir`.
+    tls: bool,
     child: Option<Child>,
 }
 
@@ -23,18 +25,81 @@ impl RedisServer {
         Self::launch(true)
     }
 
-    fn launch(aof: bool) -> RedisServer {
+    /// Starts one that speaks TLS only, with a certificate for 127.0.0.1 signed by a test CA ([`RedisServer::ca_file`]).
+    pub fn start_tls() -> RedisServer {
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut server = RedisServer { port: crate::free_port(), dir, aof, child: None };
+        // A CA, and a server certificate for 127.0.0.1 signed by it (webpki refuses a CA as the server's own).
+        std::fs::write(dir.path().join("san.ext"), "subjectAltName=IP:127.0.0.1\n").expect("write ext");
+        let openssl = |args: &[&str]| {
+            Command::new("openssl")
+                .args(args)
+                .current_dir(dir.path())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .expect("openssl must be installed (make installs it)")
+                .success()
+        };
+        let days = ["-days", "2"];
+        let status = openssl(
+            &[
+                &["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=deleteq-test-ca"][..],
+                &days,
+                &["-keyout", "ca.key", "-out", "ca.pem"],
+            ]
+            .concat(),
+        ) && openssl(&[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-keyout",
+            "key.pem",
+            "-out",
+            "server.csr",
+        ]) && openssl(
+            &[
+                &["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial"][..],
+                &days,
+                &["-extfile", "san.ext", "-out", "cert.pem"],
+            ]
+            .concat(),
+        );
+        assert!(status, "openssl could not make the test certificates");
+        let mut server = RedisServer { port: crate::free_port(), dir, aof: false, tls: true, child: None };
         server.spawn();
         server
     }
 
+    fn launch(aof: bool) -> RedisServer {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut server = RedisServer { port: crate::free_port(), dir, aof, tls: false, child: None };
+        server.spawn();
+        server
+    }
+
+    /// The CA that signed a TLS server's certificate, for `SSL_CERT_FILE`.
+    pub fn ca_file(&self) -> std::path::PathBuf {
+        self.dir.path().join("ca.pem")
+    }
+
+    /// `rediss://127.0.0.1:PORT` of a TLS server.
+    pub fn tls_url(&self) -> String {
+        format!("rediss://127.0.0.1:{}", self.port)
+    }
+
     fn spawn(&mut self) {
         let mut cmd = Command::new("redis-server");
-        cmd.arg("--port")
-            .arg(self.port.to_string())
-            .arg("--bind")
+        if self.tls {
+            let file = |name: &str| self.dir.path().join(name);
+            cmd.args(["--port", "0", "--tls-port", &self.port.to_string(), "--tls-auth-clients", "no"]);
+            cmd.arg("--tls-cert-file").arg(file("cert.pem")).arg("--tls-key-file").arg(file("key.pem"));
+        } else {
+            cmd.arg("--port").arg(self.port.to_string());
+        }
+        cmd.arg("--bind")
             .arg("127.0.0.1")
             .arg("--dir")
             .arg(self.dir.path())
@@ -57,7 +122,8 @@ impl RedisServer {
             .spawn()
             .expect("redis-server must be installed (make installs it)");
         self.child = Some(child);
-        assert!(crate::wait_until(Duration::from_secs(10), || self.ping()), "redis-server did not start");
+        let up = || if self.tls { std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() } else { self.ping() };
+        assert!(crate::wait_until(Duration::from_secs(10), up), "redis-server did not start");
     }
 
     /// `redis://127.0.0.1:PORT`.
