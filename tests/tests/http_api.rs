@@ -281,12 +281,15 @@ fn serve_without_tokens_refuses_to_start_unless_told_and_stops_on_sigterm() {
     let status = open.wait(Duration::from_secs(10)).expect("it stops on SIGTERM");
     assert!(status.success(), "{status}: {}", open.log());
 
-    // Tokens from the environment (`${VAR}`), as deployments give them.
+    // Tokens from the environment (`${VAR}`), as deployments give them; configured tokens are required even
+    // with --insecure-no-auth.
     let env_config = config_with_env_token(&redis.url());
     let env = [("DELETEQ_TEST_API_TOKEN", "from-the-environment")];
-    let server = Server::start(&env_config.path, env_config.dir.path().join("env.log"), "info", &[], &env);
+    let log = env_config.dir.path().join("env.log");
+    let server = Server::start(&env_config.path, log, "info", &["--insecure-no-auth"], &env);
     assert_eq!(get(server.port(), "/v1/status", Some("from-the-environment")).status, 200);
     assert_eq!(get(server.port(), "/v1/status", Some("${DELETEQ_TEST_API_TOKEN}")).status, 401);
+    assert_eq!(get(server.port(), "/v1/status", None).status, 401);
 }
 
 fn config_with_env_token(redis_url: &str) -> TestConfig {

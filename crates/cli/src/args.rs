@@ -176,7 +176,7 @@ pub(crate) struct ServeArgs {
     /// Address to listen on (default: [api] addr, else 127.0.0.1:8080).
     #[arg(long, value_name = "ADDR")]
     pub(crate) addr: Option<String>,
-    /// Serve without authentication even though no [api] tokens are configured. Never on a shared network.
+    /// Serve without authentication when no [api] tokens are configured (tokens, when set, are always required).
     #[arg(long)]
     pub(crate) insecure_no_auth: bool,
 }

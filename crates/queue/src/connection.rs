@@ -22,7 +22,7 @@ pub struct RedisTarget {
 
 #[derive(Clone)]
 enum Kind {
-    Single(redis::Client),
+    Single(Box<redis::Client>),
     /// Seed nodes; the client learns the rest of the cluster from them.
     Cluster(Vec<redis::ConnectionInfo>),
 }
@@ -74,7 +74,7 @@ impl RedisTarget {
     pub fn new(url: &str) -> crate::Result<Self> {
         let client = redis::Client::open(url)?;
         let shown = format!("{}", client.get_connection_info().addr());
-        Ok(RedisTarget { kind: Kind::Single(client), shown })
+        Ok(RedisTarget { kind: Kind::Single(Box::new(client)), shown })
     }
 
     /// Seed nodes of a Redis Cluster (`redis://` or `rediss://` URLs).

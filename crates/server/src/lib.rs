@@ -36,7 +36,7 @@ use std::sync::Arc;
 pub struct ServeOptions {
     /// Where to listen (`--addr`, else `[api] addr`).
     pub addr: SocketAddr,
-    /// Serve without authentication (`--insecure-no-auth`).
+    /// Serve without authentication when no tokens are configured (`--insecure-no-auth`).
     pub insecure_no_auth: bool,
 }
 
@@ -75,13 +75,14 @@ pub enum ServeError {
     Serve(#[source] std::io::Error),
 }
 
-/// Decides who may call the API: the configured tokens, or everyone with `--insecure-no-auth`; no tokens
-/// without it is an error (the server must not start open by accident).
+/// Decides who may call the API: holders of the configured tokens whenever there are any; with none, everyone if
+/// `--insecure-no-auth` was given, else it is an error (the server must not start open by accident, nor drop
+/// tokens that are configured).
 pub fn access(config: &Config, insecure_no_auth: bool) -> Result<Access, ServeError> {
-    match (insecure_no_auth, config.api.tokens.is_empty()) {
-        (true, _) => Ok(Access::Open),
-        (false, true) => Err(ServeError::NoTokens),
-        (false, false) => Ok(Access::Tokens(Arc::new(config.api.tokens.clone()))),
+    match (config.api.tokens.is_empty(), insecure_no_auth) {
+        (false, _) => Ok(Access::Tokens(Arc::new(config.api.tokens.clone()))),
+        (true, true) => Ok(Access::Open),
+        (true, false) => Err(ServeError::NoTokens),
     }
 }
 

@@ -67,3 +67,34 @@ pub fn document() -> String {
     doc.info.version = env!("CARGO_PKG_VERSION").to_string();
     doc.to_json().unwrap_or_else(|_| "{}".into())
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    #[test]
+    fn every_v1_operation_needs_the_token_and_documents_its_errors() {
+        let doc: Value = serde_json::from_str(&super::document()).expect("the document is JSON");
+        assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.1")), "{}", doc["openapi"]);
+        assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+        assert_eq!(doc["security"], serde_json::json!([{"bearer": []}]));
+        let paths = doc["paths"].as_object().expect("paths");
+        let mut operations = 0;
+        for (path, item) in paths {
+            for (method, operation) in item.as_object().expect("path item") {
+                let responses = &operation["responses"];
+                if path.starts_with("/v1/") {
+                    operations += 1;
+                    assert!(operation.get("security").is_none(), "{method} {path} overrides the bearer requirement");
+                    for status in ["401", "503"] {
+                        let schema = &responses[status]["content"]["application/json"]["schema"]["$ref"];
+                        assert_eq!(schema, "#/components/schemas/ErrorBody", "{method} {path} {status}");
+                    }
+                } else {
+                    assert_eq!(operation["security"], serde_json::json!([{}]), "{method} {path} is open");
+                }
+            }
+        }
+        assert_eq!(operations, 8, "{:?}", paths.keys().collect::<Vec<_>>());
+    }
+}
