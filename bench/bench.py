@@ -182,6 +182,58 @@ def campaign(env, n, conc):
             "deleted": st["deleted"], "pending": st["pending"], "concurrency": conc}
 
 
+def redis_cluster(env, masters=3):
+    """Three cluster-enabled masters (no replicas), joined with redis-cli --cluster create; returns seed URLs."""
+    ports = []
+    while len(ports) < masters:
+        p = free_port()
+        if p < 55000 and p not in ports:
+            ports.append(p)
+    for p in ports:
+        d = os.path.join(env.d, f"cluster-{p}")
+        os.makedirs(d, exist_ok=True)
+        env.procs.append(subprocess.Popen(["redis-server", "--port", str(p), "--bind", "127.0.0.1", "--cluster-enabled",
+                                           "yes", "--cluster-config-file", "nodes.conf", "--save", "", "--appendonly",
+                                           "no", "--dir", d], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    time.sleep(0.5)
+    subprocess.run(["redis-cli", "--cluster", "create", *[f"127.0.0.1:{p}" for p in ports], "--cluster-yes"],
+                   capture_output=True, check=True)
+    for _ in range(100):
+        infos = [subprocess.run(["redis-cli", "-p", str(p), "cluster", "info"], capture_output=True, text=True).stdout
+                 for p in ports]
+        if all("cluster_state:ok" in i for i in infos):
+            break
+        time.sleep(0.1)
+    return [f"redis://127.0.0.1:{p}" for p in ports]
+
+
+def sharded_drain(env, n, conc, shards, cluster):
+    """Drain n noop jobs with `shards` shards on one Redis, or on a three-master cluster."""
+    if cluster:
+        urls = redis_cluster(env)
+        redis_line = "url = [" + ", ".join(f'"{u}"' for u in urls) + "]\ncluster = true"
+    else:
+        urls = [env.redis()[1]]
+        redis_line = f'url = "{urls[0]}"'
+    cfg = os.path.join(env.d, f"sharded-{shards}-{cluster}.toml")
+    with open(cfg, "w") as f:
+        f.write(f'[redis]\n{redis_line}\nshards = {shards}\nprefix = "deleteq"\n\n[worker]\nconcurrency = {conc}\n'
+                f'\n[accounts.nop]\nprovider = "noop"\n')
+    env.run(cfg, "enqueue", "--file", jobs_file(env.d, "nop", n))
+    t0 = time.perf_counter()
+    w = subprocess.Popen([env.binary, "--config", cfg, "worker"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         env=dict(os.environ, RUST_LOG="warn"))
+    while time.perf_counter() - t0 < 600:
+        st = json.loads(env.run(cfg, "status", "--json"))
+        if st["jobs"] == 0:
+            break
+        time.sleep(0.05)
+    dt = time.perf_counter() - t0
+    w.terminate(); w.wait(15)
+    return {"scenario": "drain-noop-sharded", "n": n, "shards": shards, "cluster": cluster,
+            "redis": "3-master cluster" if cluster else "one redis-server", "jobs_per_s": round(n / dt)}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=100_000)
@@ -189,15 +241,21 @@ def main():
     ap.add_argument("--concurrency", type=int, default=128)
     ap.add_argument("--campaign-n", type=int, default=1_000_000, help="lines of the campaign submit bench (0 skips)")
     ap.add_argument("--only-campaign", action="store_true", help="run only the campaign bench")
+    ap.add_argument("--only-shards", action="store_true", help="run only the shards/cluster drain bench")
     ap.add_argument("--bin", default=os.path.join(ROOT, "target", "release", "deleteq"))
     a = ap.parse_args()
     binary = os.path.abspath(a.bin)
     d = tempfile.mkdtemp(prefix="deleteq-bench-")
     env = Env(binary, d)
     try:
-        if a.campaign_n:
+        if a.campaign_n and not a.only_shards:
             print(json.dumps(campaign(env, a.campaign_n, a.concurrency)), flush=True)
         if a.only_campaign:
+            return 0
+        for shards in (1, 4):
+            print(json.dumps(sharded_drain(env, a.n, a.concurrency, shards, cluster=False)), flush=True)
+        print(json.dumps(sharded_drain(env, a.n, a.concurrency, 6, cluster=True)), flush=True)
+        if a.only_shards:
             return 0
         _, url = env.redis()
         raw = subprocess.run([os.path.join(ROOT, "target", "release", "examples", "raw_redis"), url, str(a.n)],

@@ -15,6 +15,7 @@ for f = 1, nf do names[f] = ARGV[5 + f] end
 local oi = position(names, 'outcome')
 local results = {}
 local dead_written = false
+local any_reclaimed = redis.call('EXISTS', KEYS[9]) == 1
 
 -- Forgets dead letters (their ids), keeping the per-account dead counts.
 local function drop_dead(ids)
@@ -36,7 +37,7 @@ while i <= #ARGV do
   if ok then
     local account, campaign = header(current)
     redis.call('HDEL', KEYS[1], id)
-    redis.call('HDEL', KEYS[9], id)
+    if any_reclaimed then redis.call('HDEL', KEYS[9], id) end
     if redis.call('HINCRBY', KEYS[7], account, -1) <= 0 then redis.call('HDEL', KEYS[7], account) end
     if redis.call('ZREM', KEYS[2], id) == 1 then count(KEYS[8], 'leased', account, -1) end
     if redis.call('ZREM', KEYS[3], id) == 1 then count(KEYS[8], 'scheduled', account, -1) end
