@@ -125,17 +125,18 @@ fault '{"provider":"cometchat","message":"demo-200","statuses":[429],"retry_afte
 fault '{"provider":"cometchat","message":"demo-300","statuses":[403],"code":"ERR_MESSAGE_NOT_A_SENDER"}'
 curl -sf -X POST "$EMU/_emulator/seed" -H 'content-type: application/json' \
   -d '{"provider":"room_im","conversation":"test-room-123","ids":["t1","t2","t3","t4","t5","t6","t7"]}' >/dev/null
-# Every message (and the purge) ends in one terminal record: that is the total to wait for.
-total=$(python3 -c 'import json,sys; print(sum(len(j.get("messages", [0])) for j in map(json.loads, open(sys.argv[1]))))' "$DATA/jobs.jsonl")
-"$BIN" enqueue --file "$DATA/jobs.jsonl" >/dev/null
-echo "Enqueued $(wc -l <"$DATA/jobs.jsonl") jobs ($total messages) across CometChat, IMKIT, QuickBlox, 2Chat and OFAuth (emulated) and a noop account. Outcomes:"
+# Every message (and the purge) ends in one terminal record; the campaign counts them exactly.
+campaign=$("$BIN" campaign submit "$DATA/jobs.jsonl" --name "make run demo")
+total=$("$BIN" campaign status "$campaign" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])')
+echo "Submitted campaign $campaign: $(wc -l <"$DATA/jobs.jsonl") jobs ($total messages) across CometChat, IMKIT, QuickBlox, 2Chat and OFAuth (emulated) and a noop account. Outcomes:"
 
 start=$(date +%s.%N)
 while true; do
-  counts=$("$BIN" audit export | python3 -c '
-import json, sys, collections
-c = collections.Counter(json.loads(l)["outcome"] for l in sys.stdin)
-print(" ".join(f"{k}={v}" for k, v in sorted(c.items())) or "waiting", sum(v for k, v in c.items() if k != "retry_scheduled"))')
+  counts=$("$BIN" campaign status "$campaign" --json | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+outcomes = ["deleted", "already_deleted", "purged", "expired", "cancelled", "failed", "dead"]
+print(" ".join(f"{o}={s[o]}" for o in outcomes if s[o]) or "waiting", s["total"] - s["pending"])')
   done_n=${counts##* }
   printf '\r  %-70s %5s/%s' "${counts% *}" "$done_n" "$total"
   [ "$done_n" -ge "$total" ] && break
@@ -148,4 +149,5 @@ echo "Dead letters (replayable):"
 "$BIN" dlq list
 echo "Queue:"
 "$BIN" status
+echo "The campaign: REDIS_URL=$REDIS_URL $BIN --config $DATA/deleteq.toml campaign status $campaign"
 echo "The audit stream: REDIS_URL=$REDIS_URL $BIN --config $DATA/deleteq.toml audit tail"

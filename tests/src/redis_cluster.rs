@@ -5,8 +5,8 @@
 //! Node indices are positions in creation order and never change; which of them are masters does (a failover
 //! promotes a replica), so lookups such as [`RedisCluster::master_for_key`] always ask a live node.
 
+use std::hash::BuildHasher;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::{Duration, Instant};
 
 use redis::FromRedisValue;
@@ -24,6 +24,13 @@ struct Node {
     child: Option<Child>,
 }
 
+impl Node {
+    /// A node not started yet, on a fresh port pair and data directory.
+    fn new() -> Node {
+        Node { port: cluster_port(), dir: tempfile::tempdir().expect("tempdir"), child: None }
+    }
+}
+
 /// A running Redis Cluster (see the module docs).
 pub struct RedisCluster {
     nodes: Vec<Node>,
@@ -39,20 +46,31 @@ impl RedisCluster {
     pub fn start(masters: usize, replicas_per_master: usize) -> RedisCluster {
         assert!(masters >= 3, "redis-cli --cluster create needs at least 3 masters");
         let count = masters * (1 + replicas_per_master);
-        let nodes = (0..count)
-            .map(|_| Node { port: cluster_port(), dir: tempfile::tempdir().expect("tempdir"), child: None })
-            .collect();
+        let nodes = (0..count).map(|_| Node::new()).collect();
         let mut cluster = RedisCluster { nodes, seeds: Vec::new(), failed: None };
         for index in 0..count {
-            cluster.spawn(index);
+            // Another test may have taken the port since it was chosen: then try a fresh node elsewhere.
+            let mut attempts = 0;
+            while !cluster.spawn(index) {
+                attempts += 1;
+                assert!(attempts < 10, "redis-server did not start (see its redis.log)");
+                cluster.nodes[index] = Node::new();
+            }
         }
         let mut create = Command::new("redis-cli");
         create.arg("--cluster").arg("create");
         create.args(cluster.nodes.iter().map(|n| format!("127.0.0.1:{}", n.port)));
         create.args(["--cluster-replicas", &replicas_per_master.to_string(), "--cluster-yes"]);
-        let out = create.stdin(Stdio::null()).output().expect("redis-cli must be installed (make installs it)");
+        create.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = create.spawn().expect("redis-cli must be installed (make installs it)");
+        // redis-cli waits for the nodes to agree without a time limit; give up after 30 s rather than hang.
+        let exited = wait_until(Duration::from_secs(30), || !matches!(child.try_wait(), Ok(None)));
+        if !exited {
+            let _ = child.kill();
+        }
+        let out = child.wait_with_output().expect("redis-cli output");
         assert!(
-            out.status.success(),
+            exited && out.status.success(),
             "redis-cli --cluster create failed: {}{}",
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
@@ -64,10 +82,12 @@ impl RedisCluster {
         cluster
     }
 
-    /// Launches node `index` (again) on its port and data directory; it rejoins through its `nodes.conf`.
-    fn spawn(&mut self, index: usize) {
+    /// Launches node `index` (again) on its port and data directory (a restarted node rejoins through its
+    /// `nodes.conf`), and waits until it answers. False if it exited instead (its port or bus port is taken) or
+    /// the process answering on the port is another one.
+    fn spawn(&mut self, index: usize) -> bool {
         let node = &mut self.nodes[index];
-        let child = Command::new("redis-server")
+        let mut child = Command::new("redis-server")
             .args(["--port", &node.port.to_string(), "--bind", "127.0.0.1", "--daemonize", "no"])
             .arg("--dir")
             .arg(node.dir.path())
@@ -83,12 +103,19 @@ impl RedisCluster {
             .stderr(Stdio::null())
             .spawn()
             .expect("redis-server must be installed (make installs it)");
+        let (port, ours) = (node.port, format!("process_id:{}\r\n", child.id()));
+        let mut up = false;
+        wait_until(Duration::from_secs(10), || {
+            up = node_query::<String>(port, redis::cmd("INFO").arg("server")).is_ok_and(|info| info.contains(&ours));
+            up || !matches!(child.try_wait(), Ok(None))
+        });
+        if !up {
+            let _ = child.kill();
+            let _ = child.wait();
+            return false;
+        }
         node.child = Some(child);
-        let port = node.port;
-        assert!(
-            wait_until(Duration::from_secs(10), || node_query::<String>(port, &redis::cmd("PING")).is_ok()),
-            "redis-server did not start"
-        );
+        true
     }
 
     /// `redis://127.0.0.1:PORT` of every node that was a master when the cluster was created.
@@ -152,7 +179,7 @@ impl RedisCluster {
     /// comes back as a replica of whoever took over). Waits until every live node reports `cluster_state:ok`.
     pub fn restart_node(&mut self, index: usize) {
         self.kill_node(index);
-        self.spawn(index);
+        assert!(self.spawn(index), "redis-server did not restart (see its redis.log)");
         let port = self.nodes[index].port;
         let rejoined = |live: u16| {
             cluster_ok(live)
@@ -263,16 +290,17 @@ fn node_query<T: FromRedisValue>(port: u16, cmd: &redis::Cmd) -> redis::RedisRes
     cmd.query(&mut conn)
 }
 
-/// A loopback port that is free and whose bus port (`+10000`) is free too. Ports come from 12000..22000 (bus
-/// 22000..32000), below the kernel's ephemeral range (32768+), so [`crate::free_port`] and outgoing connections
-/// never collide with them; a process-wide counter keeps parallel tests apart, and the pid spreads processes.
+/// A random loopback port that is free now and whose bus port (`+10000`) is free too. Ports come from
+/// 12000..22000 (bus 22000..32000), below the kernel's ephemeral range (32768+), so [`crate::free_port`] and
+/// outgoing connections never collide with them. Two tests may still pick the same port at once: the loser's
+/// `redis-server` fails to bind and [`RedisCluster::start`] retries elsewhere.
 fn cluster_port() -> u16 {
     const BASE: u16 = 12000;
     const SPAN: u16 = 10000;
-    static NEXT: AtomicU16 = AtomicU16::new(0);
-    let start = (std::process::id() % u32::from(SPAN)) as u16;
-    for _ in 0..SPAN {
-        let port = BASE + (start + NEXT.fetch_add(1, Ordering::Relaxed) % SPAN) % SPAN;
+    for _ in 0..1000 {
+        // Each `RandomState` has fresh keys, so this is a new random number per call.
+        let random = std::collections::hash_map::RandomState::new().hash_one(());
+        let port = BASE + (random % u64::from(SPAN)) as u16;
         let free = |p: u16| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok();
         if free(port) && free(port + BUS_OFFSET) {
             return port;

@@ -40,10 +40,11 @@ pub(crate) async fn run(config: Config, json: bool) -> Result<(), Failure> {
         let provider = a["provider"].as_str().unwrap_or("");
         println!(
             "{name:<16} {provider:<10} {:>8} {:>7} {:>9} {:>7} {rate:>10}  {state:<40} {}",
-            a["queued"],
-            a["leased"],
-            a["scheduled"],
-            a["dead"],
+            // serde_json's Display ignores widths: format the numbers themselves.
+            a["queued"].as_u64().unwrap_or(0),
+            a["leased"].as_u64().unwrap_or(0),
+            a["scheduled"].as_u64().unwrap_or(0),
+            a["dead"].as_u64().unwrap_or(0),
             recent.join(" ")
         );
     }
