@@ -9,9 +9,11 @@
 //! - [`process`]: the `deleteq` binary: one-shot commands, worker and server processes.
 //! - [`http`]: a minimal HTTP/1.1 client for `deleteq serve`.
 //! - [`inspect`]: reading Redis state and the audit stream for assertions.
+//! - [`browser`]: a headless Chromium over WebDriver, for the dashboard.
 
 #![allow(clippy::unwrap_used)]
 
+pub mod browser;
 pub mod emulator;
 pub mod http;
 pub mod inspect;
@@ -20,7 +22,7 @@ pub mod redis_cluster;
 pub mod redis_server;
 
 pub use emulator::TestEmulator;
-pub use process::{deleteq, deleteq_with_env, Server, Worker};
+pub use process::{deleteq, deleteq_with_env, Process, Server, Worker};
 pub use redis_cluster::RedisCluster;
 pub use redis_server::RedisServer;
 

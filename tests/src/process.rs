@@ -43,87 +43,19 @@ pub fn deleteq_with_env(config: &std::path::Path, args: &[&str], stdin: Option<&
     child.wait_with_output().expect("wait for deleteq")
 }
 
-/// A `deleteq worker` process whose log goes to a file.
-pub struct Worker {
+/// A long-running `deleteq` process (a worker or a server) whose output goes to a log file; killed on drop.
+pub struct Process {
     child: Child,
     log: PathBuf,
 }
 
-impl Worker {
-    /// Starts a worker on `config`, logging at `RUST_LOG=level` to `log`.
-    pub fn start(config: &std::path::Path, log: PathBuf, level: &str) -> Worker {
-        Worker::start_with_env(config, log, level, &[])
-    }
-
-    /// [`Worker::start`] with extra environment variables.
-    pub fn start_with_env(config: &std::path::Path, log: PathBuf, level: &str, env: &[(&str, &str)]) -> Worker {
-        let file = std::fs::File::create(&log).expect("create worker log");
-        let child = Command::new(binary())
-            .envs(env.iter().copied())
-            .arg("--config")
-            .arg(config)
-            .arg("worker")
-            .env_remove("REDIS_URL")
-            .env_remove("DELETEQ_CONFIG")
-            .env("RUST_LOG", level)
-            .env("NO_COLOR", "1")
-            .stdout(file.try_clone().expect("clone log file"))
-            .stderr(file)
-            .spawn()
-            .expect("spawn deleteq worker");
-        Worker { child, log }
-    }
-
-    /// Sends a signal by name (`TERM`, `KILL`, `INT`).
-    pub fn signal(&self, name: &str) {
-        let status = Command::new("kill").arg(format!("-{name}")).arg(self.child.id().to_string()).status();
-        assert!(status.is_ok_and(|s| s.success()), "kill -{name} failed");
-    }
-
-    /// Waits up to `timeout` for the process to exit.
-    pub fn wait(&mut self, timeout: Duration) -> Option<ExitStatus> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Some(status);
-            }
-            if Instant::now() > deadline {
-                return None;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// Everything the worker logged so far.
-    pub fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Worker {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A `deleteq serve` process on a free loopback port, whose log goes to a file.
-pub struct Server {
-    child: Child,
-    log: PathBuf,
-    port: u16,
-}
-
-impl Server {
-    /// Starts `deleteq --config CONFIG serve --addr 127.0.0.1:PORT ARGS…` with `env` added, logging at
-    /// `RUST_LOG=level`, and waits until `/healthz` answers (panics with its log if it exits first).
-    pub fn start(config: &std::path::Path, log: PathBuf, level: &str, args: &[&str], env: &[(&str, &str)]) -> Server {
-        let port = crate::free_port();
-        let file = std::fs::File::create(&log).expect("create server log");
+impl Process {
+    /// Starts `deleteq --config CONFIG ARGS…` with `env` added, logging at `RUST_LOG=level` to `log`.
+    fn spawn(config: &std::path::Path, args: &[&str], log: PathBuf, level: &str, env: &[(&str, &str)]) -> Process {
+        let file = std::fs::File::create(&log).expect("create process log");
         let child = Command::new(binary())
             .arg("--config")
             .arg(config)
-            .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
             .args(args)
             .env_remove("REDIS_URL")
             .env_remove("DELETEQ_CONFIG")
@@ -133,25 +65,11 @@ impl Server {
             .stdout(file.try_clone().expect("clone log file"))
             .stderr(file)
             .spawn()
-            .expect("spawn deleteq serve");
-        let mut server = Server { child, log, port };
-        let up = crate::wait_until(Duration::from_secs(20), || {
-            if let Ok(Some(status)) = server.child.try_wait() {
-                panic!("deleteq serve exited ({status}) before answering: {}", server.log());
-            }
-            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-                && crate::http::get(port, "/healthz", None).status == 200
-        });
-        assert!(up, "deleteq serve did not answer /healthz: {}", server.log());
-        server
+            .expect("spawn deleteq");
+        Process { child, log }
     }
 
-    /// The port it serves on.
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
-    /// Sends a signal by name (`TERM`, `INT`).
+    /// Sends a signal by name (`TERM`, `KILL`, `INT`).
     pub fn signal(&self, name: &str) {
         let status = Command::new("kill").arg(format!("-{name}")).arg(self.child.id().to_string()).status();
         assert!(status.is_ok_and(|s| s.success()), "kill -{name} failed");
@@ -177,9 +95,69 @@ impl Server {
     }
 }
 
-impl Drop for Server {
+impl Drop for Process {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A `deleteq worker` process.
+pub type Worker = Process;
+
+impl Process {
+    /// Starts a worker on `config`, logging at `RUST_LOG=level` to `log`.
+    pub fn start(config: &std::path::Path, log: PathBuf, level: &str) -> Worker {
+        Process::start_with_env(config, log, level, &[])
+    }
+
+    /// [`Process::start`] with extra environment variables.
+    pub fn start_with_env(config: &std::path::Path, log: PathBuf, level: &str, env: &[(&str, &str)]) -> Worker {
+        Process::spawn(config, &["worker"], log, level, env)
+    }
+}
+
+/// A `deleteq serve` process on a free loopback port.
+pub struct Server {
+    process: Process,
+    port: u16,
+}
+
+impl std::ops::Deref for Server {
+    type Target = Process;
+
+    fn deref(&self) -> &Process {
+        &self.process
+    }
+}
+
+impl std::ops::DerefMut for Server {
+    fn deref_mut(&mut self) -> &mut Process {
+        &mut self.process
+    }
+}
+
+impl Server {
+    /// Starts `deleteq --config CONFIG serve --addr 127.0.0.1:PORT ARGS…` with `env` added, logging at
+    /// `RUST_LOG=level`, and waits until `/healthz` answers (panics with its log if it exits first).
+    pub fn start(config: &std::path::Path, log: PathBuf, level: &str, args: &[&str], env: &[(&str, &str)]) -> Server {
+        let port = crate::free_port();
+        let addr = format!("127.0.0.1:{port}");
+        let all: Vec<&str> = ["serve", "--addr", addr.as_str()].into_iter().chain(args.iter().copied()).collect();
+        let mut server = Server { process: Process::spawn(config, &all, log, level, env), port };
+        let up = crate::wait_until(Duration::from_secs(20), || {
+            if let Ok(Some(status)) = server.process.child.try_wait() {
+                panic!("deleteq serve exited ({status}) before answering: {}", server.log());
+            }
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+                && crate::http::get(port, "/healthz", None).status == 200
+        });
+        assert!(up, "deleteq serve did not answer /healthz: {}", server.log());
+        server
+    }
+
+    /// The port it serves on.
+    pub fn port(&self) -> u16 {
+        self.port
     }
 }
