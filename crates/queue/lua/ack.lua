@@ -17,15 +17,8 @@ local results = {}
 local dead_written = false
 local any_reclaimed = redis.call('EXISTS', KEYS[9]) == 1
 
--- Forgets dead letters (their ids), keeping the per-account dead counts.
 local function drop_dead(ids)
-  if #ids == 0 then return end
-  local values = redis.call('HMGET', KEYS[6], unpack(ids))
-  for d = 1, #ids do
-    if values[d] then count(KEYS[8], 'dead', (header(values[d])), -1) end
-  end
-  redis.call('ZREM', KEYS[5], unpack(ids))
-  redis.call('HDEL', KEYS[6], unpack(ids))
+  forget_dead(KEYS[5], KEYS[6], KEYS[8], ids)
 end
 
 local i = 6 + nf

@@ -3,11 +3,5 @@
 -- ARGV[1] cutoff (ms)   ARGV[2] N (at most 1000)
 -- Returns: how many were removed; the caller repeats while it gets N.
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
-if #ids == 0 then return 0 end
-local values = redis.call('HMGET', KEYS[2], unpack(ids))
-for n = 1, #ids do
-  if values[n] then count(KEYS[3], 'dead', (header(values[n])), -1) end
-end
-redis.call('ZREM', KEYS[1], unpack(ids))
-redis.call('HDEL', KEYS[2], unpack(ids))
+forget_dead(KEYS[1], KEYS[2], KEYS[3], ids)
 return #ids

@@ -63,3 +63,14 @@ local function position(names, name)
   end
   return 0
 end
+
+-- Forgets the dead letters `ids` (ZSET `dead`, HASH `dead_jobs`), keeping the per-account dead counts in `counts`.
+local function forget_dead(dead, dead_jobs, counts, ids)
+  if #ids == 0 then return end
+  local values = redis.call('HMGET', dead_jobs, unpack(ids))
+  for d = 1, #ids do
+    if values[d] then count(counts, 'dead', (header(values[d])), -1) end
+  end
+  redis.call('ZREM', dead, unpack(ids))
+  redis.call('HDEL', dead_jobs, unpack(ids))
+end
