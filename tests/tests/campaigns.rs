@@ -131,3 +131,20 @@ fn an_invalid_campaign_file_stores_nothing_and_names_the_line() {
     let out = deleteq(&config.path, &["campaign", "status", "01ARZ3NDEKTSV4RRFFQ69G5FAV"], None);
     assert_eq!(out.status.code(), Some(2), "an unknown campaign is bad input");
 }
+
+#[test]
+fn a_campaign_label_on_a_plain_job_is_audited_but_not_counted() {
+    let redis = RedisServer::start();
+    let emulator = TestEmulator::start(EmulatorConfig { accept_unknown: true, latency: Duration::ZERO });
+    let config = TestConfig::cometchat(&redis.url(), emulator.url(), "concurrency = 2");
+    let job = r#"{"account":"cc","message":"labelled","campaign":"spam|wave|7"}"#;
+    let out = deleteq(&config.path, &["enqueue", job], None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let worker = Worker::start(&config.path, config.dir.path().join("worker.log"), "info");
+    assert!(wait_until(Duration::from_secs(20), || terminal(&redis.url()).len() == 1), "{}", worker.log());
+    let record = &terminal(&redis.url())[0];
+    assert_eq!((record["outcome"].as_str(), record["campaign"].as_str()), ("deleted", "spam|wave|7"), "{record:?}");
+    let counts: u64 =
+        deleteq_tests::inspect::query(&redis.url(), redis::cmd("EXISTS").arg("{deleteq}:campaign:counts"));
+    assert_eq!(counts, 0, "only submitted campaigns are counted");
+}

@@ -121,15 +121,18 @@ impl Envelope {
         serde_json::from_slice(text).map_err(|e| format!("undecodable job: {e}"))
     }
 
-    /// The compact stored form of a fresh job: without its id, and without the job's `account` and `campaign`,
-    /// which the queue keeps beside it (the stored value's header). About a third smaller, which is most of the
-    /// memory a queued job costs. [`Envelope::decode_stored`] puts them back.
-    pub fn encode_compact(&self) -> String {
+    /// The compact stored form of a fresh job: without its id and the job's `account`, which the queue keeps
+    /// beside it (the key and the stored value's header), and without its `campaign` when that is the submitted
+    /// campaign `in_campaign` the header carries too. About a third smaller, which is most of the memory a queued
+    /// job costs. [`Envelope::decode_stored`] puts them back.
+    pub fn encode_compact(&self, in_campaign: Option<&str>) -> String {
         let mut compact = self.clone();
         compact.id = JobId::empty();
         if let Some(job) = compact.job.as_object_mut() {
             job.remove("account");
-            job.remove("campaign");
+            if in_campaign.is_some() && job.get("campaign").and_then(Value::as_str) == in_campaign {
+                job.remove("campaign");
+            }
         }
         compact.encode()
     }
@@ -185,8 +188,13 @@ mod tests {
     fn the_compact_form_leaves_out_what_the_queue_keeps_and_reads_back_whole() {
         let job = Job::from_json(r#"{"account":"cc","message":"1","campaign":"C1","reason":"spam"}"#).expect("job");
         let env = Envelope::new(JobId("J1".into()), &job);
-        let compact = env.encode_compact();
+        let compact = env.encode_compact(Some("C1"));
         assert_eq!(compact, r#"{"v":1,"job":{"message":"1","reason":"spam"}}"#);
+        // A campaign label that is not the submitted campaign stays in the job.
+        let labelled = env.encode_compact(None);
+        assert_eq!(labelled, r#"{"v":1,"job":{"campaign":"C1","message":"1","reason":"spam"}}"#);
+        let back = Envelope::decode_stored("J1", "cc", None, labelled.as_bytes()).expect("decode");
+        assert_eq!(back.job().expect("job"), job);
         let back = Envelope::decode_stored("J1", "cc", Some("C1"), compact.as_bytes()).expect("decode");
         assert_eq!(back.id.as_str(), "J1");
         assert_eq!(back.job().expect("job"), job);

@@ -1,7 +1,7 @@
 //! Submitting a campaign: a JSON-lines text checked whole first (nothing is stored if any line is invalid), then
 //! stored in chunks, several script calls in flight at once on the multiplexed connection.
 
-use crate::{new_job, Producer, ProducerError};
+use crate::{new_campaign_job, Producer, ProducerError};
 use deleteq_core::validate::validate;
 use deleteq_core::{Job, JobError, JobId, Target};
 use deleteq_queue::campaign::CampaignInfo;
@@ -102,7 +102,7 @@ impl Producer {
                     Err(error) => return Some(Err(ProducerError::Invalid { index: line - 1, error })),
                 };
                 job.campaign = Some(id.clone());
-                jobs.push(new_job(&job));
+                jobs.push(new_campaign_job(&job, &id));
                 sizes.push(messages(&job));
                 if jobs.len() == CHUNK {
                     break;

@@ -30,16 +30,26 @@ pub enum ProducerError {
 /// [`Producer::check`]). For callers that write through [`Queue::enqueue`] themselves, such as the worker's
 /// scheduler, which compares the id it proposed with the one returned to tell a repeated idempotency key.
 pub fn new_job(job: &Job) -> NewJob {
+    stored_job(job, None)
+}
+
+/// [`new_job`] for a job of the submitted campaign `campaign` (its id), whose counters the queue keeps. A job's
+/// own `campaign` field is only a label for the audit stream; only submitted campaigns are counted.
+pub fn new_campaign_job(job: &Job, campaign: &str) -> NewJob {
+    stored_job(job, Some(campaign))
+}
+
+fn stored_job(job: &Job, campaign: Option<&str>) -> NewJob {
     let id = JobId::new();
     let due_ms = job.run_at.map(|t| u64::try_from(t.timestamp_millis()).unwrap_or(0)).unwrap_or(0);
-    let envelope = Envelope::new(id.clone(), job).encode_compact();
+    let envelope = Envelope::new(id.clone(), job).encode_compact(campaign);
     NewJob {
         id: id.0,
         due_ms,
         envelope,
         idempotency_key: job.idempotency_key.clone(),
         account: job.account.clone(),
-        campaign: job.campaign.clone(),
+        campaign: campaign.map(str::to_string),
     }
 }
 
