@@ -74,3 +74,30 @@ fn a_job_that_takes_down_every_worker_is_dead_lettered_after_max_reclaims() {
     let dead: u64 = deleteq_tests::inspect::query(&redis.url(), redis::cmd("ZCARD").arg("{deleteq}:dead"));
     assert_eq!(dead, 1, "dead-lettered for inspection and replay");
 }
+
+#[test]
+fn older_and_corrupted_stored_jobs_do_not_stall_a_worker() {
+    let redis = RedisServer::start();
+    let emulator = TestEmulator::start(EmulatorConfig { accept_unknown: true, latency: Duration::ZERO });
+    let config = TestConfig::cometchat(&redis.url(), emulator.url(), "concurrency = 2");
+    // One job in the previous stored form ("<rev>|<envelope>"), one value that is not a job at all, one fresh job.
+    let legacy = r#"0|{"v":1,"id":"legacy","attempt":0,"job":{"account":"cc","message":"old|form"}}"#;
+    let (): () = deleteq_tests::inspect::query(
+        &redis.url(),
+        redis::cmd("HSET").arg("{deleteq}:jobs").arg("legacy").arg(legacy).arg("garbage").arg("not a job"),
+    );
+    let (): () = deleteq_tests::inspect::query(
+        &redis.url(),
+        redis::cmd("RPUSH").arg("{deleteq}:ready").arg("legacy").arg("garbage"),
+    );
+    config.enqueue_messages(1);
+    let worker = Worker::start(&config.path, config.dir.path().join("worker.log"), "info");
+    assert!(wait_until(Duration::from_secs(20), || terminal(&redis.url()).len() == 3), "{}", worker.log());
+    let records = terminal(&redis.url());
+    let outcome = |job: &str| records.iter().find(|r| r["job"] == job).map(|r| r["outcome"].clone());
+    assert_eq!(outcome("legacy").as_deref(), Some("deleted"), "{records:?}");
+    assert_eq!(outcome("garbage").as_deref(), Some("failed"), "{records:?}");
+    assert_eq!(emulator.state.deletions("cometchat", None, "m0"), 1, "the fresh job ran too");
+    let dead: u64 = deleteq_tests::inspect::query(&redis.url(), redis::cmd("ZCARD").arg("{deleteq}:dead"));
+    assert_eq!(dead, 1, "the unreadable value is kept as a dead letter");
+}

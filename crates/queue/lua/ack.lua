@@ -38,7 +38,8 @@ while i <= #ARGV do
     count_outcomes(KEYS[10], campaign, oi, nf, i, nrec)
     if dead ~= '' then
       dead_written = true
-      if redis.call('HSET', KEYS[6], id, restamp(current, rev, dead)) == 1 then count(KEYS[8], 'dead', account, 1) end
+      local letter = restamp(current, rev == 'any' and 0 or rev, dead)
+      if redis.call('HSET', KEYS[6], id, letter) == 1 then count(KEYS[8], 'dead', account, 1) end
       redis.call('ZADD', KEYS[5], ARGV[1], id)
       local excess = redis.call('ZCARD', KEYS[5]) - tonumber(ARGV[3])
       if excess > 0 then

@@ -1,7 +1,9 @@
 -- Helpers prepended to the scripts that need them (scripts.rs joins the text; Redis sees one script).
 
--- Whether the stored job value is at revision `rev` ("<rev>|<envelope>").
+-- Whether the stored job value is at revision `rev` ("<rev>|..."); 'any' matches a value that exists (the ack of
+-- a value the worker could not read).
 local function at_revision(stored, rev)
+  if rev == 'any' then return stored ~= false and stored ~= nil end
   return stored and string.sub(stored, 1, #rev + 1) == rev .. '|'
 end
 
@@ -25,9 +27,10 @@ local function wake(list)
 end
 
 -- A stored job value is "<rev>|<account>|<campaign>|<envelope>": the header lets scripts keep per-account and
--- per-campaign counts without decoding JSON. Returns its account and campaign ('' for none).
+-- per-campaign counts without decoding JSON. Returns its account and campaign ('' for none; also for a value of
+-- the older "<rev>|<envelope>" form, whose envelope starts with '{', which no header part contains).
 local function header(stored)
-  local account, campaign = string.match(stored, '^%d+|([^|]*)|([^|]*)|')
+  local account, campaign = string.match(stored, '^%d+|([^|{]*)|([^|{]*)|')
   return account or '', campaign or ''
 end
 

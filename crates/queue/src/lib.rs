@@ -35,7 +35,7 @@ mod scripts;
 
 pub use connection::RedisTarget;
 pub use keys::Keys;
-pub use queue::{Ack, Expand, Leased, NewJob, Queue, QueueOptions, Reschedule, Waiter};
+pub use queue::{Ack, Expand, Leased, NewJob, Queue, QueueOptions, Reschedule, Waiter, UNREADABLE};
 
 /// A failed Redis operation.
 #[derive(Debug, thiserror::Error)]

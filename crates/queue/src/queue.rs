@@ -3,7 +3,7 @@
 use crate::connection::{Conn, RedisTarget};
 use crate::keys::Keys;
 use crate::scripts::{Scripts, ENQUEUE_SOURCE};
-use crate::{QueueError, Result};
+use crate::Result;
 use deleteq_core::audit::{AuditRecord, FIELDS};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -11,6 +11,10 @@ use std::time::Duration;
 
 /// Jobs per `EVAL` inside an enqueue transaction, and ids per promote call (under Lua's unpack limit).
 const CHUNK: usize = 1000;
+
+/// The revision of a leased value that cannot be read (corrupted, or written by something else): its ack matches
+/// whatever is stored, so the worker can record it `failed` and move it to the dead letters.
+pub const UNREADABLE: u64 = u64::MAX;
 
 /// Queue-wide settings.
 #[derive(Debug, Clone)]
@@ -174,12 +178,18 @@ pub(crate) fn split_stored(value: &str) -> Option<(u64, &str)> {
     split_header(value).map(|(rev, _, _, envelope)| (rev, envelope))
 }
 
-/// Splits a stored value into its revision, account, campaign (`""` for none) and envelope.
+/// Splits a stored value into its revision, account, campaign (`""` for none) and envelope. A value of the older
+/// `"<rev>|<envelope>"` form (its envelope starts with `{`, which no header part contains) reads with an empty
+/// account and campaign: its envelope is whole.
 pub(crate) fn split_header(value: &str) -> Option<(u64, &str, &str, &str)> {
-    let mut parts = value.splitn(4, '|');
-    let rev = parts.next()?.parse().ok()?;
-    let (account, campaign) = (parts.next()?, parts.next()?);
-    Some((rev, account, campaign, parts.next()?))
+    let (rev, rest) = value.split_once('|')?;
+    let rev = rev.parse().ok()?;
+    if rest.starts_with('{') {
+        return Some((rev, "", "", rest));
+    }
+    let mut parts = rest.splitn(3, '|');
+    let (account, campaign, envelope) = (parts.next()?, parts.next()?, parts.next()?);
+    Some((rev, account, campaign, envelope))
 }
 
 fn flags(reply: Vec<i64>) -> Vec<bool> {
@@ -380,8 +390,10 @@ impl Queue {
         while let (Some(id), Some(value), Some(reclaims), Some(cancelled)) =
             (it.next(), it.next(), it.next(), it.next())
         {
-            let (rev, account, campaign, envelope) = split_header(&value)
-                .ok_or_else(|| QueueError::Protocol(format!("job {id} has a malformed stored value")))?;
+            // A value that cannot be read is handed on whole: the worker records it `failed` and dead-letters it
+            // rather than stalling on it.
+            let (rev, account, campaign, envelope) =
+                split_header(&value).unwrap_or((UNREADABLE, "", "", value.as_str()));
             out.push(Leased {
                 envelope: envelope.to_string(),
                 account: account.to_string(),
@@ -432,7 +444,8 @@ impl Queue {
         }
         for ack in acks {
             let dead = ack.dead_letter.as_deref().unwrap_or_default();
-            inv.arg(&ack.id).arg(ack.rev).arg(dead).arg(ack.records.len());
+            let rev = if ack.rev == UNREADABLE { "any".to_string() } else { ack.rev.to_string() };
+            inv.arg(&ack.id).arg(rev).arg(dead).arg(ack.records.len());
             for record in &ack.records {
                 for value in record.values() {
                     inv.arg(value);
@@ -664,5 +677,27 @@ fn enqueue_args(
         arg(stored(0, &job.account, job.campaign.as_deref().unwrap_or(""), &job.envelope));
         arg(index.to_string());
         arg(job.account.clone());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_values_split_in_both_forms() {
+        let value = stored(3, "cc", "C1", r#"{"v":1,"job":{"reason":"a|b"}}"#);
+        assert_eq!(split_header(&value), Some((3, "cc", "C1", r#"{"v":1,"job":{"reason":"a|b"}}"#)));
+        assert_eq!(
+            split_header(r#"2|{"v":1,"job":{"reason":"a|b|c"}}"#),
+            Some((2, "", "", r#"{"v":1,"job":{"reason":"a|b|c"}}"#))
+        );
+        assert_eq!(split_header("junk"), None);
+    }
+
+    #[test]
+    fn shards_are_stable() {
+        assert_eq!(stable_hash(""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(stable_hash("a"), 0xaf63_dc4c_8601_ec8c);
     }
 }
