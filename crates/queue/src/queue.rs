@@ -295,16 +295,40 @@ impl Queue {
     }
 
     /// Stores `jobs`; returns, per job, the id it is known by (the first job's id for a repeated idempotency key).
-    /// Within a shard the batch is all or nothing: up to one chunk is one script call (atomic by itself,
-    /// `EVALSHA`); more is one `MULTI`/`EXEC` of `EVAL`s, which cannot half-fail on an empty script cache (on a
-    /// Redis Cluster, where a transaction is confined to one node, chunks are separate calls). Across shards
-    /// each shard's part is its own call.
+    /// On one Redis node the batch is all or nothing: up to one chunk of one shard is one script call (atomic by
+    /// itself, `EVALSHA`); more is one `MULTI`/`EXEC` of `EVAL`s over every shard's chunks, which cannot
+    /// half-fail on an empty script cache. On a Redis Cluster, where a transaction is confined to one slot, each
+    /// chunk of 1,000 is its own atomic call.
     pub async fn enqueue(&self, jobs: &[NewJob], now_ms: u64) -> Result<Vec<String>> {
         if self.shards.len() == 1 {
             return self.enqueue_in(0, jobs, now_ms).await;
         }
+        let groups = by_shard(jobs, |j| self.shard_of(j));
         let mut out = vec![String::new(); jobs.len()];
-        for (shard, members) in by_shard(jobs, |j| self.shard_of(j)) {
+        if !self.is_cluster() {
+            // One node: one transaction over every shard's part keeps the whole batch all or nothing.
+            let retention = self.options.idempotency_retention.as_millis().max(1) as u64;
+            let mut pipe = redis::pipe();
+            pipe.atomic();
+            let mut order: Vec<&[usize]> = Vec::new();
+            for (shard, members) in &groups {
+                for chunk in members.chunks(CHUNK) {
+                    let part: Vec<NewJob> = chunk.iter().map(|&i| jobs[i].clone()).collect();
+                    let (mut keys, mut args) = (Vec::new(), Vec::new());
+                    enqueue_args(self.shard_keys(*shard), &part, now_ms, retention, |k| keys.push(k), |a| args.push(a));
+                    pipe.cmd("EVAL").arg(ENQUEUE_SOURCE.as_str()).arg(keys.len()).arg(keys).arg(args);
+                    order.push(chunk);
+                }
+            }
+            let replies: Vec<Vec<String>> = pipe.query_async(&mut self.conn.clone()).await?;
+            for (chunk, ids) in order.into_iter().zip(replies) {
+                for (&i, id) in chunk.iter().zip(ids) {
+                    out[i] = id;
+                }
+            }
+            return Ok(out);
+        }
+        for (shard, members) in groups {
             let part: Vec<NewJob> = members.iter().map(|&i| jobs[i].clone()).collect();
             let ids = self.enqueue_in(shard, &part, now_ms).await?;
             for (&i, id) in members.iter().zip(ids) {
