@@ -3,8 +3,8 @@
 //! # Layout
 //! - [`report`]: the `--json` reports (status, campaigns, dead letters, schedules), one builder each, used by the
 //!   command line and the API alike.
-//! - `routes`: the endpoints and the router; `routes/*` one file per group (jobs, campaigns, operations, probes,
-//!   the dashboard's reserved `/`).
+//! - `routes`: the endpoints and the router; `routes/*` one file per group (jobs, campaigns, operations, audit,
+//!   probes, and the dashboard: its page and files, embedded from `assets/`).
 //! - [`auth`]: bearer tokens, compared in constant time.
 //! - `layers`: tracing, the in-flight limit and the request timeout around every route.
 //! - [`error`]: [`ApiError`], the one JSON error shape and its status codes.

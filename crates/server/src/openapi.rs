@@ -4,8 +4,8 @@
 
 use crate::error::{ErrorBody, ErrorDetail};
 use crate::report::{
-    AccountStatus, CampaignPhase, CampaignReport, CampaignSubmitted, DeadLetterReport, ParkedReport, ScheduleReport,
-    StatusReport,
+    AccountStatus, AuditReport, CampaignPhase, CampaignReport, CampaignSubmitted, DeadLetterReport, ParkedReport,
+    ScheduleReport, ShardStatus, StatusReport,
 };
 use crate::routes::{CampaignBody, EnqueuedIds, JobInput, JobsBody, ReplayRequest, Replayed};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -19,9 +19,10 @@ const BEARER: &str = "bearer";
     info(
         title = "deleteq",
         description = "An asynchronous deletion job queue for chat platforms: enqueue deletion jobs, submit and \
-            follow campaigns, inspect the queue and its dead letters. `/v1/*` needs `Authorization: Bearer <token>` \
-            with one of the server's `[api] tokens`. Every error is answered as `{\"error\": {\"message\": ...}}`, \
-            with `index` and `field` when a job is at fault."
+            follow campaigns, inspect the queue, its dead letters and its latest audit records. `/v1/*` needs \
+            `Authorization: Bearer <token>` with one of the server's `[api] tokens`. Every error is answered as \
+            `{\"error\": {\"message\": ...}}`, with `index` and `field` when a job is at fault. The dashboard is \
+            served at `/`."
     ),
     paths(
         crate::routes::jobs::enqueue,
@@ -32,13 +33,14 @@ const BEARER: &str = "bearer";
         crate::routes::operations::status,
         crate::routes::operations::dead_letters,
         crate::routes::operations::replay,
+        crate::routes::audit::recent,
         crate::routes::health::healthz,
         crate::routes::health::readyz,
     ),
     components(schemas(
         JobInput, JobsBody, EnqueuedIds, CampaignBody, CampaignSubmitted, CampaignReport, CampaignPhase,
-        StatusReport, AccountStatus, ParkedReport, ScheduleReport, DeadLetterReport, ReplayRequest, Replayed,
-        ErrorBody, ErrorDetail, crate::routes::health::Health,
+        StatusReport, AccountStatus, ParkedReport, ScheduleReport, ShardStatus, DeadLetterReport, ReplayRequest,
+        Replayed, AuditReport, ErrorBody, ErrorDetail, crate::routes::health::Health,
     )),
     modifiers(&BearerScheme),
     security(("bearer" = [])),
@@ -95,6 +97,6 @@ mod tests {
                 }
             }
         }
-        assert_eq!(operations, 8, "{:?}", paths.keys().collect::<Vec<_>>());
+        assert_eq!(operations, 9, "{:?}", paths.keys().collect::<Vec<_>>());
     }
 }

@@ -1,19 +1,22 @@
-//! The JSON reports that the command line's `--json` and the HTTP API both answer with (DESIGN §4, §8): one
-//! builder per report, so `deleteq status --json` and `GET /v1/status` cannot drift apart.
+//! The JSON reports that the command line's `--json` and the HTTP API both answer with (DESIGN §4, §8), and the
+//! API's recent audit records: one builder per report, so `deleteq status --json` and `GET /v1/status` cannot
+//! drift apart.
 //!
 //! Each report is a typed struct, so its OpenAPI schema comes from the same type that produces it. The `*_json`
 //! builders turn it into a [`serde_json::Value`], whose object keys print sorted: the command line prints that
 //! value and the server sends it, byte for byte the same.
 
+mod audit;
 mod campaign;
 mod dead_letters;
 mod schedules;
 mod status;
 
+pub use audit::{audit_json, audit_records, AuditReport};
 pub use campaign::{campaign_json, campaign_label, submitted_json, CampaignPhase, CampaignReport, CampaignSubmitted};
 pub use dead_letters::{dead_letters, dead_letters_json, DeadLetterReport};
 pub use schedules::{schedules_at, schedules_json, ScheduleReport};
-pub use status::{status_json, status_report, AccountStatus, ParkedReport, StatusReport};
+pub use status::{status_json, status_report, AccountStatus, ParkedReport, ShardStatus, StatusReport};
 
 /// A report as JSON. Serializing these plain structs (string keys, numbers, strings) cannot fail; `Null` would
 /// only stand for a bug, never a panic in a server.

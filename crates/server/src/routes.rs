@@ -1,6 +1,8 @@
 //! The routes of DESIGN §8 and what they share: `/v1/*` behind the bearer token, `/healthz`, `/readyz` and
-//! `/openapi.json` open, `/` kept for the dashboard, and JSON errors for unknown routes (404) and methods (405).
+//! `/openapi.json` open, the dashboard's page at `/` and its files under `/assets/` open (it asks for the token
+//! and sends it with each API call), and JSON errors for unknown routes (404) and methods (405).
 
+pub(crate) mod audit;
 pub(crate) mod campaigns;
 mod dashboard;
 pub(crate) mod health;
@@ -60,6 +62,7 @@ pub fn router(state: AppState, access: Access) -> Router {
         .route("/v1/status", get(operations::status))
         .route("/v1/dlq", get(operations::dead_letters))
         .route("/v1/dlq/replay", post(operations::replay))
+        .route("/v1/audit", get(audit::recent))
         // Only matched routes: an unknown path is a 404, whoever asks.
         .route_layer(middleware::from_fn_with_state(access, require_token));
     let open = Router::new()

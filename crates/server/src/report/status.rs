@@ -1,9 +1,11 @@
-//! `status --json` and `GET /v1/status`: queue depths, and per account its queued, leased, scheduled, parked and
-//! dead jobs, effective rate, slow-down, parking, circuit, and outcome counts over the latest audit records.
+//! `status --json` and `GET /v1/status`: queue depths in total and per shard, and per account its queued, leased,
+//! scheduled, parked and dead jobs, effective rate, slow-down, parking, circuit, and outcome counts over the latest
+//! audit records.
 
 use super::schedules::{schedules_at, ScheduleReport};
 use deleteq_core::Config;
 use deleteq_queue::circuit::CircuitPolicy;
+use deleteq_queue::inspect::Depths;
 use deleteq_queue::{Queue, QueueError};
 use serde::Serialize;
 use serde_json::Value;
@@ -32,6 +34,27 @@ pub struct StatusReport {
     pub accounts: BTreeMap<String, AccountStatus>,
     /// Each `[[schedules]]` entry with its next fire time.
     pub schedules: Vec<ScheduleReport>,
+    /// Each shard's depths, by shard index (one entry with `[redis] shards = 1`); they add up to the totals.
+    pub shards: Vec<ShardStatus>,
+}
+
+/// One shard's depths.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ShardStatus {
+    /// Its index, 0 to `[redis] shards` - 1.
+    pub shard: usize,
+    /// Ids in its ready list.
+    pub queued: u64,
+    /// Its jobs leased by workers.
+    pub leased: u64,
+    /// Its jobs waiting for their time.
+    pub scheduled: u64,
+    /// Its dead letters.
+    pub dead: u64,
+    /// Its unfinished jobs stored.
+    pub jobs: u64,
+    /// Records its audit stream keeps.
+    pub audit_records: u64,
 }
 
 /// One account's share of the queue and its limits.
@@ -74,7 +97,22 @@ pub struct ParkedReport {
 
 /// Reads the status of the queue and of every account `config` names.
 pub async fn status_report(queue: &Queue, config: &Config) -> Result<StatusReport, QueueError> {
-    let d = queue.depths().await?;
+    // The totals are the shards' sum, read once (`Queue::depths` would read every shard again).
+    let mut d = Depths::default();
+    let mut shards = Vec::with_capacity(queue.shard_count());
+    for shard in 0..queue.shard_count() {
+        let depths = queue.shard_depths(shard).await?;
+        shards.push(ShardStatus {
+            shard,
+            queued: depths.ready,
+            leased: depths.leased,
+            scheduled: depths.scheduled,
+            dead: depths.dead,
+            jobs: depths.jobs,
+            audit_records: depths.audit,
+        });
+        d += depths;
+    }
     let mut recent = recent_outcomes(queue).await?;
     let depths = queue.account_depths().await?;
     let policy = CircuitPolicy::from_config(&config.circuit);
@@ -115,6 +153,7 @@ pub async fn status_report(queue: &Queue, config: &Config) -> Result<StatusRepor
         audit_records: d.audit,
         accounts,
         schedules: schedules_at(config, chrono::Utc::now()),
+        shards,
     })
 }
 

@@ -1,0 +1,106 @@
+//! `GET /v1/audit`: the newest audit records across the shards, newest first, each with its stream id and the 16
+//! fields every record has (DESIGN §3), as `deleteq audit tail` prints them (absent values are empty strings).
+
+use deleteq_queue::inspect::AuditEntry;
+use deleteq_queue::{Queue, QueueError};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+/// One audit record, its values as the stream holds them: text, empty when absent.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
+pub struct AuditReport {
+    /// Its stream id (`<ms>-<seq>`); with several shards, two shards' streams may use the same id.
+    pub id: String,
+    /// The job that produced it.
+    pub job: String,
+    /// The bulk job it was expanded from.
+    pub parent: String,
+    /// The config account.
+    pub account: String,
+    /// The provider kind.
+    pub provider: String,
+    /// Room, session or chat user.
+    pub conversation: String,
+    /// The message (empty for a purge).
+    pub message: String,
+    /// What happened: a terminal outcome, `retry_scheduled` or `replayed`.
+    pub outcome: String,
+    /// The provider's HTTP status, when a call was made.
+    pub http_status: String,
+    /// Which attempt this was (1 = first call).
+    pub attempt: String,
+    /// The error, for failures and retries.
+    pub error: String,
+    /// A purge's count.
+    pub deleted_count: String,
+    /// For `retry_scheduled`: the delay before the next attempt (ms).
+    pub delay_ms: String,
+    /// The job's campaign.
+    pub campaign: String,
+    /// The job's reason.
+    pub reason: String,
+    /// Who asked.
+    pub requested_by: String,
+    /// When (RFC 3339, UTC, milliseconds).
+    pub at: String,
+}
+
+impl AuditReport {
+    /// The report of one stream entry; a field the entry lacks is an empty string.
+    pub fn of((id, fields): &AuditEntry) -> AuditReport {
+        let field = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default();
+        AuditReport {
+            id: id.clone(),
+            job: field("job"),
+            parent: field("parent"),
+            account: field("account"),
+            provider: field("provider"),
+            conversation: field("conversation"),
+            message: field("message"),
+            outcome: field("outcome"),
+            http_status: field("http_status"),
+            attempt: field("attempt"),
+            error: field("error"),
+            deleted_count: field("deleted_count"),
+            delay_ms: field("delay_ms"),
+            campaign: field("campaign"),
+            reason: field("reason"),
+            requested_by: field("requested_by"),
+            at: field("at"),
+        }
+    }
+}
+
+/// The newest `limit` audit records across the shards, newest first.
+pub async fn audit_records(queue: &Queue, limit: usize) -> Result<Vec<AuditReport>, QueueError> {
+    if limit == 0 {
+        return Ok(Vec::new());
+    }
+    // `audit_last` answers oldest first.
+    Ok(queue.audit_last(limit).await?.iter().rev().map(AuditReport::of).collect())
+}
+
+/// [`audit_records`] as JSON values.
+pub async fn audit_json(queue: &Queue, limit: usize) -> Result<Vec<Value>, QueueError> {
+    Ok(audit_records(queue, limit).await?.iter().map(super::to_json).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use deleteq_core::audit::FIELDS;
+
+    #[test]
+    fn every_record_has_its_id_and_the_sixteen_fields() {
+        let fields = vec![("job".to_string(), "j1".to_string()), ("outcome".to_string(), "deleted".to_string())];
+        let value = super::super::to_json(&AuditReport::of(&("17-0".to_string(), fields)));
+        let object = value.as_object().expect("an object");
+        assert_eq!(object.len(), 1 + FIELDS.len(), "{value}");
+        for name in FIELDS {
+            assert!(object[name].is_string(), "{name} is missing from {value}");
+        }
+        assert_eq!((value["id"].as_str(), value["job"].as_str()), (Some("17-0"), Some("j1")));
+        assert_eq!((value["outcome"].as_str(), value["error"].as_str()), (Some("deleted"), Some("")));
+    }
+}
