@@ -48,6 +48,7 @@ run: deps release ## the demo: private Redis, the emulator, a worker, a demo bat
 bench: deps release ## enqueue and drain benchmarks with the raw Redis limit of the same run
 	$(CARGO) build --release -p deleteq-queue --example raw_redis
 	python3 bench/bench.py
+	python3 bench/http_enqueue.py
 
 peers: deps release ## deleteq beside BullMQ (Node and Rust) on one Redis (../shared/bench)
 	python3 ../shared/bench/peers.py --bin $(RELEASE_BIN)
