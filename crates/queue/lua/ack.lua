@@ -1,10 +1,10 @@
 -- ack: finish jobs: write their terminal audit records, dead-letter the failed ones, and forget them, atomically.
--- KEYS[1] jobs (HASH)   KEYS[2] leased (ZSET)   KEYS[3] scheduled (ZSET)   KEYS[4] audit (STREAM)
--- KEYS[5] dead (ZSET id -> ms)   KEYS[6] dead jobs (HASH id -> stored value)   KEYS[7] pending per account (HASH)
--- KEYS[8] counts (HASH)   KEYS[9] reclaims (HASH)   KEYS[10] campaign counts (HASH)
+-- KEYS[1] jobs (HASH)   KEYS[2] leased (ZSET)   KEYS[3] audit (STREAM)   KEYS[4] dead (ZSET id -> ms)
+-- KEYS[5] dead jobs (HASH id -> stored value)   KEYS[6] pending per account (HASH)   KEYS[7] counts (HASH)
+-- KEYS[8] reclaims (HASH)   KEYS[9] campaign counts (HASH)
 -- ARGV[1] now (ms)   ARGV[2] audit max len   ARGV[3] dead max len   ARGV[4] dead max age (ms)
 -- ARGV[5] F = number of audit fields   ARGV[6 .. 5+F] the field names; then per job: id, rev, dead-letter envelope
---   ("" = none), R = records, then R * F values.
+--   ("" = none), R = records, then R * F name, value pairs.
 -- Returns: per job 1 if it was finished here, 0 if it was not (already finished, or rewritten by a retry since it
 -- was leased). The job record is the terminal marker: a re-run after a crash, or a second worker whose lease had
 -- expired, finds it gone or at a newer revision and writes nothing, so every message gets one terminal record, and
@@ -15,10 +15,11 @@ for f = 1, nf do names[f] = ARGV[5 + f] end
 local oi = position(names, 'outcome')
 local results = {}
 local dead_written = false
-local any_reclaimed = redis.call('EXISTS', KEYS[9]) == 1
+local any_reclaimed = redis.call('EXISTS', KEYS[8]) == 1
+local pending, counts = {}, {}
 
 local function drop_dead(ids)
-  forget_dead(KEYS[5], KEYS[6], KEYS[8], ids)
+  forget_dead(KEYS[4], KEYS[5], KEYS[7], ids)
 end
 
 local i = 6 + nf
@@ -30,29 +31,33 @@ while i <= #ARGV do
   if ok then
     local account, campaign = header(current)
     redis.call('HDEL', KEYS[1], id)
-    if any_reclaimed then redis.call('HDEL', KEYS[9], id) end
-    if redis.call('HINCRBY', KEYS[7], account, -1) <= 0 then redis.call('HDEL', KEYS[7], account) end
-    if redis.call('ZREM', KEYS[2], id) == 1 then count(KEYS[8], 'leased', account, -1) end
-    if redis.call('ZREM', KEYS[3], id) == 1 then count(KEYS[8], 'scheduled', account, -1) end
-    write_records(KEYS[4], ARGV[2], names, nf, i, nrec)
-    count_outcomes(KEYS[10], campaign, oi, nf, i, nrec)
+    if any_reclaimed then redis.call('HDEL', KEYS[8], id) end
+    tally(pending, account, -1)
+    if redis.call('ZREM', KEYS[2], id) == 1 then tally(counts, 'leased:' .. account, -1) end
+    -- Nothing to remove from the scheduled set: a job waiting there is at a revision no lease holds.
+    write_records(KEYS[3], ARGV[2], nf, i, nrec)
+    count_outcomes(KEYS[9], campaign, oi, nf, i, nrec)
     if dead ~= '' then
       dead_written = true
       local letter = restamp(current, rev == 'any' and 0 or rev, dead)
-      if redis.call('HSET', KEYS[6], id, letter) == 1 then count(KEYS[8], 'dead', account, 1) end
-      redis.call('ZADD', KEYS[5], ARGV[1], id)
-      local excess = redis.call('ZCARD', KEYS[5]) - tonumber(ARGV[3])
+      if redis.call('HSET', KEYS[5], id, letter) == 1 then tally(counts, 'dead:' .. account, 1) end
+      redis.call('ZADD', KEYS[4], ARGV[1], id)
+      apply_tally(KEYS[7], counts)
+      counts = {}
+      local excess = redis.call('ZCARD', KEYS[4]) - tonumber(ARGV[3])
       if excess > 0 then
-        local oldest = redis.call('ZRANGE', KEYS[5], 0, excess - 1)
+        local oldest = redis.call('ZRANGE', KEYS[4], 0, excess - 1)
         drop_dead(oldest)
       end
     end
   end
   results[#results + 1] = ok and 1 or 0
-  i = i + nrec * nf
+  i = i + nrec * 2 * nf
 end
+apply_tally(KEYS[6], pending)
+apply_tally(KEYS[7], counts)
 -- Dead letters older than the max age go too, a bounded number per call.
 if dead_written then
-  drop_dead(redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', tonumber(ARGV[1]) - tonumber(ARGV[4]), 'LIMIT', 0, 100))
+  drop_dead(redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', tonumber(ARGV[1]) - tonumber(ARGV[4]), 'LIMIT', 0, 100))
 end
 return results

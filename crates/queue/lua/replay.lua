@@ -3,7 +3,7 @@
 -- KEYS[6] audit (STREAM)   KEYS[7] pending per account (HASH)   KEYS[8] counts (HASH)
 -- KEYS[9] campaign counts (HASH)
 -- ARGV[1] audit max len   ARGV[2] F   ARGV[3 .. 2+F] field names; then per job: id, revision it comes back at,
---   envelope (attempts reset), messages it held as `failed`, as `dead`, R = records, R * F values
+--   envelope (attempts reset), messages it held as `failed`, as `dead`, R = records, R * F name, value pairs
 -- Returns: how many were replayed (an id no longer dead-lettered, or already queued again, is skipped). A
 -- campaign's `failed`/`dead` counts give those messages back: they are pending again.
 local nf = tonumber(ARGV[2])
@@ -27,10 +27,10 @@ while i <= #ARGV do
       if failed > 0 then redis.call('HINCRBY', KEYS[9], campaign .. ':failed', -failed) end
       if dead > 0 then redis.call('HINCRBY', KEYS[9], campaign .. ':dead', -dead) end
     end
-    write_records(KEYS[6], ARGV[1], names, nf, i, nrec)
+    write_records(KEYS[6], ARGV[1], nf, i, nrec)
     replayed = replayed + 1
   end
-  i = i + nrec * nf
+  i = i + nrec * 2 * nf
 end
 if replayed > 0 then wake(KEYS[5]) end
 return replayed

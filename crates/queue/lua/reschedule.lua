@@ -3,7 +3,7 @@
 -- KEYS[1] jobs (HASH)   KEYS[2] leased (ZSET)   KEYS[3] target (ZSET id -> ms)   KEYS[4] audit (STREAM)
 -- KEYS[5] counts (HASH)   KEYS[6] campaign counts (HASH)
 -- ARGV[1] audit max len   ARGV[2] F   ARGV[3] state counted for the target ('scheduled', or '' for none)
--- ARGV[4 .. 3+F] field names; then per job: id, rev, due (ms), new envelope, R = records, then R * F values.
+-- ARGV[4 .. 3+F] field names; then per job: id, rev, due (ms), new envelope, R = records, then R * F name, value pairs.
 -- Returns: per job 1 if rescheduled, 0 if skipped: finished, rewritten since, or no longer leased (its lease
 -- expired and it is back in the ready list, where it will run again anyway).
 local nf = tonumber(ARGV[2])
@@ -24,10 +24,10 @@ while i <= #ARGV do
     redis.call('ZREM', KEYS[2], id)
     count(KEYS[5], 'leased', account, -1)
     if redis.call('ZADD', KEYS[3], due, id) == 1 and state ~= '' then count(KEYS[5], state, account, 1) end
-    write_records(KEYS[4], ARGV[1], names, nf, i, nrec)
+    write_records(KEYS[4], ARGV[1], nf, i, nrec)
     count_outcomes(KEYS[6], campaign, oi, nf, i, nrec)
   end
   results[#results + 1] = ok and 1 or 0
-  i = i + nrec * nf
+  i = i + nrec * 2 * nf
 end
 return results

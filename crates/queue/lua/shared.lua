@@ -7,16 +7,12 @@ local function at_revision(stored, rev)
   return stored and string.sub(stored, 1, #rev + 1) == rev .. '|'
 end
 
--- Appends `nrec` audit records to `stream`, trimmed to about `maxlen`. Their values start at ARGV[first], `nf`
--- per record, in the order of `names`.
-local function write_records(stream, maxlen, names, nf, first, nrec)
+-- Appends `nrec` audit records to `stream`, trimmed to about `maxlen`. They start at ARGV[first], each as `nf`
+-- name, value pairs (2 * nf arguments), so they go to XADD as they came, without building a table.
+local function write_records(stream, maxlen, nf, first, nrec)
   for r = 0, nrec - 1 do
-    local entry = {}
-    for f = 1, nf do
-      entry[2 * f - 1] = names[f]
-      entry[2 * f] = ARGV[first + r * nf + f - 1]
-    end
-    redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*', unpack(entry))
+    local from = first + r * 2 * nf
+    redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*', unpack(ARGV, from, from + 2 * nf - 1))
   end
 end
 
@@ -47,12 +43,12 @@ local function count(counts, state, account, by)
   if redis.call('HINCRBY', counts, field, by) <= 0 then redis.call('HDEL', counts, field) end
 end
 
--- Counts the terminal records among `nrec` records (values from ARGV[first], `nf` per record, the outcome at
--- position `oi`) for `campaign`, in the campaign counts hash ("<campaign>:<outcome>").
+-- Counts the terminal records among `nrec` records (from ARGV[first], `nf` name, value pairs each, the outcome
+-- the `oi`-th field) for `campaign`, in the campaign counts hash ("<campaign>:<outcome>").
 local function count_outcomes(counts, campaign, oi, nf, first, nrec)
   if campaign == '' then return end
   for r = 0, nrec - 1 do
-    local outcome = ARGV[first + r * nf + oi - 1]
+    local outcome = ARGV[first + r * 2 * nf + 2 * (oi - 1) + 1]
     if outcome ~= 'retry_scheduled' and outcome ~= 'replayed' then
       redis.call('HINCRBY', counts, campaign .. ':' .. outcome, 1)
     end
@@ -76,4 +72,17 @@ local function forget_dead(dead, dead_jobs, counts, ids)
   end
   redis.call('ZREM', dead, unpack(ids))
   redis.call('HDEL', dead_jobs, unpack(ids))
+end
+
+-- Count changes gathered over a whole batch (field -> delta) and written once per field at the end: a batch of a
+-- thousand jobs of one account costs one HINCRBY, not a thousand.
+local function tally(changes, field, by)
+  changes[field] = (changes[field] or 0) + by
+end
+
+-- Writes gathered count changes to the hash `counts`; a field goes when it reaches zero.
+local function apply_tally(counts, changes)
+  for field, by in pairs(changes) do
+    if by ~= 0 and redis.call('HINCRBY', counts, field, by) <= 0 then redis.call('HDEL', counts, field) end
+  end
 end

@@ -97,8 +97,8 @@ impl Queue {
             inv.arg(&item.id).arg(item.rev + 1).arg(&item.envelope).arg(item.uncount.0).arg(item.uncount.1);
             inv.arg(item.records.len());
             for record in &item.records {
-                for value in record.values() {
-                    inv.arg(value);
+                for (name, value) in FIELDS.iter().zip(record.values()) {
+                    inv.arg(*name).arg(value);
                 }
             }
         }

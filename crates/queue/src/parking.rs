@@ -67,8 +67,8 @@ impl Queue {
         }
         inv.arg(&job.id).arg(job.rev).arg(now_ms).arg(&job.envelope).arg(job.records.len());
         for record in &job.records {
-            for value in record.values() {
-                inv.arg(value);
+            for (name, value) in FIELDS.iter().zip(record.values()) {
+                inv.arg(*name).arg(value);
             }
         }
         let moved: Vec<i64> = inv.invoke_async(&mut self.conn()).await?;

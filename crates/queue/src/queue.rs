@@ -450,7 +450,6 @@ impl Queue {
         let mut inv = self.scripts.ack.prepare_invoke();
         inv.key(k.jobs())
             .key(k.leased())
-            .key(k.scheduled())
             .key(k.audit())
             .key(k.dead())
             .key(k.dead_jobs())
@@ -471,8 +470,8 @@ impl Queue {
             let rev = if ack.rev == UNREADABLE { "any".to_string() } else { ack.rev.to_string() };
             inv.arg(&ack.id).arg(rev).arg(dead).arg(ack.records.len());
             for record in &ack.records {
-                for value in record.values() {
-                    inv.arg(value);
+                for (name, value) in FIELDS.iter().zip(record.values()) {
+                    inv.arg(*name).arg(value);
                 }
             }
         }
@@ -503,8 +502,8 @@ impl Queue {
         for item in items {
             inv.arg(&item.id).arg(item.rev).arg(item.due_ms).arg(&item.envelope).arg(item.records.len());
             for record in &item.records {
-                for value in record.values() {
-                    inv.arg(value);
+                for (name, value) in FIELDS.iter().zip(record.values()) {
+                    inv.arg(*name).arg(value);
                 }
             }
         }
