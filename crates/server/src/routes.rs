@@ -86,3 +86,15 @@ async fn not_found() -> ApiError {
 async fn method_not_allowed() -> ApiError {
     ApiError::MethodNotAllowed
 }
+
+/// The most items one listing (`GET /v1/audit`, `GET /v1/dlq`) returns.
+pub(crate) const MAX_LIMIT: usize = 10_000;
+
+/// A listing's `limit` query parameter, `default` when absent; 400 outside 1 to [`MAX_LIMIT`].
+pub(crate) fn checked_limit(limit: Option<usize>, default: usize) -> Result<usize, ApiError> {
+    let limit = limit.unwrap_or(default);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::BadParameter(format!("limit must be from 1 to {MAX_LIMIT}")));
+    }
+    Ok(limit)
+}

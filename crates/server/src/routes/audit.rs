@@ -11,8 +11,6 @@ use serde::Deserialize;
 use serde_json::Value;
 use utoipa::IntoParams;
 
-/// The most records one `GET /v1/audit` returns.
-const MAX_LIMIT: usize = 10_000;
 /// Records returned when `limit` is not given.
 const DEFAULT_LIMIT: usize = 50;
 
@@ -39,9 +37,6 @@ pub(crate) async fn recent(
     query: Result<Query<AuditQuery>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Query(query) = query?;
-    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::BadParameter(format!("limit must be from 1 to {MAX_LIMIT}")));
-    }
+    let limit = super::checked_limit(query.limit, DEFAULT_LIMIT)?;
     Ok(Json(Value::Array(report::audit_json(state.producer().queue(), limit).await?)))
 }

@@ -12,8 +12,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-/// The most dead letters one `GET /v1/dlq` lists.
-const MAX_LIMIT: usize = 10_000;
 /// Written into each replay's `replayed` audit record as `requested_by`.
 const REPLAYED_BY: &str = "dlq replay (http api)";
 
@@ -52,10 +50,7 @@ pub(crate) async fn dead_letters(
     query: Result<Query<DlqQuery>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Query(query) = query?;
-    let limit = query.limit.unwrap_or(100);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::BadParameter(format!("limit must be from 1 to {MAX_LIMIT}")));
-    }
+    let limit = super::checked_limit(query.limit, 100)?;
     let letters = report::dead_letters_json(state.producer().queue(), limit, query.account.as_deref()).await?;
     Ok(Json(Value::Array(letters)))
 }
