@@ -58,6 +58,7 @@ fn record(job: &str, outcome: Outcome) -> AuditRecord {
         reason: None,
         requested_by: None,
         at: AuditRecord::now(),
+        mode: None,
     }
 }
 

@@ -1,10 +1,10 @@
 //! One audit-stream record (DESIGN §3). Every record has the same fields in the same order, so Redis stores the
 //! field names once per stream node and a consumer never guesses which are present.
 
-use crate::outcome::Outcome;
+use crate::outcome::{DeletionMode, Outcome};
 
 /// The stream's field names, in order.
-pub const FIELDS: [&str; 16] = [
+pub const FIELDS: [&str; 17] = [
     "job",
     "parent",
     "account",
@@ -21,6 +21,7 @@ pub const FIELDS: [&str; 16] = [
     "reason",
     "requested_by",
     "at",
+    "mode",
 ];
 
 /// One outcome of one message (or one purge), as written to the stream.
@@ -58,11 +59,13 @@ pub struct AuditRecord {
     pub requested_by: Option<String>,
     /// When (RFC 3339, UTC, milliseconds).
     pub at: String,
+    /// How a `deleted` or `purged` message was deleted; `None` for every other outcome.
+    pub mode: Option<DeletionMode>,
 }
 
 impl AuditRecord {
     /// The values in [`FIELDS`] order; absent values are empty strings.
-    pub fn values(&self) -> [String; 16] {
+    pub fn values(&self) -> [String; 17] {
         let opt = |v: &Option<String>| v.clone().unwrap_or_default();
         let num = |v: Option<u64>| v.map(|n| n.to_string()).unwrap_or_default();
         [
@@ -82,6 +85,7 @@ impl AuditRecord {
             opt(&self.reason),
             opt(&self.requested_by),
             self.at.clone(),
+            self.mode.map(|m| m.as_str().to_string()).unwrap_or_default(),
         ]
     }
 

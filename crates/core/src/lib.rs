@@ -22,7 +22,7 @@ pub use audit::AuditRecord;
 pub use config::{Account, AccountKind, Config, ConfigError, ProviderKind};
 pub use envelope::{Envelope, GivenUp, JobId};
 pub use job::{Job, JobError, Target};
-pub use outcome::Outcome;
+pub use outcome::{DeletionMode, Outcome};
 
 /// Milliseconds since the Unix epoch, the one time unit stored in Redis.
 pub fn now_ms() -> u64 {

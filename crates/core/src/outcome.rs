@@ -71,3 +71,35 @@ impl std::fmt::Display for Outcome {
         f.write_str(self.as_str())
     }
 }
+
+/// How a `deleted` or `purged` message was deleted (DESIGN §3, the audit record's `mode`). Each provider module
+/// decides it from its page's words: what "deleted" means differs between providers and between flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DeletionMode {
+    /// Gone for everyone, not kept by the provider.
+    Hard,
+    /// Hidden from everyone, but kept by the provider (CometChat without `permanent`).
+    Soft,
+    /// Removed from the calling user's history only (QuickBlox without `force`).
+    SelfOnly,
+    /// The provider's page does not say.
+    Unknown,
+}
+
+impl DeletionMode {
+    /// The name used in the audit stream: `hard`, `soft`, `self` or `unknown`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeletionMode::Hard => "hard",
+            DeletionMode::Soft => "soft",
+            DeletionMode::SelfOnly => "self",
+            DeletionMode::Unknown => "unknown",
+        }
+    }
+}
+
+impl std::fmt::Display for DeletionMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

@@ -66,6 +66,7 @@ impl Producer {
                     reason: job.as_ref().and_then(|j| j.reason.clone()),
                     requested_by: requested_by.map(str::to_string),
                     at: AuditRecord::now(),
+                    mode: None,
                 };
                 let records = match &job {
                     Some(j) if j.target != Target::Purge => j.message_ids().iter().map(|m| record(Some(m))).collect(),

@@ -5,6 +5,7 @@ use crate::classify;
 use crate::http::{exchange, segment, RawResponse};
 use crate::request::{DeleteRequest, MessageResult, Response};
 use deleteq_core::config::Secret;
+use deleteq_core::DeletionMode;
 use std::time::Duration;
 
 /// A CometChat account.
@@ -38,24 +39,49 @@ impl CometChat {
     }
 }
 
-/// CometChat's contract: 2xx with `data` is success; 404 `ERR_MESSAGE_ID_NOT_FOUND` is already gone; the sender
-/// and action codes are permanent for the message; everything else falls back to the status rules.
+/// How a confirmed deletion left the message. The seed page documents `permanent` as "Deletes the message
+/// permanently."; without it CometChat soft-deletes: "omitted/false → soft delete (deletedAt/deletedBy set,
+/// message stays in DB)" (research/providers.md §1, from CometChat's SDK docs).
+fn mode(req: &DeleteRequest<'_>) -> DeletionMode {
+    if req.permanent {
+        DeletionMode::Hard
+    } else {
+        DeletionMode::Soft
+    }
+}
+
+/// Whether an error code refuses the whole account rather than this message: every `AUTH_ERR_*` (the API key is
+/// empty, unknown, of another app, or lacks `fullAccess` scope: `AUTH_ERR_NO_ACCESS`), an expired subscription, or
+/// a plan quota (research/providers.md §1: CometChat's error-code list).
+fn refuses_account(code: &str) -> bool {
+    code.starts_with("AUTH_ERR_") || matches!(code, "ERR_SUBSCRIPTION_EXPIRED" | "ERR_PLAN_QUOTA_RESTRICTION")
+}
+
+/// CometChat's contract, from the status and `error.code` of `{"error": {"code": …, "message": …}}`:
+/// - 2xx with a `data` object and no error is success (the seed page: `{"data": {…}}` "Deleted Message");
+/// - only 404 `ERR_MESSAGE_ID_NOT_FOUND` ("message does not exist") is already gone; any other 404, a non-JSON one
+///   from a proxy included, is a configuration error;
+/// - account-wide refusals and any 401 park the account;
+/// - `ERR_MESSAGE_NOT_A_SENDER` ("only sender can edit/delete the message"), `ERR_MESSAGE_NO_ACCESS` and
+///   `ERR_MESSAGE_ACTION_NOT_ALLOWED` refuse this message alone;
+/// - everything else follows the status rules.
 pub(crate) fn classify_response(req: &DeleteRequest<'_>, raw: &RawResponse) -> Response {
     let code = raw.str_at(&["error", "code"]).unwrap_or("");
     let status = Some(raw.status);
-    let has_data = raw.json.as_ref().and_then(|j| j.get("data")).is_some();
+    let has_data = raw.json.as_ref().and_then(|j| j.get("data")).is_some_and(|d| d.is_object());
     if (200..300).contains(&raw.status) && has_data && code.is_empty() {
-        return Response::all(req, status, MessageResult::Deleted);
+        return Response::all(req, status, MessageResult::Deleted(mode(req)));
     }
     let reason = raw.reason(Some(code));
     match (raw.status, code) {
         (404, "ERR_MESSAGE_ID_NOT_FOUND") => Response::all(req, status, MessageResult::AlreadyDeleted),
+        (_, code) if refuses_account(code) => Response::new(status, classify::refused(reason)),
         (_, "ERR_MESSAGE_NOT_A_SENDER" | "ERR_MESSAGE_ACTION_NOT_ALLOWED" | "ERR_MESSAGE_NO_ACCESS") => {
             Response::all(req, status, MessageResult::Failed(reason))
         }
         (200..=299, _) => Response::failed(status, &format!("HTTP {} without a \"data\" object: {reason}", raw.status)),
         (404, _) => Response::failed(status, &classify::unrecognised_404(&reason)),
-        _ => Response { http_status: status, disposition: classify::by_status(raw.status, raw.retry_hint(), reason) },
+        _ => Response::new(status, classify::by_status(raw.status, raw.retry_hint(), reason)),
     }
 }
 
@@ -77,7 +103,11 @@ mod tests {
     #[test]
     fn the_seed_page_success_body_is_deleted() {
         let body = r#"{"data":{"id":"402","conversationId":"superhero1_user_superhero2","sentAt":1641477338}}"#;
-        assert_eq!(classify(200, body), one(MessageResult::Deleted));
+        assert_eq!(classify(200, body), one(MessageResult::Deleted(DeletionMode::Hard)));
+        let ids = ["69".to_string()];
+        let soft = DeleteRequest { permanent: false, ..crate::testing::request(&ids) };
+        let disposition = classify_response(&soft, &raw(200, body)).disposition;
+        assert_eq!(disposition, one(MessageResult::Deleted(DeletionMode::Soft)), "without permanent: soft");
     }
 
     #[test]
@@ -87,6 +117,25 @@ mod tests {
         let route = r#"{"error":{"code":"ERR_API_NOT_FOUND","message":"no such route"}}"#;
         assert!(matches!(classify(404, route), Disposition::Failed { .. }));
         assert!(matches!(classify(404, "<html>"), Disposition::Failed { .. }));
+        assert!(matches!(classify(404, "Cannot DELETE /v3/messages/69"), Disposition::Failed { .. }));
+        assert!(matches!(classify(404, r#"{"error":"ERR_MESSAGE_ID_NOT_FOUND"}"#), Disposition::Failed { .. }));
+        assert!(matches!(classify(410, gone), Disposition::Failed { .. }), "the code counts only on a 404");
+    }
+
+    #[test]
+    fn account_wide_refusals_park() {
+        for code in [
+            "AUTH_ERR_APIKEY_NOT_FOUND",
+            "AUTH_ERR_NO_ACCESS",
+            "ERR_SUBSCRIPTION_EXPIRED",
+            "ERR_PLAN_QUOTA_RESTRICTION",
+        ] {
+            let body = format!(r#"{{"error":{{"code":"{code}","message":"x"}}}}"#);
+            for status in [401, 403] {
+                assert!(matches!(classify(status, &body), Disposition::ParkAccount { .. }), "{status} {code}");
+            }
+        }
+        assert!(matches!(classify(401, "unauthorized"), Disposition::ParkAccount { .. }));
     }
 
     #[test]
@@ -99,11 +148,10 @@ mod tests {
         assert!(
             matches!(classify(400, action), Disposition::Messages(ref r) if matches!(r[0].1, MessageResult::Failed(_)))
         );
-        let auth = r#"{"error":{"code":"AUTH_ERR_APIKEY_NOT_FOUND"}}"#;
-        assert!(matches!(classify(401, auth), Disposition::Failed { .. }));
         let busy = r#"{"error":{"code":"ERR_TOO_MANY_REQUESTS"}}"#;
         assert!(matches!(classify(429, busy), Disposition::Retry { .. }));
         assert!(matches!(classify(503, ""), Disposition::Retry { .. }));
         assert!(matches!(classify(200, r#"{"error":{"code":"ERR_X"}}"#), Disposition::Failed { .. }));
+        assert!(matches!(classify(200, r#"{"data":"yes"}"#), Disposition::Failed { .. }));
     }
 }

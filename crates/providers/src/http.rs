@@ -70,18 +70,41 @@ impl RawResponse {
     }
 }
 
-/// Sends a request and reads the whole response; `timeout` is the account's, for the error text.
-pub async fn send(request: reqwest::RequestBuilder, timeout: Duration) -> Result<RawResponse, TransportError> {
-    let response = request.timeout(timeout).send().await.map_err(|e| TransportError::from_reqwest(e, timeout))?;
+/// Sends a request and reads the whole response. No response (timeout, refused or reset connection) and a
+/// redirect come back already classified, so no provider module can mistake either for the provider's answer.
+pub async fn send(
+    request: reqwest::RequestBuilder,
+    timeout: Duration,
+) -> Result<RawResponse, crate::request::Response> {
+    let transport = |e: reqwest::Error| {
+        let error = TransportError::from_reqwest(e, timeout);
+        crate::request::Response::new(None, crate::classify::transport(&error))
+    };
+    let response = request.timeout(timeout).send().await.map_err(transport)?;
     let status = response.status().as_u16();
+    if response.status().is_redirection() {
+        let host = location_host(response.url(), response.headers());
+        return Err(crate::request::Response::new(Some(status), crate::classify::redirect(status, host.as_deref())));
+    }
     let headers = response.headers().clone();
-    let body = response.text().await.map_err(|e| TransportError::from_reqwest(e, timeout))?;
+    let body = response.text().await.map_err(transport)?;
     let json = if body.is_empty() { None } else { serde_json::from_str(&body).ok() };
     Ok(RawResponse { status, headers, body, json })
 }
 
-/// Sends a request and classifies what comes back: a response through `classify`, no response (timeout, refused
-/// or reset connection) as a transport failure.
+/// The host (and port, when given) a redirect's `Location` points to, resolved against the request's URL.
+fn location_host(url: &reqwest::Url, headers: &reqwest::header::HeaderMap) -> Option<String> {
+    let location = headers.get(reqwest::header::LOCATION)?.to_str().ok()?;
+    let target = url.join(location).ok()?;
+    let host = target.host_str()?;
+    Some(match target.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_string(),
+    })
+}
+
+/// Sends a request and classifies what comes back: a response through `classify`; no response or a redirect as
+/// [`send`] classifies them.
 pub async fn exchange(
     request: reqwest::RequestBuilder,
     timeout: Duration,
@@ -89,20 +112,22 @@ pub async fn exchange(
 ) -> crate::request::Response {
     match send(request, timeout).await {
         Ok(raw) => classify(&raw),
-        Err(error) => crate::request::Response { http_status: None, disposition: crate::classify::transport(&error) },
+        Err(settled) => settled,
     }
 }
 
 /// One client for all accounts: pooled keep-alive connections; timeouts are set per request from the account.
-pub fn client(max_idle_per_host: usize) -> reqwest::Client {
+/// Redirects are never followed (reqwest follows up to 10 by default): the next host would receive the account's
+/// credentials in its headers. Fails only if the TLS backend cannot start.
+pub fn client(max_idle_per_host: usize) -> Result<reqwest::Client, reqwest::Error> {
     reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
         .pool_max_idle_per_host(max_idle_per_host)
         .pool_idle_timeout(Duration::from_secs(90))
         .tcp_nodelay(true)
         .connect_timeout(Duration::from_secs(5))
         .user_agent(concat!("deleteq/", env!("CARGO_PKG_VERSION")))
         .build()
-        .unwrap_or_else(|_| reqwest::Client::new())
 }
 
 /// Percent-encodes `id` as exactly one path segment: unreserved characters and `@ : ! $ & ' ( ) * + ; =` stay,

@@ -7,6 +7,7 @@ use crate::classify;
 use crate::http::{exchange, segment, RawResponse};
 use crate::request::{DeleteRequest, Disposition, MessageResult, Response};
 use deleteq_core::config::Secret;
+use deleteq_core::DeletionMode;
 use serde_json::Value;
 use std::time::Duration;
 
@@ -40,7 +41,18 @@ impl OfAuth {
     }
 }
 
-/// OFAuth's contract, from the status and the error `type` (or `code`).
+/// How a confirmed unsend left the message: the seed page calls the call "Unsend chat message" and says nothing
+/// of whether OnlyFans keeps it, so the mode is not known.
+const MODE: DeletionMode = DeletionMode::Unknown;
+
+/// OFAuth's contract, from the status and the error `type` of `{"error", "type", "requestId"}` (or `code` in the
+/// older `{"error", "code", "details"}` shape; research/providers.md §5, OFAuth's error pages):
+/// - 2xx with `"success": true` is success (the seed page: `{"success": true, "queue": {…}}`);
+/// - only a 404 `RESOURCE_NOT_FOUND` is already gone; `ROUTE_NOT_FOUND` and any other 404 are configuration errors;
+/// - `UNAUTHORIZED` (a bad API key), `SESSION_EXPIRED` / `SESSION_NOT_PROVIDED` ("re-authenticate user via Link")
+///   and any other 401 park the account;
+/// - `RULES_OUTDATED` ("retry — OFAuth handles this automatically") and `RATE_LIMIT_EXCEEDED` are retried;
+/// - everything else follows the status rules.
 pub(crate) fn classify_response(req: &DeleteRequest<'_>, raw: &RawResponse) -> Response {
     let status = Some(raw.status);
     let kind = raw.str_at(&["type"]).or_else(|| raw.str_at(&["code"])).unwrap_or("");
@@ -48,22 +60,22 @@ pub(crate) fn classify_response(req: &DeleteRequest<'_>, raw: &RawResponse) -> R
     let reason = raw.reason(Some(kind));
     if (200..300).contains(&raw.status) {
         return match success {
-            Some(true) => Response::all(req, status, MessageResult::Deleted),
+            Some(true) => Response::all(req, status, MessageResult::Deleted(MODE)),
             _ => Response::failed(status, &format!("{reason} (a 2xx without \"success\": true)")),
         };
     }
-    let disposition = match kind {
-        "RESOURCE_NOT_FOUND" => return Response::all(req, status, MessageResult::AlreadyDeleted),
-        "ROUTE_NOT_FOUND" => Disposition::Failed { reason: classify::unrecognised_404(&reason) },
-        "SESSION_EXPIRED" | "SESSION_NOT_PROVIDED" => Disposition::ParkAccount {
-            reason: format!("{reason}: the creator must re-link the connection"),
-            hint: None,
-        },
-        "RULES_OUTDATED" | "RATE_LIMIT_EXCEEDED" => Disposition::Retry { after: raw.retry_hint(), reason },
-        _ if raw.status == 404 => Disposition::Failed { reason: classify::unrecognised_404(&reason) },
+    let disposition = match (raw.status, kind) {
+        (404, "RESOURCE_NOT_FOUND") => return Response::all(req, status, MessageResult::AlreadyDeleted),
+        (_, "ROUTE_NOT_FOUND") => Disposition::Failed { reason: classify::unrecognised_404(&reason) },
+        (_, "SESSION_EXPIRED" | "SESSION_NOT_PROVIDED") => {
+            classify::refused(format!("{reason}: the creator must re-link the connection"))
+        }
+        (_, "UNAUTHORIZED") => classify::refused(reason),
+        (_, "RULES_OUTDATED" | "RATE_LIMIT_EXCEEDED") => Disposition::Retry { after: raw.retry_hint(), reason },
+        (404, _) => Disposition::Failed { reason: classify::unrecognised_404(&reason) },
         _ => classify::by_status(raw.status, raw.retry_hint(), reason),
     };
-    Response { http_status: status, disposition }
+    Response::new(status, disposition)
 }
 
 #[cfg(test)]
@@ -80,7 +92,7 @@ mod tests {
     fn the_seed_page_success_body_is_deleted() {
         let body =
             r#"{"success":true,"queue":{"id":123,"text":"<string>","canUnsendQueue":true,"unsendSecondsQueue":123}}"#;
-        assert!(matches!(classify(200, body), Disposition::Messages(ref r) if r[0].1 == MessageResult::Deleted));
+        assert!(matches!(classify(200, body), Disposition::Messages(ref r) if r[0].1 == MessageResult::Deleted(MODE)));
         assert!(matches!(classify(200, r#"{"success":false}"#), Disposition::Failed { .. }));
     }
 
@@ -92,7 +104,12 @@ mod tests {
         assert!(matches!(classify(404, &body("ROUTE_NOT_FOUND")), Disposition::Failed { .. }));
         assert!(matches!(classify(401, &body("SESSION_EXPIRED")), Disposition::ParkAccount { .. }));
         assert!(matches!(classify(401, &body("RULES_OUTDATED")), Disposition::Retry { .. }));
-        assert!(matches!(classify(401, &body("UNAUTHORIZED")), Disposition::Failed { .. }));
+        assert!(matches!(classify(401, &body("UNAUTHORIZED")), Disposition::ParkAccount { .. }));
+        assert!(matches!(classify(401, &body("SESSION_NOT_PROVIDED")), Disposition::ParkAccount { .. }));
+        assert!(matches!(classify(401, "{}"), Disposition::ParkAccount { .. }));
+        assert!(matches!(classify(403, &body("FORBIDDEN")), Disposition::Failed { .. }));
+        assert!(matches!(classify(410, &body("RESOURCE_NOT_FOUND")), Disposition::Failed { .. }), "only on a 404");
+        assert!(matches!(classify(404, "<html>Not Found</html>"), Disposition::Failed { .. }));
         assert!(matches!(classify(429, &body("RATE_LIMIT_EXCEEDED")), Disposition::Retry { .. }));
         assert!(matches!(classify(502, "{}"), Disposition::Retry { .. }));
         assert!(matches!(classify(404, "{}"), Disposition::Failed { .. }));

@@ -60,8 +60,9 @@ pub struct Providers {
 }
 
 impl Providers {
-    /// Builds clients for every account of `config`; `pool` is the idle connections kept per host.
-    pub fn new(config: &Config, pool: usize) -> Self {
+    /// Builds clients for every account of `config`; `pool` is the idle connections kept per host. Fails only if
+    /// the HTTP client cannot be built (its TLS backend cannot start).
+    pub fn new(config: &Config, pool: usize) -> Result<Self, reqwest::Error> {
         let accounts = config
             .accounts
             .iter()
@@ -89,7 +90,7 @@ impl Providers {
                 (name.clone(), AccountClient { kind: account.provider(), backend, batch_size, window })
             })
             .collect();
-        Providers { http: crate::http::client(pool), accounts }
+        Ok(Providers { http: crate::http::client(pool)?, accounts })
     }
 
     /// The client of `account`, if configured.

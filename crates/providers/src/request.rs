@@ -1,5 +1,6 @@
 //! What the worker asks of a provider and what comes back. Outcomes are types, not strings.
 
+use deleteq_core::DeletionMode;
 use std::time::Duration;
 
 /// One provider call's worth of work.
@@ -20,12 +21,19 @@ pub struct DeleteRequest<'a> {
 /// The result for one message of a call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MessageResult {
-    /// Deleted by this call.
-    Deleted,
+    /// Deleted by this call, in the way the provider's page says this call deletes.
+    Deleted(DeletionMode),
     /// Did not exist: already deleted.
     AlreadyDeleted,
     /// Permanently refused for this message.
     Failed(String),
+    /// Not settled by this call (one half of a bisected QuickBlox batch): try this message again later.
+    Retry {
+        /// The provider's hint.
+        after: Option<Duration>,
+        /// Why, for the audit record.
+        reason: String,
+    },
 }
 
 /// What a call achieved, as the worker needs to know it.
@@ -37,6 +45,8 @@ pub enum Disposition {
     Purged {
         /// Messages the provider says it deleted.
         deleted_count: u64,
+        /// How they were deleted.
+        mode: DeletionMode,
     },
     /// Try the whole call again later, no earlier than `after` when the provider said so.
     Retry {
@@ -50,7 +60,8 @@ pub enum Disposition {
         /// Why.
         reason: String,
     },
-    /// The account as a whole cannot work until a person acts (credits exhausted, session expired).
+    /// The account as a whole cannot work until a person acts (credentials refused, credits exhausted, session
+    /// expired): no other call of the account can succeed, so its jobs are set aside instead of failing one by one.
     ParkAccount {
         /// Why.
         reason: String,
@@ -69,14 +80,19 @@ pub struct Response {
 }
 
 impl Response {
+    /// A response with `status` that means `disposition`.
+    pub fn new(status: Option<u16>, disposition: Disposition) -> Response {
+        Response { http_status: status, disposition }
+    }
+
     /// The whole call failed permanently.
     pub fn failed(status: Option<u16>, reason: &str) -> Response {
-        Response { http_status: status, disposition: Disposition::Failed { reason: reason.to_string() } }
+        Response::new(status, Disposition::Failed { reason: reason.to_string() })
     }
 
     /// Every message of `req` got `result`.
     pub fn all(req: &DeleteRequest<'_>, status: Option<u16>, result: MessageResult) -> Response {
         let list = req.messages.iter().map(|m| (m.clone(), result.clone())).collect();
-        Response { http_status: status, disposition: Disposition::Messages(list) }
+        Response::new(status, Disposition::Messages(list))
     }
 }

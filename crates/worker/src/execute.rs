@@ -196,28 +196,42 @@ impl Executor {
             if let (Some(429), Some(limit)) = (status, limit) {
                 self.gate.slow_down(&job.account, limit);
             }
-            let server_side = matches!(status, Some(500..=599))
-                || (status.is_none() && matches!(response.disposition, Disposition::Retry { .. }));
-            if server_side {
+            if deleteq_providers::classify::is_server_side(status, &response.disposition) {
                 self.circuits.failure(&job.account).await;
             }
+            let later = || ids.get((i + 1) * batch..).unwrap_or_default().to_vec();
             match response.disposition {
                 Disposition::Messages(results) if !purge => {
+                    let mut retry: Option<RetryCause> = None;
                     for (id, result) in results {
                         match result {
-                            MessageResult::Deleted => {
-                                progress.records.push(base.record(Some(&id), Outcome::Deleted, status, None))
+                            MessageResult::Deleted(mode) => {
+                                let mut record = base.record(Some(&id), Outcome::Deleted, status, None);
+                                record.mode = Some(mode);
+                                progress.records.push(record);
                             }
                             MessageResult::AlreadyDeleted => {
                                 progress.records.push(base.record(Some(&id), Outcome::AlreadyDeleted, status, None))
                             }
                             MessageResult::Failed(e) => progress.fail(base, Some(&id), status, &e),
+                            MessageResult::Retry { after, reason } => {
+                                // Part of a bisected batch was not settled: only those ids are tried again.
+                                progress.remaining.push(id);
+                                let hint = retry.as_ref().and_then(|r| r.hint).max(after);
+                                retry = Some(RetryCause { hint, reason, status });
+                            }
                         }
                     }
+                    if let Some(cause) = retry {
+                        progress.remaining.extend(later());
+                        progress.retry = Some(cause);
+                        break;
+                    }
                 }
-                Disposition::Purged { deleted_count } if purge => {
+                Disposition::Purged { deleted_count, mode } if purge => {
                     let mut record = base.record(None, Outcome::Purged, status, None);
                     record.deleted_count = Some(deleted_count);
+                    record.mode = Some(mode);
                     progress.records.push(record);
                 }
                 Disposition::Messages(_) | Disposition::Purged { .. } => {

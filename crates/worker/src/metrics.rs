@@ -250,6 +250,7 @@ mod tests {
             reason: None,
             requested_by: None,
             at: String::new(),
+            mode: None,
         }
     }
 

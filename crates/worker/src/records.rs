@@ -71,6 +71,7 @@ impl RecordBase {
             reason: self.reason.clone(),
             requested_by: self.requested_by.clone(),
             at: AuditRecord::now(),
+            mode: None,
         }
     }
 }

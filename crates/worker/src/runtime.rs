@@ -45,6 +45,9 @@ pub enum WorkerError {
         /// Why binding failed.
         source: std::io::Error,
     },
+    /// The HTTP client for the providers cannot be built (its TLS backend did not start).
+    #[error("cannot build the providers' HTTP client: {0}")]
+    HttpClient(String),
 }
 
 /// Runs a worker until `shutdown` resolves, then shuts down gracefully.
@@ -87,7 +90,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         .filter_map(|(name, account)| account.effective_rate_limit().map(|limit| (name.clone(), limit)))
         .collect();
     let executor = Executor {
-        providers: Providers::new(&config, concurrency),
+        providers: Providers::new(&config, concurrency).map_err(|e| WorkerError::HttpClient(e.to_string()))?,
         retry: config.retry.clone(),
         limits,
         gate: RateGate::new(queue.clone(), metrics.clone()),

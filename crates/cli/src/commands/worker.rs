@@ -8,7 +8,7 @@ pub(crate) async fn run(config: Config) -> Result<(), Failure> {
     deleteq_worker::run(config, signal()).await.map_err(|e| match e {
         WorkerError::RedisUrl(_) => Failure::Invalid(e.to_string()),
         // The config is valid; this host cannot give the worker its address (taken, or not local).
-        WorkerError::MetricsBind { .. } => Failure::Runtime(e.to_string()),
+        WorkerError::MetricsBind { .. } | WorkerError::HttpClient(_) => Failure::Runtime(e.to_string()),
     })
 }
 

@@ -256,8 +256,13 @@ impl RawAccount {
                     _ => return Err(format!("{}: give exactly one of api_key or token", at("api_key"))),
                 };
                 let batch_size = self.batch_size.unwrap_or(50);
-                if !(1..=500).contains(&batch_size) {
-                    return Err(format!("{}: must be between 1 and 500", at("batch_size")));
+                let most = quickblox_max_batch(&base_url);
+                if !(1..=most).contains(&batch_size) {
+                    return Err(format!(
+                        "{}: must be between 1 and {most}, so that a call's URL of {most} comma-joined \
+                         {QUICKBLOX_ID_LEN}-character ids stays under {MAX_REQUEST_URL} bytes with this base_url",
+                        at("batch_size")
+                    ));
                 }
                 AccountKind::QuickBlox { base_url, auth, batch_size }
             }
@@ -277,4 +282,18 @@ impl RawAccount {
         };
         Ok(Account { kind: account_kind, rate_limit: self.rate_limit, timeout })
     }
+}
+
+/// The longest request URL sent, in bytes: 8 KB is the smallest default request-line limit of the common servers
+/// and proxies in front of an API (nginx's `large_client_header_buffers`, Apache's `LimitRequestLine`).
+pub const MAX_REQUEST_URL: usize = 8 * 1024;
+
+/// A QuickBlox message id's length: 24 hexadecimal characters (a MongoDB ObjectId), as on the seed page.
+pub const QUICKBLOX_ID_LEN: usize = 24;
+
+/// The largest `batch_size` whose call URL, `{base_url}/chat/Message/{id,…}.json`, stays under
+/// [`MAX_REQUEST_URL`] with ids of [`QUICKBLOX_ID_LEN`] characters.
+pub fn quickblox_max_batch(base_url: &str) -> usize {
+    let fixed = base_url.len() + "/chat/Message/".len() + ".json".len();
+    (MAX_REQUEST_URL.saturating_sub(fixed) + 1) / (QUICKBLOX_ID_LEN + 1)
 }

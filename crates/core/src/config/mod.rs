@@ -10,7 +10,9 @@ mod env;
 mod schedule;
 mod secret;
 
-pub use account::{Account, AccountKind, ProviderKind, QuickBloxAuth};
+pub use account::{
+    quickblox_max_batch, Account, AccountKind, ProviderKind, QuickBloxAuth, MAX_REQUEST_URL, QUICKBLOX_ID_LEN,
+};
 pub use api::{parse_size, ApiConfig};
 pub use schedule::{Schedule, ScheduleError};
 pub use secret::{RedisUrl, Secret};

@@ -170,3 +170,18 @@ fn the_metrics_section_is_optional_and_its_addr_is_checked() {
     }
     assert!(parse("[metrics]\naddr = \"127.0.0.1:1\"\nport = 2\n").is_err(), "unknown keys are errors");
 }
+
+#[test]
+fn quickblox_batches_keep_the_url_under_8_kb() {
+    let base = "https://api.quickblox.com";
+    let most = super::quickblox_max_batch(base);
+    let url = |n: usize| format!("{base}/chat/Message/{}.json", vec!["5d76b949a0eb4721f80b72ab"; n].join(","));
+    assert!(url(most).len() <= super::MAX_REQUEST_URL, "{most} ids fit");
+    assert!(url(most + 1).len() > super::MAX_REQUEST_URL, "{} ids do not", most + 1);
+    let account = |n: usize| {
+        format!("[accounts.qb]\nprovider = \"quickblox\"\nbase_url = \"{base}\"\napi_key = \"k\"\nbatch_size = {n}\n")
+    };
+    assert!(parse(&account(most)).is_ok());
+    let err = parse(&account(most + 1)).expect_err("too large").to_string();
+    assert!(err.contains("accounts.qb.batch_size") && err.contains("8192"), "{err}");
+}
