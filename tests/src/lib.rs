@@ -10,6 +10,7 @@
 //! - [`http`]: a minimal HTTP/1.1 client for `deleteq serve`.
 //! - [`inspect`]: reading Redis state and the audit stream for assertions.
 //! - [`browser`]: a headless Chromium over WebDriver, for the dashboard.
+//! - [`stub`]: a listener that answers every request alike and records what reached it.
 
 #![allow(clippy::unwrap_used)]
 
@@ -20,11 +21,13 @@ pub mod inspect;
 pub mod process;
 pub mod redis_cluster;
 pub mod redis_server;
+pub mod stub;
 
 pub use emulator::TestEmulator;
 pub use process::{deleteq, deleteq_with_env, Process, Server, Worker};
 pub use redis_cluster::RedisCluster;
 pub use redis_server::RedisServer;
+pub use stub::StubServer;
 
 /// A loopback port nobody listens on right now.
 pub fn free_port() -> u16 {

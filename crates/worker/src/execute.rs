@@ -4,7 +4,7 @@
 
 use crate::circuit::Circuits;
 use crate::limiter::RateGate;
-use crate::parking::Parking;
+use crate::parking::{Admission, Parking, PROBE_RETRY};
 use crate::records::RecordBase;
 use crate::retry::{decide, RetryDecision};
 use deleteq_core::config::RetryConfig;
@@ -150,6 +150,18 @@ impl Executor {
                     if let Some(until) = self.circuits.open_until(&job.account).await {
                         return defer_until(leased, envelope, until);
                     }
+                    // Held until the answer is settled (and the account parked, if it was refused).
+                    let _admission = match self.parking.admit(&job.account).await {
+                        Admission::Wait => {
+                            let due = deleteq_core::now_ms() + PROBE_RETRY.as_millis() as u64;
+                            return defer_until(leased, envelope, due);
+                        }
+                        admitted => admitted,
+                    };
+                    if self.parking.is_parked(&job.account).await {
+                        // The probe this job waited for found the account refused.
+                        return park(leased, &envelope, &job, Vec::new());
+                    }
                     let limit = self.limits.get(&job.account).copied();
                     // A deferred job already holds its slot; others reserve one now.
                     if let (Some(limit), None) = (limit, envelope.reserved_at.take()) {
@@ -196,6 +208,7 @@ impl Executor {
             if let (Some(429), Some(limit)) = (status, limit) {
                 self.gate.slow_down(&job.account, limit);
             }
+            self.parking.settle(&job.account, status, &response.disposition);
             if deleteq_providers::classify::is_server_side(status, &response.disposition) {
                 self.circuits.failure(&job.account).await;
             }
