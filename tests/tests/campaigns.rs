@@ -81,7 +81,7 @@ fn a_cancelled_campaign_ends_with_every_message_deleted_or_cancelled() {
 fn counters_follow_failures_duplicates_and_replays() {
     let redis = RedisServer::start();
     let emulator = TestEmulator::start(EmulatorConfig { accept_unknown: true, latency: Duration::ZERO });
-    emulator.state.inject(Fault::new("cometchat", None, "denied", vec![401]));
+    emulator.state.inject(Fault::new("cometchat", None, "denied", vec![403]));
     emulator.state.inject(Fault::new("cometchat", None, "gone", vec![404]));
     let config = TestConfig::cometchat(&redis.url(), emulator.url(), "concurrency = 4");
     let mut lines: Vec<String> = (0..20).map(|i| format!(r#"{{"account":"cc","message":"m{i}"}}"#)).collect();

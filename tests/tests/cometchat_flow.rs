@@ -106,7 +106,7 @@ fn a_deletion_is_carried_out_and_audited_once() {
 }
 
 #[test]
-fn a_rejected_key_fails_after_one_call_and_is_dead_lettered() {
+fn a_rejected_key_parks_the_account_after_one_call() {
     let redis = RedisServer::start();
     let emulator = TestEmulator::start(EmulatorConfig::default());
     emulator.state.seed("cometchat", None, &["1".to_string()]);
@@ -116,18 +116,22 @@ fn a_rejected_key_fails_after_one_call_and_is_dead_lettered() {
     let config = config(&redis, &emulator, "");
     enqueue(&config, &[r#"{"account":"cc","message":"1"}"#]);
     let worker = Worker::start(&config.path, config.dir.path().join("worker.log"), "debug");
-    assert!(wait_until(Duration::from_secs(15), || terminal(&redis.url()).len() == 1), "{}", worker.log());
+    let parked = || {
+        let out = deleteq(&config.path, &["status", "--json"], None);
+        let status: serde_json::Value = serde_json::from_slice(&out.stdout).expect("status json");
+        status["accounts"]["cc"]["parked"]["reason"].as_str().map(str::to_string)
+    };
+    assert!(wait_until(Duration::from_secs(15), || parked().is_some()), "{}", worker.log());
+    std::thread::sleep(Duration::from_millis(500));
     let log = stop(worker);
-    let records = terminal(&redis.url());
-    assert_eq!(records[0]["outcome"], "failed");
-    assert_eq!(records[0]["http_status"], "401");
+    let reason = parked().expect("parked");
+    assert!(reason.contains("HTTP 401") && reason.contains("AUTH_ERR"), "{reason}");
+    assert!(terminal(&redis.url()).is_empty(), "the job waits, it does not fail");
     assert_eq!(emulator.state.calls("cometchat", None, "1"), 1);
     let out = deleteq(&config.path, &["dlq", "list", "--json"], None);
     let dead: serde_json::Value = serde_json::from_slice(&out.stdout).expect("dlq json");
-    assert_eq!(dead.as_array().map(Vec::len), Some(1), "{dead}");
-    assert_eq!(dead[0]["last_status"], 401);
-    assert_eq!(dead[0]["job"]["message"], "1");
-    // No configured credential anywhere: Redis, the stream, the worker's debug log.
+    assert_eq!(dead.as_array().map(Vec::len), Some(0), "{dead}");
+    // No configured credential anywhere: Redis (the parked reason included), the stream, the worker's debug log.
     assert!(!inspect::everything_stored(&redis.url()).contains(SECRET));
     assert!(!log.contains(SECRET), "credential in the log");
 }
@@ -201,9 +205,10 @@ fn dead_letters_are_listed_replayed_and_purged() {
     let emulator = TestEmulator::start(EmulatorConfig::default());
     let ids: Vec<String> = (0..3).map(|i| format!("d{i}")).collect();
     emulator.state.seed("cometchat", None, &ids);
-    emulator
-        .state
-        .set_credentials("cometchat", Credentials { api_key: Some("rotated".into()), ..Credentials::default() });
+    // Each message is refused once (a 403 fails that message alone), then allowed.
+    for id in &ids {
+        emulator.state.inject(Fault::new("cometchat", None, id, vec![403]));
+    }
     let config = config(&redis, &emulator, "");
     enqueue(&config, &[r#"{"account":"cc","message":"d0"}"#, r#"{"account":"cc","message":"d1"}"#]);
     let worker = Worker::start(&config.path, config.dir.path().join("worker.log"), "info");
@@ -215,8 +220,7 @@ fn dead_letters_are_listed_replayed_and_purged() {
     assert_eq!(listed(&["dlq", "list", "--json"]).as_array().map(Vec::len), Some(2));
     assert_eq!(listed(&["dlq", "list", "--json", "--account", "other"]).as_array().map(Vec::len), Some(0));
 
-    // The key is fixed; replay one by id, then the rest with --all.
-    emulator.state.set_credentials("cometchat", Credentials { api_key: Some(SECRET.into()), ..Credentials::default() });
+    // The refusal is lifted; replay one by id, then the rest with --all.
     let first = listed(&["dlq", "list", "--json"])[0]["id"].as_str().expect("id").to_string();
     let out = deleteq(&config.path, &["dlq", "replay", &first], None);
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "replayed 1");
@@ -230,9 +234,6 @@ fn dead_letters_are_listed_replayed_and_purged() {
     assert_eq!(emulator.state.deletions("cometchat", None, "d0"), 1);
 
     // Purge: a fresh failure is younger than an hour, so only the unconditional purge removes it.
-    emulator
-        .state
-        .set_credentials("cometchat", Credentials { api_key: Some("rotated".into()), ..Credentials::default() });
     enqueue(&config, &[r#"{"account":"cc","message":"d2"}"#]);
     let worker = Worker::start(&config.path, config.dir.path().join("worker2.log"), "info");
     assert!(wait_until(Duration::from_secs(15), || terminal(&redis.url()).len() == 5), "{}", worker.log());

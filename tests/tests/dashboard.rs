@@ -88,7 +88,7 @@ fn the_page_and_its_files_are_open_and_the_audit_records_need_the_token() {
     let all = || get(port, "/v1/audit?limit=100", Some(TOKEN)).json();
     assert!(wait_until(Duration::from_secs(30), || all().as_array().map(Vec::len) == Some(6)), "{}", worker.log());
 
-    // Newest first across both shards, each with its stream id and the 16 fields.
+    // Newest first across both shards, each with its stream id and the 17 fields.
     let all = all();
     let records = all.as_array().expect("an array");
     // Newest as the streams order them: by stream id (time of writing, then sequence).
@@ -100,8 +100,9 @@ fn the_page_and_its_files_are_open_and_the_audit_records_need_the_token() {
     let ids: Vec<(u64, u64)> = records.iter().map(order).collect();
     assert!(ids.windows(2).all(|w| w[0] >= w[1]), "not newest first: {ids:?}");
     for record in records {
-        assert_eq!(record.as_object().map(|o| o.len()), Some(17), "{record}");
+        assert_eq!(record.as_object().map(|o| o.len()), Some(1 + deleteq_core::audit::FIELDS.len()), "{record}");
         assert_eq!((record["outcome"].as_str(), record["provider"].as_str()), (Some("deleted"), Some("noop")));
+        assert_eq!(record["mode"], "unknown", "noop deletes nothing anywhere: {record}");
     }
     let newest = get(port, "/v1/audit?limit=4", Some(TOKEN)).json();
     assert_eq!(newest.as_array().map(|a| a.as_slice()), Some(&records[..4]));
@@ -132,7 +133,8 @@ fn the_page_and_its_files_are_open_and_the_audit_records_need_the_token() {
 fn a_person_sees_a_running_campaign_and_its_dead_letter_and_cancels_it_in_a_browser() {
     let redis = RedisServer::start();
     let emulator = TestEmulator::start(EmulatorConfig { accept_unknown: true, latency: Duration::from_millis(20) });
-    emulator.state.inject(Fault::new("cometchat", None, "denied", vec![401]));
+    // A 403 refuses this message alone (a 401 would park the whole account).
+    emulator.state.inject(Fault::new("cometchat", None, "denied", vec![403]));
     // The rate limit bounds the campaign from below (3,000 messages take at least a minute), so it is still running
     // when the browser gets to it however fast the machine is.
     let account = format!(
@@ -178,6 +180,9 @@ fn a_person_sees_a_running_campaign_and_its_dead_letter_and_cancels_it_in_a_brow
     let audited = || browser.script("return document.querySelectorAll('#audit tbody tr').length;", &[]).as_u64();
     assert!(wait_until(Duration::from_secs(20), || audited().is_some_and(|n| n > 0)), "{}", browser.body_text());
     assert!(browser.text("#accounts").contains("cc-eu"), "{}", browser.body_text());
+    // How each message was deleted: without `permanent`, CometChat keeps it (soft).
+    let modes = || browser.text("#audit").contains("soft");
+    assert!(wait_until(Duration::from_secs(20), modes), "no deletion mode shown: {}", browser.text("#audit"));
     assert!(browser.text("#live").contains("live"), "{}", browser.body_text());
     if let Some(path) = screenshot_path() {
         std::fs::write(&path, browser.screenshot()).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));

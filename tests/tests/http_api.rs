@@ -233,7 +233,7 @@ fn a_campaign_is_submitted_followed_cancelled_and_listed_over_http() {
 fn dead_letters_are_listed_and_replayed_over_http() {
     let redis = RedisServer::start();
     let emulator = TestEmulator::start(EmulatorConfig { accept_unknown: true, latency: Duration::ZERO });
-    emulator.state.inject(Fault::new("cometchat", None, "denied", vec![401]));
+    emulator.state.inject(Fault::new("cometchat", None, "denied", vec![403]));
     let config = config(&redis.url(), emulator.url(), &tokens());
     let server = serve(&config);
     let port = server.port();
@@ -249,7 +249,7 @@ fn dead_letters_are_listed_and_replayed_over_http() {
     assert_eq!(listed.json(), cli_json(&config, &["dlq", "list", "--json"]));
     let letters = listed.json();
     assert_eq!(letters.as_array().map(Vec::len), Some(1), "{letters}");
-    assert_eq!((letters[0]["id"].as_str(), letters[0]["last_status"].as_u64()), (Some(denied_id.as_str()), Some(401)));
+    assert_eq!((letters[0]["id"].as_str(), letters[0]["last_status"].as_u64()), (Some(denied_id.as_str()), Some(403)));
     assert_eq!(letters[0]["job"]["message"], "denied");
     assert_eq!(get(port, "/v1/dlq?account=cc&limit=5", Some(TOKEN)).json().as_array().map(Vec::len), Some(1));
     assert_eq!(get(port, "/v1/dlq?account=other", Some(TOKEN)).json(), json!([]));

@@ -45,7 +45,7 @@ fn metrics_match_the_audit_stream_and_readiness_follows_redis() {
     let emulator = TestEmulator::start(EmulatorConfig::default());
     let seeded: Vec<String> = ["d1", "d2", "d3", "denied", "flaky", "limited"].iter().map(|s| s.to_string()).collect();
     emulator.state.seed("cometchat", None, &seeded);
-    emulator.state.inject(Fault::new("cometchat", None, "denied", vec![401]));
+    emulator.state.inject(Fault::new("cometchat", None, "denied", vec![403]));
     emulator.state.inject(Fault::new("cometchat", None, "flaky", vec![500]));
     emulator.state.inject(Fault::new("cometchat", None, "limited", vec![429]));
     let port = free_port();
@@ -102,7 +102,7 @@ rate_limit = "100000/s"
     let (status, _) = get(port, "/metrics").expect("/metrics answers");
     assert_eq!(status, 200);
 
-    // Every call was timed by its status class: 200s, the 404 and 401 and 429, and the 500.
+    // Every call was timed by its status class: 200s, the 404 and 403 and 429, and the 500.
     let calls = sum_by(&text, "deleteq_provider_request_duration_seconds_count", "status");
     assert_eq!(calls.get("2xx"), Some(&5), "{text}");
     assert_eq!(calls.get("4xx"), Some(&3), "{text}");

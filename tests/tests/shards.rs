@@ -36,7 +36,7 @@ fn exported(config: &TestConfig) -> Vec<HashMap<String, Value>> {
 fn two_workers_over_four_shards_survive_a_sigkill_with_one_record_per_message() {
     let redis = RedisServer::start();
     let emulator = TestEmulator::start(EmulatorConfig { accept_unknown: true, latency: Duration::from_millis(2) });
-    emulator.state.inject(Fault::new("cometchat", None, "denied", vec![401]));
+    emulator.state.inject(Fault::new("cometchat", None, "denied", vec![403]));
     let config = sharded_config(&redis, &emulator);
     let mut lines: Vec<String> = (0..JOBS)
         .map(|i| format!(r#"{{"account":"{}","message":"m{i}"}}"#, if i % 2 == 0 { "cc" } else { "cc2" }))

@@ -422,6 +422,14 @@ function replayedMessage(answer) {
 // ---------------------------------------------------------------------------------------------------------------
 // The latest audit records.
 
+// What each deletion mode of a `deleted`/`purged` record means (DESIGN §3).
+const MODES = {
+  hard: "gone for everyone, not kept by the provider",
+  soft: "hidden, but kept by the provider",
+  self: "removed for the calling user only",
+  unknown: "the provider's page does not say",
+};
+
 function renderAudit(records, campaigns) {
   const names = new Map(campaigns.map((c) => [c.id, c.name]));
   $("audit-empty").hidden = records.length > 0;
@@ -434,6 +442,7 @@ function renderAudit(records, campaigns) {
         {},
         el("td", { class: "mono", title: r.at }, r.at.length >= 23 ? r.at.slice(11, 23) : r.at),
         el("td", {}, el("span", { class: `badge outcome-${r.outcome}` }, r.outcome.replace("_", " "))),
+        el("td", { title: MODES[r.mode] || "" }, r.mode || ""),
         el("td", {}, r.account),
         el("td", { class: "clip", title: message }, message),
         el("td", { class: "num" }, r.http_status),

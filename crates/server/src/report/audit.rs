@@ -1,4 +1,4 @@
-//! `GET /v1/audit`: the newest audit records across the shards, newest first, each with its stream id and the 16
+//! `GET /v1/audit`: the newest audit records across the shards, newest first, each with its stream id and the 17
 //! fields every record has (DESIGN §3), as `deleteq audit tail` prints them (absent values are empty strings).
 
 use deleteq_queue::inspect::AuditEntry;
@@ -44,6 +44,8 @@ pub struct AuditReport {
     pub requested_by: String,
     /// When (RFC 3339, UTC, milliseconds).
     pub at: String,
+    /// How a `deleted`/`purged` message was deleted: `hard`, `soft`, `self` or `unknown` (empty otherwise).
+    pub mode: String,
 }
 
 impl AuditReport {
@@ -68,6 +70,7 @@ impl AuditReport {
             reason: field("reason"),
             requested_by: field("requested_by"),
             at: field("at"),
+            mode: field("mode"),
         }
     }
 }
@@ -92,7 +95,7 @@ mod tests {
     use deleteq_core::audit::FIELDS;
 
     #[test]
-    fn every_record_has_its_id_and_the_sixteen_fields() {
+    fn every_record_has_its_id_and_the_seventeen_fields() {
         let fields = vec![("job".to_string(), "j1".to_string()), ("outcome".to_string(), "deleted".to_string())];
         let value = super::super::to_json(&AuditReport::of(&("17-0".to_string(), fields)));
         let object = value.as_object().expect("an object");

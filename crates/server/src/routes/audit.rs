@@ -23,7 +23,7 @@ pub(crate) struct AuditQuery {
     limit: Option<usize>,
 }
 
-/// The newest audit records across the shards, newest first, each with its stream id and the 16 fields every
+/// The newest audit records across the shards, newest first, each with its stream id and the 17 fields every
 /// record has (absent values are empty strings).
 #[utoipa::path(get, path = "/v1/audit", tag = "operations", params(AuditQuery),
     responses(
