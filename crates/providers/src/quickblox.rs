@@ -50,7 +50,12 @@ impl QuickBlox {
     ) -> Pin<Box<dyn Future<Output = Response> + Send + 'a>> {
         Box::pin(async move {
             let joined: Vec<String> = ids.iter().map(|id| segment(id)).collect();
-            let mut call = http.delete(format!("{}/chat/Message/{}.json", self.base_url, joined.join(",")));
+            let ids_json = format!("{}.json", joined.join(","));
+            let url = match crate::url::request_url(&self.base_url, &["chat", "Message", &ids_json]) {
+                Ok(url) => url,
+                Err(refused) => return refused.into(),
+            };
+            let mut call = http.delete(url);
             call = match &self.auth {
                 QuickBloxAuth::ApiKey(key) => call.header("Authorization", format!("ApiKey {}", key.expose())),
                 QuickBloxAuth::Token(token) => call.header("QB-Token", token.expose()),
