@@ -3,7 +3,7 @@
 
 use crate::fault::Found;
 use crate::respond::Answer;
-use crate::state::Emulator;
+use crate::state::{DeletedAs, Emulator};
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use serde_json::{json, Value};
@@ -28,8 +28,15 @@ async fn answer(emu: &Emulator, id: &str, headers: &HeaderMap, body: &str) -> An
             emu.refused_call("cometchat", None, id);
             refused
         }
-        None => delete(emu, id).await,
+        None => delete(emu, id, &deleted_as(headers, body)).await,
     }
+}
+
+/// What the call asks for: `permanent` from the JSON body (absent: soft), `onBehalfOf` from the headers.
+fn deleted_as(headers: &HeaderMap, body: &str) -> DeletedAs {
+    let permanent = serde_json::from_str::<Value>(body).ok().and_then(|b| b.get("permanent")?.as_bool());
+    let on_behalf_of = headers.get("onbehalfof").and_then(|v| v.to_str().ok());
+    DeletedAs::new(permanent == Some(true), on_behalf_of)
 }
 
 /// Auth and body checks, before the message is looked at.
@@ -51,8 +58,8 @@ fn refusal(emu: &Emulator, headers: &HeaderMap, body: &str) -> Option<Answer> {
     None
 }
 
-async fn delete(emu: &Emulator, id: &str) -> Answer {
-    let (found, latency) = emu.delete("cometchat", None, id);
+async fn delete(emu: &Emulator, id: &str, how: &DeletedAs) -> Answer {
+    let (found, latency) = emu.delete_as("cometchat", None, id, how);
     crate::respond::wait(latency).await;
     match found {
         Found::Deleted => Answer::json(

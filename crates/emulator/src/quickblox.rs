@@ -5,14 +5,21 @@
 
 use crate::fault::Found;
 use crate::respond::Answer;
-use crate::state::Emulator;
+use crate::state::{DeletedAs, Emulator};
 use axum::extract::State;
 use axum::http::{HeaderMap, Uri};
 use serde_json::json;
 
 /// The route handler (`/chat/Message/{ids}`, with the `.json` suffix inside the captured segment).
-pub(crate) async fn delete_messages(State(emu): State<Emulator>, uri: Uri, headers: HeaderMap) -> Answer {
-    answer(&emu, &uri, &headers).await
+pub(crate) async fn delete_messages(State(emu): State<Emulator>, uri: Uri, headers: HeaderMap, body: String) -> Answer {
+    let how = deleted_as(&headers, &body);
+    answer(&emu, &uri, &headers, &how).await
+}
+
+/// What the call asks for: `force=1` in the form body (delete for everyone), `On-Behalf-Of` from the headers.
+fn deleted_as(headers: &HeaderMap, body: &str) -> DeletedAs {
+    let force = body.split('&').any(|pair| pair.trim() == "force=1");
+    DeletedAs::new(force, headers.get("on-behalf-of").and_then(|v| v.to_str().ok()))
 }
 
 fn percent_decode(text: &str) -> String {
@@ -50,7 +57,7 @@ fn error_body(status: u16, code: Option<&str>) -> serde_json::Value {
     json!({"errors": [text]})
 }
 
-async fn answer(emu: &Emulator, uri: &Uri, headers: &HeaderMap) -> Answer {
+async fn answer(emu: &Emulator, uri: &Uri, headers: &HeaderMap, how: &DeletedAs) -> Answer {
     let raw = uri.path().trim_start_matches("/chat/Message/");
     let Some(list) = raw.strip_suffix(".json") else {
         return Answer::json(404, json!({"errors": ["The resource wasn't found"]}));
@@ -94,7 +101,7 @@ async fn answer(emu: &Emulator, uri: &Uri, headers: &HeaderMap) -> Answer {
     let (mut deleted, mut missing, mut refused) = (Vec::new(), Vec::new(), Vec::new());
     let mut latency = std::time::Duration::ZERO;
     for id in &ids {
-        let (found, wait) = emu.delete("quickblox", None, id);
+        let (found, wait) = emu.delete_as("quickblox", None, id, how);
         latency = latency.max(wait);
         match found {
             Found::Deleted => deleted.push(id.clone()),
