@@ -8,6 +8,9 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use serde_json::{json, Value};
 
+// Not on the seed page: invented from the research notes (§1: the error envelope of CometChat's PHP SDK fixtures,
+// and the codes of its error guide); the seed shows only the 200 body. Every `message` text here is invented;
+// classifiers read only `error.code`.
 fn error(code: &str, message: &str) -> Value {
     json!({"error": {"code": code, "message": message, "devMessage": message, "source": "chat-api"}})
 }
@@ -62,6 +65,8 @@ async fn delete(emu: &Emulator, id: &str, how: &DeletedAs) -> Answer {
     let (found, latency) = emu.delete_as("cometchat", None, id, how);
     crate::respond::wait(latency).await;
     match found {
+        // The seed's 200 body is `{"data": {…the message…}}`; `data` is what the classifier reads. Not on the seed
+        // page: invented `deletedAt`/`deletedBy` (named by CometChat's SDK pages, research notes §1).
         Found::Deleted => Answer::json(
             200,
             json!({"data": {"id": id, "deletedAt": crate::respond::now_secs(), "deletedBy": "app_system"}}),

@@ -42,6 +42,8 @@ fn percent_decode(text: &str) -> String {
 }
 
 /// QuickBlox's `{"errors": […]}` body for an injected status; `code`, when given, is the message.
+// Not on the seed page (it documents only the 404 "The resource wasn't found"): the other texts are invented,
+// paraphrasing the meanings of QuickBlox's errors page (research notes §3).
 fn error_body(status: u16, code: Option<&str>) -> serde_json::Value {
     let text = code.unwrap_or(match status {
         400 => "Bad Request",
@@ -66,6 +68,7 @@ async fn answer(emu: &Emulator, uri: &Uri, headers: &HeaderMap, how: &DeletedAs)
     // An empty id (`a,,b`, a trailing comma, `/.json`) is a malformed list, not a message that was not found: a
     // worker that joins ids badly must see an error, never a quiet `NotFound`.
     if ids.iter().any(String::is_empty) {
+        // Not on the seed page: invented 400 body (the `{"errors": {"base": […]}}` shape of QuickBlox's 422s).
         return Answer::json(400, json!({"errors": {"base": ["Message ids are invalid"]}}));
     }
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
@@ -77,6 +80,7 @@ async fn answer(emu: &Emulator, uri: &Uri, headers: &HeaderMap, how: &DeletedAs)
     let token_ok = !token.is_empty() && expected.token.as_deref().is_none_or(|e| e == token);
     if !(key_ok || token_ok) {
         ids.iter().for_each(|id| emu.refused_call("quickblox", None, id));
+        // Not on the seed page: invented 401 text; classifiers read the status.
         return Answer::json(401, json!({"errors": ["Token is required"]}));
     }
     // A 403 injected with code "forbid_call" refuses the whole call, as QuickBlox may for a mixed batch; callers
@@ -87,6 +91,7 @@ async fn answer(emu: &Emulator, uri: &Uri, headers: &HeaderMap, how: &DeletedAs)
         let (_, wait) = emu.delete("quickblox", None, refused);
         ids.iter().filter(|id| *id != refused).for_each(|id| emu.refused_call("quickblox", None, id));
         crate::respond::wait(wait).await;
+        // Not on the seed page: from the research notes (§15, QuickBlox SDK issues quote "Forbidden. Need user.").
         return Answer::json(403, json!({"errors": {"base": ["Forbidden. Need user."]}}));
     }
     // An injected failure other than 403 on any id fails the whole call, and nothing of it is deleted.
@@ -111,6 +116,7 @@ async fn answer(emu: &Emulator, uri: &Uri, headers: &HeaderMap, how: &DeletedAs)
     }
     crate::respond::wait(latency).await;
     if ids.len() == 1 && refused.len() == 1 {
+        // Not on the seed page: as above (research notes §15).
         return Answer::json(403, json!({"errors": {"base": ["Forbidden. Need user."]}}));
     }
     if deleted.is_empty() && refused.is_empty() {
@@ -118,6 +124,8 @@ async fn answer(emu: &Emulator, uri: &Uri, headers: &HeaderMap, how: &DeletedAs)
     }
     let mut body = json!({"SuccessfullyDeleted": {"ids": deleted}, "NotFound": {"ids": missing}});
     if !refused.is_empty() {
+        // Not on the seed page as a bucket: the seed names the "WrongPermissions" message only; the bucket shape
+        // is from the research notes (§3, the .NET SDK's `MultipleDeletesResponse`).
         body["WrongPermissions"] = json!({"ids": refused});
     }
     Answer::json(200, body)

@@ -10,6 +10,8 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use serde_json::{json, Value};
 
+/// The seed page's error shape; its 401 `INVALID_TOKEN`, 403 `INSUFFICIENT_PERMISSION`, 404 `MESSAGE_NOT_FOUND` and
+/// 404 `ROOM_NOT_FOUND` bodies are reproduced word for word. Other uses are marked where they are built.
 fn error(status: u16, rm: &str, code: &str, message: &str) -> Answer {
     Answer::json(status, json!({"RC": status, "RM": rm, "error": {"code": code, "message": message}}))
 }
@@ -87,7 +89,8 @@ async fn answer(emu: &Emulator, room: &str, id: &str, headers: &HeaderMap) -> An
 fn fault_answer(status: u16, code: Option<&str>, retry_after: Option<String>) -> Answer {
     let answer = match (status, code) {
         (429, c) => {
-            // The body's `retryAfter` (seconds) agrees with the injected `Retry-After`, 60 without one (IMKIT's
+            // Not on the seed page: invented from the research notes (§2, IMKIT's current rate-limit doc gives this
+            // body, not the seed). The body's `retryAfter` (seconds) agrees with the injected `Retry-After`, 60 without one (IMKIT's
             // documented example): a worker reading either hint waits the same.
             let after = retry_after.as_deref().and_then(|v| v.trim().parse::<u64>().ok()).unwrap_or(60);
             let code = c.unwrap_or("RATE_LIMIT_EXCEEDED");
@@ -100,6 +103,8 @@ fn fault_answer(status: u16, code: Option<&str>, retry_after: Option<String>) ->
             "Only platform admin, room owner or room manager can delete messages",
         ),
         (401, c) => error(401, "Unauthorized", c.unwrap_or("INVALID_TOKEN"), "Invalid or expired token"),
+        // Not on the seed page: invented texts (`Injected by the emulator.`, `Error`, `INTERNAL_ERROR`) in the
+        // seed's error shape; classifiers read `RC`/`error.code`, and the seed's codes are used where it has one.
         (404, c) => error(404, "Message not found", c.unwrap_or("MESSAGE_NOT_FOUND"), "Injected by the emulator."),
         (s, c) => error(s, "Error", c.unwrap_or("INTERNAL_ERROR"), "Injected by the emulator."),
     };
