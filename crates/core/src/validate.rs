@@ -1,5 +1,5 @@
 //! The rules of DESIGN §2 that need the configuration: the account exists, the addressing fits its provider, and
-//! every id is safe to put in a URL.
+//! every id is safe to put in a URL and names no more than itself.
 
 use crate::config::Config;
 use crate::job::{Job, JobError, Target};
@@ -9,6 +9,8 @@ use std::collections::HashSet;
 pub const MAX_ID_BYTES: usize = 256;
 /// Most message ids one job may address.
 pub const MAX_MESSAGES: usize = 100_000;
+/// The room IM message id that purges the whole room (seed `001_…`): only `purge: true` may ask for it.
+pub const ROOM_PURGE_ID: &str = "_all";
 
 /// Checks `job` against `config`; the error names the field.
 pub fn validate(job: &Job, config: &Config) -> Result<(), JobError> {
@@ -29,7 +31,10 @@ pub fn validate(job: &Job, config: &Config) -> Result<(), JobError> {
         (None, false) => {}
     }
     match &job.target {
-        Target::Message(id) => check_id("message", id)?,
+        Target::Message(id) => {
+            check_id("message", id)?;
+            check_not_wider("message", provider, id)?;
+        }
         Target::Messages(ids) => {
             if ids.len() > MAX_MESSAGES {
                 return Err(JobError::new("messages", format!("at most {MAX_MESSAGES} ids per job; split the list")));
@@ -37,6 +42,7 @@ pub fn validate(job: &Job, config: &Config) -> Result<(), JobError> {
             let mut seen = HashSet::with_capacity(ids.len());
             for id in ids {
                 check_id("messages", id)?;
+                check_not_wider("messages", provider, id)?;
                 if !seen.insert(id.as_str()) {
                     return Err(JobError::new("messages", format!("id {id:?} appears twice")));
                 }
@@ -71,6 +77,38 @@ fn check_id(field: &str, id: &str) -> Result<(), JobError> {
     }
     if let Some(c) = id.chars().find(|c| matches!(c, '/' | '?' | '#' | '%' | ',') || c.is_control()) {
         return Err(JobError::new(field, format!("id {id:?} contains {c:?}, which would change the request")));
+    }
+    if is_dot_segment(id) {
+        return Err(JobError::new(
+            field,
+            format!("id {id:?} is a dot segment: URL normalisation would drop it or climb to the parent path"),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether `id`, put into a URL as one path segment, is one that URL normalisation removes: `.` (the segment is
+/// dropped) or `..` (the segment and its parent are dropped). Either turns a message delete into a call on its
+/// container: IMKIT's `…/rooms/r/messages/..` becomes `DELETE /rooms/r`, which deletes the room.
+///
+/// This is the whole rule because every other id survives: the providers encode an id with
+/// `deleteq_providers::http::segment`, which keeps only unreserved characters and `@ : ! $ & ' ( ) * + ; =`, none
+/// of which a URL parser rewrites in a path, and encodes the rest (`\`, which WHATWG URL parsing reads as `/`,
+/// included). The percent-encoded dots `%2e`/`%2E` that parsers also treat as dots cannot occur: `%` is refused
+/// (and would be encoded as `%25`). The providers crate proves this round trip against reqwest's parser and
+/// refuses, before sending, any request whose parsed path differs from the one built.
+pub fn is_dot_segment(id: &str) -> bool {
+    matches!(id, "." | "..")
+}
+
+/// An id must not address more than one message: IMKIT's `_all` (in any letter case, in case the service does not
+/// distinguish) as a room IM message id would purge the room, which only `purge: true` may ask for.
+fn check_not_wider(field: &str, provider: crate::ProviderKind, id: &str) -> Result<(), JobError> {
+    if provider == crate::ProviderKind::RoomIm && id.eq_ignore_ascii_case(ROOM_PURGE_ID) {
+        return Err(JobError::new(
+            field,
+            format!("id {id:?} would purge the whole room; to purge, send {{\"purge\": true}} without message ids"),
+        ));
     }
     Ok(())
 }
@@ -155,6 +193,9 @@ api_key = "k"
             (r#"{"account":"cc","message":"a%2F"}"#.into(), "message"),
             (r#"{"account":"cc","message":"a\u0001"}"#.into(), "message"),
             (r#"{"account":"im","conversation":"r/1","message":"1"}"#.into(), "conversation"),
+            (r#"{"account":"im","conversation":"r","message":"_all"}"#.into(), "message"),
+            (r#"{"account":"im","conversation":"r","message":"_ALL"}"#.into(), "message"),
+            (r#"{"account":"im","conversation":"r","messages":["m","_all"]}"#.into(), "messages"),
             (r#"{"account":"cc","message":"1","on_behalf_of":"a\nb"}"#.into(), "on_behalf_of"),
             (
                 r#"{"account":"cc","message":"1","run_at":"2026-01-02T00:00:00Z","not_after":"2026-01-01T00:00:00Z"}"#
@@ -164,6 +205,38 @@ api_key = "k"
         ];
         for (line, field) in cases {
             assert_eq!(field_of(&line).as_deref(), Some(field), "{line}");
+        }
+    }
+
+    #[test]
+    fn dot_segments_are_refused_as_any_id_or_conversation() {
+        for dots in [".", ".."] {
+            for (line, field) in [
+                (format!(r#"{{"account":"cc","message":"{dots}"}}"#), "message"),
+                (format!(r#"{{"account":"qb","messages":["a","{dots}"]}}"#), "messages"),
+                (format!(r#"{{"account":"im","conversation":"{dots}","message":"m"}}"#), "conversation"),
+                (format!(r#"{{"account":"im","conversation":"r","message":"{dots}"}}"#), "message"),
+                (format!(r#"{{"account":"im","conversation":"{dots}","purge":true}}"#), "conversation"),
+                (format!(r#"{{"account":"wa","conversation":"{dots}","message":"m"}}"#), "conversation"),
+                (format!(r#"{{"account":"wa","conversation":"s","message":"{dots}"}}"#), "message"),
+            ] {
+                assert_eq!(field_of(&line).as_deref(), Some(field), "{line}");
+            }
+        }
+    }
+
+    #[test]
+    fn ids_that_only_look_like_dots_or_all_are_accepted() {
+        for line in [
+            r#"{"account":"cc","message":"..."}"#,
+            r#"{"account":"cc","message":".a"}"#,
+            r#"{"account":"cc","message":"a."}"#,
+            r#"{"account":"cc","message":"_all"}"#,
+            r#"{"account":"im","conversation":"_all","message":"m"}"#,
+            r#"{"account":"im","conversation":"r","message":"_all_"}"#,
+            r#"{"account":"wa","conversation":"s","message":"_all"}"#,
+        ] {
+            assert_eq!(field_of(line), None, "{line}");
         }
     }
 }

@@ -1,5 +1,5 @@
-//! The `/_emulator/*` endpoints: seed messages, inject faults, set credentials, read counters and the request log,
-//! over HTTP, so a separate emulator process can be driven by scripts the way tests drive the in-process one.
+//! The `/_emulator/*` endpoints: seed messages, inject faults, set credentials, read counters (per message, with
+//! how it was deleted; per conversation; in all) and the request log, over HTTP, so a separate emulator process can be driven by scripts the way tests drive the in-process one.
 
 use crate::fault::Fault;
 use crate::state::{Credentials, Emulator};
@@ -36,6 +36,7 @@ pub(crate) fn routes() -> Router<Emulator> {
         .route("/_emulator/faults", post(inject))
         .route("/_emulator/credentials", post(credentials))
         .route("/_emulator/messages/{provider}/{id}", get(message))
+        .route("/_emulator/conversations/{provider}/{conversation}", get(conversation))
         .route("/_emulator/stats", get(stats))
         .route("/_emulator/requests", get(requests))
         .route("/_emulator/reset", post(reset))
@@ -66,11 +67,27 @@ async fn message(
         "exists": emu.exists(&provider, conv, &id),
         "deletions": emu.deletions(&provider, conv, &id),
         "calls": emu.calls(&provider, conv, &id),
+        "deleted_as": emu.deleted_as(&provider, conv, &id),
+    }))
+}
+
+async fn conversation(
+    State(emu): State<Emulator>,
+    Path((provider, conversation)): Path<(String, String)>,
+) -> Json<Value> {
+    Json(json!({
+        "exists": emu.conversation_exists(&provider, &conversation),
+        "deleted": emu.conversation_deleted(&provider, &conversation),
     }))
 }
 
 async fn stats(State(emu): State<Emulator>) -> Json<Value> {
-    Json(json!({"requests": emu.total_requests(), "calls": emu.total_calls(), "deletions": emu.total_deletions()}))
+    Json(json!({
+        "requests": emu.total_requests(),
+        "calls": emu.total_calls(),
+        "deletions": emu.total_deletions(),
+        "conversations_deleted": emu.conversations_deleted(),
+    }))
 }
 
 async fn requests(State(emu): State<Emulator>) -> Json<Value> {

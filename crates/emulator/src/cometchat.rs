@@ -3,11 +3,14 @@
 
 use crate::fault::Found;
 use crate::respond::Answer;
-use crate::state::Emulator;
+use crate::state::{DeletedAs, Emulator};
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use serde_json::{json, Value};
 
+// Not on the seed page: invented from the research notes (§1: the error envelope of CometChat's PHP SDK fixtures,
+// and the codes of its error guide); the seed shows only the 200 body. Every `message` text here is invented;
+// classifiers read only `error.code`.
 fn error(code: &str, message: &str) -> Value {
     json!({"error": {"code": code, "message": message, "devMessage": message, "source": "chat-api"}})
 }
@@ -28,8 +31,15 @@ async fn answer(emu: &Emulator, id: &str, headers: &HeaderMap, body: &str) -> An
             emu.refused_call("cometchat", None, id);
             refused
         }
-        None => delete(emu, id).await,
+        None => delete(emu, id, &deleted_as(headers, body)).await,
     }
+}
+
+/// What the call asks for: `permanent` from the JSON body (absent: soft), `onBehalfOf` from the headers.
+fn deleted_as(headers: &HeaderMap, body: &str) -> DeletedAs {
+    let permanent = serde_json::from_str::<Value>(body).ok().and_then(|b| b.get("permanent")?.as_bool());
+    let on_behalf_of = headers.get("onbehalfof").and_then(|v| v.to_str().ok());
+    DeletedAs::new(permanent == Some(true), on_behalf_of)
 }
 
 /// Auth and body checks, before the message is looked at.
@@ -51,10 +61,12 @@ fn refusal(emu: &Emulator, headers: &HeaderMap, body: &str) -> Option<Answer> {
     None
 }
 
-async fn delete(emu: &Emulator, id: &str) -> Answer {
-    let (found, latency) = emu.delete("cometchat", None, id);
+async fn delete(emu: &Emulator, id: &str, how: &DeletedAs) -> Answer {
+    let (found, latency) = emu.delete_as("cometchat", None, id, how);
     crate::respond::wait(latency).await;
     match found {
+        // The seed's 200 body is `{"data": {…the message…}}`; `data` is what the classifier reads. Not on the seed
+        // page: invented `deletedAt`/`deletedBy` (named by CometChat's SDK pages, research notes §1).
         Found::Deleted => Answer::json(
             200,
             json!({"data": {"id": id, "deletedAt": crate::respond::now_secs(), "deletedBy": "app_system"}}),

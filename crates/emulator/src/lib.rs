@@ -3,17 +3,21 @@
 //!
 //! # Layout
 //! - [`state`]: the message store, counters, faults, credentials and the request log ([`Emulator`]).
+//! - `deletion`: what the call that deleted a message asked for ([`DeletedAs`]).
 //! - `fault`: injected answers ([`Fault`]) and what a delete call finds ([`Found`]).
 //! - `admin`: the `/_emulator/*` endpoints that seed, inject and read counters over HTTP.
 //! - here: [`Emulator::router`], which puts the routes together, and [`serve`].
 //! - `cometchat`, `room_im`, `quickblox`, `twochat`, `ofauth`: each provider's delete route, faithful to its page in
-//!   `shared/seeds` (paths, auth headers, bodies, error shapes, IMKIT's `_all`, QuickBlox's buckets).
+//!   `shared/seeds` (paths, auth headers, bodies, error shapes, IMKIT's `_all`, QuickBlox's buckets), and IMKIT's
+//!   room deletion, which no seed page shows and deleteq must never reach. A body no seed page documents is marked
+//!   `Not on the seed page` where it is built.
 //! - `respond`: turning answers into responses and logging every provider request.
 
 #![warn(missing_docs)]
 
 mod admin;
 mod cometchat;
+mod deletion;
 mod fault;
 mod ofauth;
 mod quickblox;
@@ -22,6 +26,7 @@ mod room_im;
 pub mod state;
 mod twochat;
 
+pub use deletion::DeletedAs;
 pub use fault::{Fault, Found, Injected};
 pub use state::{Credentials, Emulator, EmulatorConfig, RecordedRequest};
 
@@ -36,6 +41,10 @@ impl Emulator {
         let providers = Router::new()
             .route("/v3/messages/{id}", delete(cometchat::delete_message))
             .route("/rooms/{room}/messages/{id}", delete(room_im::delete_message))
+            // IMKIT's room deletion; also with a trailing slash, which IMKIT's Express routing (non-strict by
+            // default) treats the same: `…/rooms/r/messages/..` is sent by reqwest as `DELETE /rooms/r/`.
+            .route("/rooms/{room}", delete(room_im::delete_room))
+            .route("/rooms/{room}/", delete(room_im::delete_room))
             .route("/chat/Message/{ids}", delete(quickblox::delete_messages))
             .route("/open/whatsapp/message/{session}/{id}", delete(twochat::delete_message))
             .route("/v2/access/chats/{user}/messages/{id}", delete(ofauth::delete_message))

@@ -5,14 +5,21 @@
 
 use crate::fault::Found;
 use crate::respond::Answer;
-use crate::state::Emulator;
+use crate::state::{DeletedAs, Emulator};
 use axum::extract::State;
 use axum::http::{HeaderMap, Uri};
 use serde_json::json;
 
 /// The route handler (`/chat/Message/{ids}`, with the `.json` suffix inside the captured segment).
-pub(crate) async fn delete_messages(State(emu): State<Emulator>, uri: Uri, headers: HeaderMap) -> Answer {
-    answer(&emu, &uri, &headers).await
+pub(crate) async fn delete_messages(State(emu): State<Emulator>, uri: Uri, headers: HeaderMap, body: String) -> Answer {
+    let how = deleted_as(&headers, &body);
+    answer(&emu, &uri, &headers, &how).await
+}
+
+/// What the call asks for: `force=1` in the form body (delete for everyone), `On-Behalf-Of` from the headers.
+fn deleted_as(headers: &HeaderMap, body: &str) -> DeletedAs {
+    let force = body.split('&').any(|pair| pair.trim() == "force=1");
+    DeletedAs::new(force, headers.get("on-behalf-of").and_then(|v| v.to_str().ok()))
 }
 
 fn percent_decode(text: &str) -> String {
@@ -35,6 +42,8 @@ fn percent_decode(text: &str) -> String {
 }
 
 /// QuickBlox's `{"errors": […]}` body for an injected status; `code`, when given, is the message.
+// Not on the seed page (it documents only the 404 "The resource wasn't found"): the other texts are invented,
+// paraphrasing the meanings of QuickBlox's errors page (research notes §3).
 fn error_body(status: u16, code: Option<&str>) -> serde_json::Value {
     let text = code.unwrap_or(match status {
         400 => "Bad Request",
@@ -50,7 +59,7 @@ fn error_body(status: u16, code: Option<&str>) -> serde_json::Value {
     json!({"errors": [text]})
 }
 
-async fn answer(emu: &Emulator, uri: &Uri, headers: &HeaderMap) -> Answer {
+async fn answer(emu: &Emulator, uri: &Uri, headers: &HeaderMap, how: &DeletedAs) -> Answer {
     let raw = uri.path().trim_start_matches("/chat/Message/");
     let Some(list) = raw.strip_suffix(".json") else {
         return Answer::json(404, json!({"errors": ["The resource wasn't found"]}));
@@ -59,6 +68,7 @@ async fn answer(emu: &Emulator, uri: &Uri, headers: &HeaderMap) -> Answer {
     // An empty id (`a,,b`, a trailing comma, `/.json`) is a malformed list, not a message that was not found: a
     // worker that joins ids badly must see an error, never a quiet `NotFound`.
     if ids.iter().any(String::is_empty) {
+        // Not on the seed page: invented 400 body (the `{"errors": {"base": […]}}` shape of QuickBlox's 422s).
         return Answer::json(400, json!({"errors": {"base": ["Message ids are invalid"]}}));
     }
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
@@ -70,6 +80,7 @@ async fn answer(emu: &Emulator, uri: &Uri, headers: &HeaderMap) -> Answer {
     let token_ok = !token.is_empty() && expected.token.as_deref().is_none_or(|e| e == token);
     if !(key_ok || token_ok) {
         ids.iter().for_each(|id| emu.refused_call("quickblox", None, id));
+        // Not on the seed page: invented 401 text; classifiers read the status.
         return Answer::json(401, json!({"errors": ["Token is required"]}));
     }
     // A 403 injected with code "forbid_call" refuses the whole call, as QuickBlox may for a mixed batch; callers
@@ -94,7 +105,7 @@ async fn answer(emu: &Emulator, uri: &Uri, headers: &HeaderMap) -> Answer {
     let (mut deleted, mut missing, mut refused) = (Vec::new(), Vec::new(), Vec::new());
     let mut latency = std::time::Duration::ZERO;
     for id in &ids {
-        let (found, wait) = emu.delete("quickblox", None, id);
+        let (found, wait) = emu.delete_as("quickblox", None, id, how);
         latency = latency.max(wait);
         match found {
             Found::Deleted => deleted.push(id.clone()),
@@ -111,6 +122,8 @@ async fn answer(emu: &Emulator, uri: &Uri, headers: &HeaderMap) -> Answer {
     }
     let mut body = json!({"SuccessfullyDeleted": {"ids": deleted}, "NotFound": {"ids": missing}});
     if !refused.is_empty() {
+        // Not on the seed page as a bucket: the seed names the "WrongPermissions" message only; the bucket shape
+        // is from the research notes (§3, the .NET SDK's `MultipleDeletesResponse`).
         body["WrongPermissions"] = json!({"ids": refused});
     }
     Answer::json(200, body)
@@ -135,4 +148,3 @@ mod tests {
         assert_eq!(percent_decode("plain"), "plain");
     }
 }
-

@@ -1,10 +1,12 @@
-//! The emulator's state: which messages exist, how often each was called and deleted, injected faults, expected
-//! credentials, and a bounded log of the requests received.
+//! The emulator's state: which messages and conversations exist, how often each message was called and deleted
+//! and how (permanent, on behalf of whom), deleted rooms, injected faults, expected credentials, and a bounded log
+//! of the requests received.
 //!
 //! Messages are keyed by (provider, conversation, id). One mutex guards the message store and is held only for
 //! map operations, never across an await; the request log and the credentials have their own locks so that the
 //! per-request path stays cheap under benchmark load (tens of thousands of requests per second).
 
+pub use crate::deletion::DeletedAs;
 use crate::fault::QueuedFault;
 pub use crate::fault::{Fault, Found, Injected};
 use serde::{Deserialize, Serialize};
@@ -63,11 +65,12 @@ pub struct Credentials {
     pub connection_id: Option<String>,
 }
 
-/// How often one message was addressed and deleted.
+/// How often one message was addressed and deleted, and what the call that deleted it last asked for.
 #[derive(Default)]
 struct Counts {
     calls: u64,
     deletions: u64,
+    deleted_as: Option<DeletedAs>,
 }
 
 /// Everything a delete call reads or changes, under one lock.
@@ -78,9 +81,12 @@ struct Store {
     deleted: HashSet<String>,
     /// Conversations that have ever held a seeded message (`provider\0conversation`).
     conversations: HashSet<String>,
+    /// Conversations deleted as a whole (IMKIT `DELETE /rooms/{room}`) and not seeded since.
+    deleted_conversations: HashSet<String>,
     counts: HashMap<String, Counts>,
     faults: HashMap<String, QueuedFault>,
     total_deletions: u64,
+    conversations_deleted: u64,
 }
 
 impl Store {
@@ -89,7 +95,7 @@ impl Store {
         match self.counts.get_mut(k) {
             Some(counts) => counts.calls += 1,
             None => {
-                self.counts.insert(k.to_string(), Counts { calls: 1, deletions: 0 });
+                self.counts.insert(k.to_string(), Counts { calls: 1, ..Counts::default() });
             }
         }
         match self.faults.get_mut(k) {
@@ -98,13 +104,27 @@ impl Store {
         }
     }
 
-    /// Records a successful deletion of an existing message.
-    fn mark_deleted(&mut self, k: String) {
+    /// Records a successful deletion of an existing message, and what the call asked for.
+    fn mark_deleted(&mut self, k: String, how: &DeletedAs) {
         if let Some(counts) = self.counts.get_mut(&k) {
             counts.deletions += 1;
+            counts.deleted_as = Some(how.clone());
         }
         self.deleted.insert(k);
         self.total_deletions += 1;
+    }
+
+    /// Deletes every existing message of a conversation (a purge, or the conversation's own deletion); returns how
+    /// many there were.
+    fn remove_conversation_messages(&mut self, provider: &str, conversation: &str) -> u64 {
+        let prefix = key(provider, Some(conversation), "");
+        let gone: Vec<String> = self.existing.iter().filter(|k| k.starts_with(&prefix)).cloned().collect();
+        for k in gone.iter().cloned() {
+            self.existing.remove(&k);
+            self.counts.entry(k.clone()).or_default();
+            self.mark_deleted(k, &DeletedAs::default());
+        }
+        gone.len() as u64
     }
 }
 
@@ -165,10 +185,12 @@ impl Emulator {
 
     /// Makes messages exist (again, if they were deleted). `conversation` is the room id, session key or chat user
     /// id; `None` for CometChat and QuickBlox. Seeding also makes the conversation known (IMKIT rooms, 2Chat
-    /// sessions), even with no ids.
+    /// sessions), even with no ids, and brings back a deleted one.
     pub fn seed(&self, provider: &str, conversation: Option<&str>, ids: &[String]) {
         let mut store = self.store();
-        store.conversations.insert(conversation_key(provider, conversation));
+        let conversation_key = conversation_key(provider, conversation);
+        store.deleted_conversations.remove(&conversation_key);
+        store.conversations.insert(conversation_key);
         for id in ids {
             let k = key(provider, conversation, id);
             store.deleted.remove(&k);
@@ -186,10 +208,18 @@ impl Emulator {
         self.store().counts.get(&key(provider, conversation, id)).map_or(0, |c| c.calls)
     }
 
-    /// Whether the message exists now.
+    /// What the call that deleted this message asked for; `None` while it was never deleted.
+    pub fn deleted_as(&self, provider: &str, conversation: Option<&str>, id: &str) -> Option<DeletedAs> {
+        self.store().counts.get(&key(provider, conversation, id)).and_then(|c| c.deleted_as.clone())
+    }
+
+    /// Whether the message exists now (never, in a deleted conversation).
     pub fn exists(&self, provider: &str, conversation: Option<&str>, id: &str) -> bool {
         let k = key(provider, conversation, id);
         let store = self.store();
+        if store.deleted_conversations.contains(&conversation_key(provider, conversation)) {
+            return false;
+        }
         store.existing.contains(&k) || (self.inner.config.accept_unknown && !store.deleted.contains(&k))
     }
 
@@ -244,9 +274,20 @@ impl Emulator {
         self.inner.total_requests.store(0, Ordering::Relaxed);
     }
 
-    /// One delete call for one message: counts it, applies a queued fault, else deletes the message if it exists.
-    /// Returns what happened and the latency to wait before answering.
+    /// One delete call for one message that asks for nothing special: [`Emulator::delete_as`] with the defaults.
     pub fn delete(&self, provider: &str, conversation: Option<&str>, id: &str) -> (Found, Duration) {
+        self.delete_as(provider, conversation, id, &DeletedAs::default())
+    }
+
+    /// One delete call for one message: counts it, applies a queued fault, else deletes the message if it exists,
+    /// recording `how`. Returns what happened and the latency to wait before answering.
+    pub fn delete_as(
+        &self,
+        provider: &str,
+        conversation: Option<&str>,
+        id: &str,
+        how: &DeletedAs,
+    ) -> (Found, Duration) {
         self.inner.total_calls.fetch_add(1, Ordering::Relaxed);
         let k = key(provider, conversation, id);
         let accept_unknown = self.inner.config.accept_unknown;
@@ -260,7 +301,7 @@ impl Emulator {
         if !exists {
             return (Found::Missing, latency);
         }
-        store.mark_deleted(k);
+        store.mark_deleted(k, how);
         (Found::Deleted, latency)
     }
 
@@ -280,10 +321,47 @@ impl Emulator {
         self.store().faults.get(&key(provider, conversation, id)).and_then(|f| f.peek_code().map(str::to_string))
     }
 
-    /// Whether a conversation exists: it was seeded, or any does under `accept_unknown`.
+    /// Whether a conversation exists: it was seeded, or any does under `accept_unknown`; never once deleted as a
+    /// whole (until seeded again).
     pub fn conversation_exists(&self, provider: &str, conversation: &str) -> bool {
-        self.inner.config.accept_unknown
-            || self.store().conversations.contains(&conversation_key(provider, Some(conversation)))
+        let k = conversation_key(provider, Some(conversation));
+        let store = self.store();
+        !store.deleted_conversations.contains(&k)
+            && (self.inner.config.accept_unknown || store.conversations.contains(&k))
+    }
+
+    /// Whether a conversation was deleted as a whole (IMKIT `DELETE /rooms/{room}`) and not seeded since.
+    pub fn conversation_deleted(&self, provider: &str, conversation: &str) -> bool {
+        self.store().deleted_conversations.contains(&conversation_key(provider, Some(conversation)))
+    }
+
+    /// Conversations deleted as a whole so far, all providers: 0 in any run of deleteq, which only deletes messages.
+    pub fn conversations_deleted(&self) -> u64 {
+        self.store().conversations_deleted
+    }
+
+    /// Deletes a conversation and every message in it (IMKIT `DELETE /rooms/{room}`); later calls find no such
+    /// conversation. Counts one call. Returns how many messages went with it and the latency to wait, or `None`
+    /// (still a call) when the conversation does not exist.
+    pub fn delete_conversation(&self, provider: &str, conversation: &str) -> Option<(u64, Duration)> {
+        self.inner.total_calls.fetch_add(1, Ordering::Relaxed);
+        let k = conversation_key(provider, Some(conversation));
+        let mut store = self.store();
+        let known = self.inner.config.accept_unknown || store.conversations.contains(&k);
+        if !known || store.deleted_conversations.contains(&k) {
+            return None;
+        }
+        store.conversations.remove(&k);
+        store.deleted_conversations.insert(k);
+        store.conversations_deleted += 1;
+        let gone = store.remove_conversation_messages(provider, conversation);
+        Some((gone, self.inner.config.latency))
+    }
+
+    /// Counts a call that was refused before reaching a conversation or message (a room deletion with bad
+    /// credentials).
+    pub fn refused_conversation_call(&self) {
+        self.inner.total_calls.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Deletes every remaining message of a conversation (IMKIT `_all`); returns an injected answer (a fault queued
@@ -296,14 +374,8 @@ impl Emulator {
         if injected.is_some() {
             return (injected, 0, latency);
         }
-        let prefix = key(provider, Some(conversation), "");
-        let gone: Vec<String> = store.existing.iter().filter(|k| k.starts_with(&prefix)).cloned().collect();
-        for k in gone.iter().cloned() {
-            store.existing.remove(&k);
-            store.counts.entry(k.clone()).or_default();
-            store.mark_deleted(k);
-        }
-        (None, gone.len() as u64, latency)
+        let gone = store.remove_conversation_messages(provider, conversation);
+        (None, gone, latency)
     }
 
     /// Appends to the request log, dropping the oldest entry once it holds 10,000.
@@ -362,6 +434,37 @@ mod tests {
         assert!(emu.exists("room_im", Some("r2"), "1"));
         assert_eq!(emu.deletions("room_im", Some("r"), "2"), 1);
         assert_eq!(emu.calls("room_im", Some("r"), "_all"), 2);
+    }
+
+    #[test]
+    fn a_deleted_room_takes_its_messages_and_stays_gone_until_seeded() {
+        let emu = Emulator::new(EmulatorConfig { accept_unknown: true, ..EmulatorConfig::default() });
+        emu.seed("room_im", Some("r"), &ids(&["1", "2"]));
+        emu.seed("room_im", Some("r2"), &ids(&["1"]));
+        assert_eq!(emu.delete_conversation("room_im", "r").map(|(n, _)| n), Some(2));
+        assert!(!emu.conversation_exists("room_im", "r") && emu.conversation_deleted("room_im", "r"));
+        assert!(!emu.exists("room_im", Some("r"), "1") && !emu.exists("room_im", Some("r"), "never-seeded"));
+        assert_eq!((emu.deletions("room_im", Some("r"), "2"), emu.conversations_deleted()), (1, 1));
+        assert!(emu.delete_conversation("room_im", "r").is_none(), "a deleted room is not found");
+        assert!(emu.exists("room_im", Some("r2"), "1"));
+        assert_eq!((emu.total_calls(), emu.total_deletions()), (2, 2));
+        emu.seed("room_im", Some("r"), &[]);
+        assert!(emu.conversation_exists("room_im", "r") && !emu.conversation_deleted("room_im", "r"));
+    }
+
+    #[test]
+    fn a_deletion_records_what_the_call_asked() {
+        let emu = Emulator::new(EmulatorConfig::default());
+        emu.seed("cometchat", None, &ids(&["1", "2"]));
+        let hard = DeletedAs::new(true, Some("superhero1"));
+        assert!(matches!(emu.delete_as("cometchat", None, "1", &hard).0, Found::Deleted));
+        assert!(matches!(emu.delete("cometchat", None, "2").0, Found::Deleted));
+        assert_eq!(emu.deleted_as("cometchat", None, "1"), Some(hard));
+        assert_eq!(emu.deleted_as("cometchat", None, "2"), Some(DeletedAs::default()));
+        assert_eq!(emu.deleted_as("cometchat", None, "3"), None);
+        // A call that finds the message gone changes nothing.
+        assert!(matches!(emu.delete("cometchat", None, "1").0, Found::Missing));
+        assert_eq!(emu.deleted_as("cometchat", None, "1").map(|d| d.permanent), Some(true));
     }
 
     #[test]

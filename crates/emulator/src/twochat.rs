@@ -8,6 +8,10 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use serde_json::json;
 
+// Not on the seed page (it documents only the 200 body): the `{"success": false, "message": …}` shape is from the
+// research notes (§4, inferred), and every `message` text below is invented. The 2Chat classifier depends on
+// this wording (a 404 naming "message" and not "session" is `already_deleted`), but 2Chat documents none: the
+// emulator agreeing with the classifier proves only that the two agree.
 fn failure(status: u16, message: &str) -> Answer {
     Answer::json(status, json!({"success": false, "message": message}))
 }
@@ -41,6 +45,8 @@ async fn answer(emu: &Emulator, session: &str, id: &str, headers: &HeaderMap) ->
         ),
         Found::Missing => failure(404, "message not found"),
         Found::Fault(f) => {
+            // Not on the seed page: wording invented after the meanings of 2Chat's response-codes page (research
+            // notes §4, §15).
             let text = match f.status {
                 402 => "Payment required: your API credits are exhausted",
                 410 => "The number is connecting, retry in a few seconds",

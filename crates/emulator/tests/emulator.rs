@@ -1,6 +1,6 @@
 //! The emulator over HTTP: routes, auth, faults, counters and the admin endpoints.
 
-use deleteq_emulator::{serve, Credentials, Emulator, EmulatorConfig, Fault, RecordedRequest};
+use deleteq_emulator::{serve, Credentials, DeletedAs, Emulator, EmulatorConfig, Fault, RecordedRequest};
 use serde_json::{json, Value};
 
 async fn start(config: EmulatorConfig) -> (Emulator, String) {
@@ -53,6 +53,71 @@ async fn room_purge_counts_and_unknown_rooms_are_404() {
 }
 
 #[tokio::test]
+async fn deleting_a_room_takes_its_messages_and_later_calls_find_no_room() {
+    let (emu, url) = start(EmulatorConfig::default()).await;
+    emu.seed("room_im", Some("r1"), &["m1".into(), "m2".into()]);
+    emu.seed("room_im", Some("r2"), &["m1".into()]);
+    emu.seed("room_im", Some("r3"), &["m1".into()]);
+    let http = reqwest::Client::new();
+    let del =
+        |path: &str| http.delete(format!("{url}{path}")).header("IM-CLIENT-KEY", "c").header("IM-Authorization", "t");
+    assert_eq!(call(http.delete(format!("{url}/rooms/r1"))).await.0, 401, "no credentials, no deletion");
+    assert!(emu.conversation_exists("room_im", "r1"));
+    assert_eq!(call(del("/rooms/r1")).await, (200, json!({"RC": 0, "RM": "OK"})));
+    let (status, body) = call(del("/rooms/r1/messages/m2")).await;
+    assert_eq!((status, &body["error"]["code"]), (404, &json!("ROOM_NOT_FOUND")));
+    let (status, body) = call(del("/rooms/r1")).await;
+    assert_eq!((status, &body["error"]["code"]), (404, &json!("ROOM_NOT_FOUND")));
+    // What an unchecked `..` message id turns into: reqwest sends `DELETE /rooms/r2/`, and the room is gone.
+    let (status, _) = call(del("/rooms/r2/messages/..")).await;
+    assert_eq!(status, 200);
+    assert!(emu.conversation_deleted("room_im", "r2") && !emu.exists("room_im", Some("r2"), "m1"));
+    assert!(emu.exists("room_im", Some("r3"), "m1"), "other rooms stay");
+    assert_eq!(
+        get(&http, &url, "/_emulator/conversations/room_im/r1").await,
+        json!({"exists": false, "deleted": true})
+    );
+    assert_eq!(
+        get(&http, &url, "/_emulator/conversations/room_im/r3").await,
+        json!({"exists": true, "deleted": false})
+    );
+    let stats = get(&http, &url, "/_emulator/stats").await;
+    assert_eq!(
+        (&stats["conversations_deleted"], &stats["deletions"], &stats["calls"]),
+        (&json!(2), &json!(3), &json!(5))
+    );
+    assert_eq!(emu.deletions("room_im", Some("r1"), "m2"), 1);
+}
+
+#[tokio::test]
+async fn each_deletion_records_permanent_and_on_behalf_of_as_the_call_sent_them() {
+    let (emu, url) = start(EmulatorConfig::default()).await;
+    emu.seed("cometchat", None, &["1".into(), "2".into()]);
+    emu.seed("quickblox", None, &["a".into(), "b".into(), "c".into()]);
+    let http = reqwest::Client::new();
+    let cc = |id: &str| http.delete(format!("{url}/v3/messages/{id}")).header("apikey", "k");
+    assert_eq!(call(cc("1").header("onBehalfOf", "superhero1").json(&json!({"permanent": true}))).await.0, 200);
+    assert_eq!(call(cc("2").json(&json!({"permanent": false}))).await.0, 200);
+    let qb = |ids: &str| http.delete(format!("{url}/chat/Message/{ids}.json")).header("QB-Token", "t");
+    let forced = qb("a,b")
+        .header("On-Behalf-Of", "123")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("force=1");
+    assert_eq!(call(forced).await.0, 200);
+    assert_eq!(call(qb("c")).await.0, 200);
+    let hard = |user: &str| Some(DeletedAs { permanent: true, on_behalf_of: Some(user.into()) });
+    assert_eq!(emu.deleted_as("cometchat", None, "1"), hard("superhero1"));
+    assert_eq!(emu.deleted_as("cometchat", None, "2"), Some(DeletedAs::default()));
+    assert_eq!(
+        (emu.deleted_as("quickblox", None, "a"), emu.deleted_as("quickblox", None, "b")),
+        (hard("123"), hard("123"))
+    );
+    assert_eq!(emu.deleted_as("quickblox", None, "c"), Some(DeletedAs::default()));
+    let one = get(&http, &url, "/_emulator/messages/cometchat/1").await;
+    assert_eq!(one["deleted_as"], json!({"permanent": true, "on_behalf_of": "superhero1"}));
+}
+
+#[tokio::test]
 async fn faults_answer_in_order_then_normal_behaviour_resumes() {
     let (emu, url) = start(EmulatorConfig { accept_unknown: true, ..EmulatorConfig::default() }).await;
     let fault = Fault::new("cometchat", None, "7", vec![503, 429]).retry_after("2");
@@ -74,7 +139,10 @@ async fn faults_answer_in_order_then_normal_behaviour_resumes() {
         .json()
         .await
         .expect("json");
-    assert_eq!(stats, json!({"exists": false, "deletions": 1, "calls": 4}));
+    assert_eq!(
+        stats,
+        json!({"exists": false, "deletions": 1, "calls": 4, "deleted_as": {"permanent": false, "on_behalf_of": null}})
+    );
     assert_eq!(emu.total_calls(), 4);
 }
 
@@ -199,7 +267,11 @@ async fn quickblox_buckets_wrong_permissions_and_whole_call_faults() {
     // 403 on a single-id call is a 403.
     emu.inject(Fault::new("quickblox", None, "b", vec![403]));
     let (status, body) = call(del("b")).await;
-    assert_eq!((status, body), (403, json!({"errors": {"base": ["Forbidden. Need user."]}})));
+    assert_eq!(status, 403);
+    assert!(
+        !body.to_string().contains("Need user"),
+        "a per-message refusal must not read as a credential refusal: {body}"
+    );
     // A 503 on any id fails the whole call; nothing of it is deleted.
     emu.inject(Fault::new("quickblox", None, "d", vec![503]).retry_after("1"));
     let response = del("c,d").send().await.expect("send");
@@ -373,9 +445,12 @@ async fn admin_endpoints_drive_a_separate_process() {
     assert_eq!(call(del("m1", "tk")).await.0, 500);
     assert_eq!(call(del("m1", "tk")).await.0, 200);
     let m1 = get(&http, &url, "/_emulator/messages/room_im/m1?conversation=r").await;
-    assert_eq!(m1, json!({"exists": false, "deletions": 1, "calls": 3}));
+    assert_eq!(
+        m1,
+        json!({"exists": false, "deletions": 1, "calls": 3, "deleted_as": {"permanent": false, "on_behalf_of": null}})
+    );
     let m2 = get(&http, &url, "/_emulator/messages/room_im/m2?conversation=r").await;
-    assert_eq!(m2, json!({"exists": true, "deletions": 0, "calls": 0}));
+    assert_eq!(m2, json!({"exists": true, "deletions": 0, "calls": 0, "deleted_as": null}));
     let stats = get(&http, &url, "/_emulator/stats").await;
     assert_eq!((&stats["calls"], &stats["deletions"], &stats["requests"]), (&json!(3), &json!(1), &json!(3)));
     let log: Vec<RecordedRequest> =

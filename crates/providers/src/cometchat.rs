@@ -27,8 +27,12 @@ impl CometChat {
         let Some(id) = req.messages.first() else {
             return Response::failed(None, "no message id");
         };
+        let url = match crate::url::request_url(&self.base_url, &["v3", "messages", &segment(id)]) {
+            Ok(url) => url,
+            Err(refused) => return refused.into(),
+        };
         let mut call = http
-            .delete(format!("{}/v3/messages/{}", self.base_url, segment(id)))
+            .delete(url)
             .header("apikey", self.api_key.expose())
             .header("accept", "application/json")
             .json(&serde_json::json!({ "permanent": req.permanent }));

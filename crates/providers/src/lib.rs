@@ -8,6 +8,7 @@
 //!   is retryable, permanent, or parks the account.
 //! - [`hint`]: the one parser of rate-limit hints (`Retry-After`, reset epochs, body fields).
 //! - [`http`]: the shared reqwest client, path-segment encoding, and transport errors.
+//! - [`url`]: builds each request URL and refuses, unsent, one that URL parsing would change.
 //! - [`cometchat`], [`room_im`], [`quickblox`], [`twochat`], [`ofauth`]: one module per provider page of
 //!   `shared/seeds`; [`noop`] answers without a call.
 //! - [`registry`]: builds a client per configured account.
@@ -25,6 +26,7 @@ pub mod room_im;
 #[cfg(test)]
 mod testing;
 pub mod twochat;
+pub mod url;
 
 pub use registry::{AccountClient, Providers};
 pub use request::{DeleteRequest, Disposition, MessageResult, Response};

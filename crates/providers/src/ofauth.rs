@@ -31,7 +31,11 @@ impl OfAuth {
         let (Some(user), Some(id)) = (req.conversation, req.messages.first()) else {
             return Response::failed(None, "OFAuth needs a conversation (the chat user id) and a message id");
         };
-        let url = format!("{}/v2/access/chats/{}/messages/{}", self.base_url, segment(user), segment(id));
+        let path = ["v2", "access", "chats", &segment(user), "messages", &segment(id)];
+        let url = match crate::url::request_url(&self.base_url, &path) {
+            Ok(url) => url,
+            Err(refused) => return refused.into(),
+        };
         let call = http
             .delete(url)
             .header("apiKey", self.api_key.expose())

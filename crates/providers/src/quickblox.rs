@@ -59,9 +59,12 @@ impl QuickBlox {
         }
     }
 
-    fn url(&self, ids: &[String]) -> String {
+    /// `{base}/chat/Message/{id,id,…}.json`, the ids joined with literal commas, checked by
+    /// [`crate::url::request_url`].
+    fn url(&self, ids: &[String]) -> Result<reqwest::Url, crate::url::UrlRefused> {
         let joined: Vec<String> = ids.iter().map(|id| segment(id)).collect();
-        format!("{}/chat/Message/{}.json", self.base_url, joined.join(","))
+        let ids_json = format!("{}.json", joined.join(","));
+        crate::url::request_url(&self.base_url, &["chat", "Message", &ids_json])
     }
 
     fn call<'a>(
@@ -71,8 +74,11 @@ impl QuickBlox {
         ids: &'a [String],
     ) -> Pin<Box<dyn Future<Output = Response> + Send + 'a>> {
         Box::pin(async move {
-            let url = self.url(ids);
-            if url.len() > MAX_REQUEST_URL && ids.len() > 1 {
+            let url = match self.url(ids) {
+                Ok(url) => url,
+                Err(refused) => return refused.into(),
+            };
+            if url.as_str().len() > MAX_REQUEST_URL && ids.len() > 1 {
                 // Longer ids than QuickBlox's own: split rather than send a URL a proxy would refuse.
                 return self.halves(http, req, ids).await;
             }

@@ -32,11 +32,18 @@ impl RoomIm {
         };
         let message = match (req.purge, req.messages.first()) {
             (true, _) => "_all".to_string(),
+            (false, Some(id)) if id.eq_ignore_ascii_case("_all") => {
+                return Response::failed(None, "message id \"_all\" would purge the room: refused, nothing sent")
+            }
             (false, Some(id)) => segment(id),
             (false, None) => return Response::failed(None, "no message id"),
         };
+        let url = match crate::url::request_url(&self.base_url, &["rooms", &segment(room), "messages", &message]) {
+            Ok(url) => url,
+            Err(refused) => return refused.into(),
+        };
         let call = http
-            .delete(format!("{}/rooms/{}/messages/{message}", self.base_url, segment(room)))
+            .delete(url)
             .header("IM-CLIENT-KEY", self.client_key.expose())
             .header("IM-Authorization", self.token.expose())
             .header("content-type", "application/json; charset=utf-8");

@@ -31,7 +31,11 @@ impl TwoChat {
         let (Some(session), Some(id)) = (req.conversation, req.messages.first()) else {
             return Response::failed(None, "2Chat needs a conversation (session key) and a message uuid");
         };
-        let url = format!("{}/open/whatsapp/message/{}/{}", self.base_url, segment(session), segment(id));
+        let path = ["open", "whatsapp", "message", &segment(session), &segment(id)];
+        let url = match crate::url::request_url(&self.base_url, &path) {
+            Ok(url) => url,
+            Err(refused) => return refused.into(),
+        };
         let call = http.delete(url).header("X-User-API-Key", self.api_key.expose());
         exchange(call, self.timeout, |raw| classify_response(req, raw)).await
     }

@@ -144,6 +144,10 @@ fn schedules_are_checked_at_load() {
         (with("catch_up = \"25h\""), "schedules \"nightly-test-room-reset\": catch_up: "),
         (FULL.replace("purge = true }", "purge = true, run_at = \"2026-01-01T00:00:00Z\" }"), "job.run_at: "),
         (FULL.replace("nightly-test-room-reset", "nightly reset"), "schedules \"nightly reset\": name: "),
+        // A template may not widen its job: `_all` as a message id purges, `..` climbs to the room itself.
+        (FULL.replace("purge = true }", "message = \"_all\" }"), "job field \"message\": "),
+        (FULL.replace("purge = true }", "message = \"..\" }"), "job field \"message\": "),
+        (FULL.replace("conversation = \"test-room-123\"", "conversation = \".\""), "job field \"conversation\": "),
         (format!("{FULL}\n[[schedules]]\nname = \"nightly-test-room-reset\"\ncron = \"0 4 * * *\"\njob = {{ account = \"nop\", message = \"1\" }}\n"), "name: appears twice"),
     ];
     for (text, expected) in cases {
