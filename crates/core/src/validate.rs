@@ -54,6 +54,10 @@ pub fn validate(job: &Job, config: &Config) -> Result<(), JobError> {
         Target::Purge => {}
     }
     check_text("on_behalf_of", job.on_behalf_of.as_deref(), MAX_ID_BYTES)?;
+    if job.on_behalf_of.as_deref().is_some_and(|v| !v.bytes().all(|b| b.is_ascii_graphic() || b == b' ')) {
+        // It travels as an HTTP header (`onBehalfOf`, `On-Behalf-Of`), which carries visible ASCII only.
+        return Err(JobError::new("on_behalf_of", "must be visible ASCII: it is sent as an HTTP header"));
+    }
     check_text("idempotency_key", job.idempotency_key.as_deref(), MAX_ID_BYTES)?;
     check_text("campaign", job.campaign.as_deref(), 128)?;
     check_text("reason", job.reason.as_deref(), 1024)?;
@@ -197,6 +201,7 @@ api_key = "k"
             (r#"{"account":"im","conversation":"r","message":"_ALL"}"#.into(), "message"),
             (r#"{"account":"im","conversation":"r","messages":["m","_all"]}"#.into(), "messages"),
             (r#"{"account":"cc","message":"1","on_behalf_of":"a\nb"}"#.into(), "on_behalf_of"),
+            (r#"{"account":"cc","message":"1","on_behalf_of":"bj\u00f6rn"}"#.into(), "on_behalf_of"),
             (
                 r#"{"account":"cc","message":"1","run_at":"2026-01-02T00:00:00Z","not_after":"2026-01-01T00:00:00Z"}"#
                     .into(),

@@ -44,12 +44,14 @@ pub fn redirect(status: u16, location_host: Option<&str>) -> Disposition {
     }
 }
 
-/// Transport failures (timeouts, refused or reset connections) are always worth another try.
+/// Transport failures (timeouts, refused or reset connections) are worth another try; a request that could not
+/// be built is not.
 pub fn transport(error: &TransportError) -> Disposition {
     match error {
         TransportError::Timeout(_) | TransportError::Connect(_) | TransportError::Other(_) => {
             Disposition::Retry { after: None, reason: error.to_string() }
         }
+        TransportError::Unsendable(_) => Disposition::Failed { reason: error.to_string() },
     }
 }
 

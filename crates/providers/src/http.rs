@@ -11,6 +11,9 @@ pub enum TransportError {
     /// The connection could not be made or was reset.
     #[error("connection failed: {0}")]
     Connect(String),
+    /// The request could not even be built (a header value HTTP cannot carry): sending again cannot help.
+    #[error("request could not be built: {0}")]
+    Unsendable(String),
     /// Anything else reqwest reports.
     #[error("request failed: {0}")]
     Other(String),
@@ -22,9 +25,11 @@ impl TransportError {
         if error.is_timeout() {
             return TransportError::Timeout(timeout);
         }
-        let connect = error.is_connect();
+        let (connect, builder) = (error.is_connect(), error.is_builder());
         let text = error.without_url().to_string();
-        if connect {
+        if builder {
+            TransportError::Unsendable(text)
+        } else if connect {
             TransportError::Connect(text)
         } else {
             TransportError::Other(text)

@@ -95,3 +95,16 @@ async fn every_other_provider_refuses_a_dot_segment_before_sending() {
     assert_unsent(&of.delete(&http, &request(Some("."), &fine)).await, "/v2/access/chats/./messages/m");
     assert_sent(&of.delete(&http, &request(Some("1"), &fine)).await);
 }
+
+#[tokio::test]
+async fn a_header_http_cannot_carry_fails_instead_of_being_retried() {
+    let http = deleteq_providers::http::client(1).expect("client");
+    let ids = ["69".to_string()];
+    let cc = CometChat::new(&closed_base(""), secret(), Duration::from_secs(1));
+    let req = DeleteRequest { on_behalf_of: Some("a\nb"), ..request(None, &ids) };
+    let response = cc.delete(&http, &req).await;
+    assert!(
+        matches!(&response.disposition, Disposition::Failed { reason } if reason.contains("could not be built")),
+        "{response:?}"
+    );
+}
