@@ -4,7 +4,7 @@
 
 use crate::circuit::Circuits;
 use crate::limiter::RateGate;
-use crate::parking::{Admission, Parking, PROBE_RETRY};
+use crate::parking::{Admission, Parking};
 use crate::records::RecordBase;
 use crate::retry::{decide, RetryDecision};
 use deleteq_core::config::RetryConfig;
@@ -151,13 +151,7 @@ impl Executor {
                         return defer_until(leased, envelope, until);
                     }
                     // Held until the answer is settled (and the account parked, if it was refused).
-                    let _admission = match self.parking.admit(&job.account).await {
-                        Admission::Wait => {
-                            let due = deleteq_core::now_ms() + PROBE_RETRY.as_millis() as u64;
-                            return defer_until(leased, envelope, due);
-                        }
-                        admitted => admitted,
-                    };
+                    let _admission: Admission = self.parking.admit(&job.account).await;
                     if self.parking.is_parked(&job.account).await {
                         // The probe this job waited for found the account refused.
                         return park(leased, &envelope, &job, Vec::new());
