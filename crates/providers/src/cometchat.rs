@@ -55,7 +55,7 @@ pub(crate) fn classify_response(req: &DeleteRequest<'_>, raw: &RawResponse) -> R
         }
         (200..=299, _) => Response::failed(status, &format!("HTTP {} without a \"data\" object: {reason}", raw.status)),
         (404, _) => Response::failed(status, &classify::unrecognised_404(&reason)),
-        _ => Response { http_status: status, disposition: classify::by_status(raw.status, raw.retry_hint(), reason) },
+        _ => Response::new(status, classify::by_status(raw.status, raw.retry_hint(), reason)),
     }
 }
 

@@ -56,9 +56,14 @@ impl RawResponse {
         v.as_str()
     }
 
-    /// The longest wait the response asks for, in any of its forms.
+    /// The longest wait the response asks for, in any of its forms (reset epochs on a 429 only).
     pub fn retry_hint(&self) -> Option<Duration> {
-        crate::hint::retry_hint(&self.headers, self.json.as_ref(), std::time::SystemTime::now())
+        crate::hint::retry_hint(self.status, &self.headers, self.json.as_ref(), std::time::SystemTime::now())
+    }
+
+    /// The rate-limit budget the response reports, if its headers carry a complete one.
+    pub fn budget(&self) -> Option<crate::budget::RateBudget> {
+        crate::budget::rate_budget(&self.headers, std::time::SystemTime::now())
     }
 
     /// "HTTP 404 CODE" or "HTTP 404: <body excerpt>", for audit records.
@@ -80,16 +85,20 @@ pub async fn send(request: reqwest::RequestBuilder, timeout: Duration) -> Result
     Ok(RawResponse { status, headers, body, json })
 }
 
-/// Sends a request and classifies what comes back: a response through `classify`, no response (timeout, refused
-/// or reset connection) as a transport failure.
+/// Sends a request and classifies what comes back: a response through `classify` (with the rate-limit budget its
+/// headers report), no response (timeout, refused or reset connection) as a transport failure.
 pub async fn exchange(
     request: reqwest::RequestBuilder,
     timeout: Duration,
     classify: impl FnOnce(&RawResponse) -> crate::request::Response,
 ) -> crate::request::Response {
     match send(request, timeout).await {
-        Ok(raw) => classify(&raw),
-        Err(error) => crate::request::Response { http_status: None, disposition: crate::classify::transport(&error) },
+        Ok(raw) => classify(&raw).with_budget(raw.budget()),
+        Err(error) => crate::request::Response {
+            http_status: None,
+            disposition: crate::classify::transport(&error),
+            budget: None,
+        },
     }
 }
 

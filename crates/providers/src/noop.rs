@@ -6,7 +6,7 @@ use crate::request::{DeleteRequest, Disposition, MessageResult, Response};
 /// Answers at once.
 pub fn delete(req: &DeleteRequest<'_>) -> Response {
     if req.purge {
-        return Response { http_status: None, disposition: Disposition::Purged { deleted_count: 0 } };
+        return Response::new(None, Disposition::Purged { deleted_count: 0 });
     }
     Response::all(req, None, MessageResult::Deleted)
 }

@@ -63,7 +63,7 @@ pub(crate) fn classify_response(req: &DeleteRequest<'_>, raw: &RawResponse) -> R
         _ if raw.status == 404 => Disposition::Failed { reason: classify::unrecognised_404(&reason) },
         _ => classify::by_status(raw.status, raw.retry_hint(), reason),
     };
-    Response { http_status: status, disposition }
+    Response::new(status, disposition)
 }
 
 #[cfg(test)]

@@ -63,16 +63,16 @@ impl QuickBlox {
             }
             let raw = match send(call, self.timeout).await {
                 Ok(raw) => raw,
-                Err(error) => return Response { http_status: None, disposition: classify::transport(&error) },
+                Err(error) => return Response::new(None, classify::transport(&error)),
             };
             match classify_response(ids, &raw) {
-                Answer::Done(response) => response,
+                Answer::Done(response) => response.with_budget(raw.budget()),
                 Answer::Forbidden(response) if ids.len() == 1 => {
                     let reason = match response.disposition {
                         Disposition::Failed { reason } => reason,
                         _ => raw.reason(None),
                     };
-                    single(ids, response.http_status, MessageResult::Failed(reason))
+                    single(ids, response.http_status, MessageResult::Failed(reason)).with_budget(raw.budget())
                 }
                 Answer::Forbidden(_) => {
                     let (left, right) = ids.split_at(ids.len() / 2);
@@ -87,7 +87,7 @@ impl QuickBlox {
 
 fn single(ids: &[String], status: Option<u16>, result: MessageResult) -> Response {
     let list = ids.iter().map(|id| (id.clone(), result.clone())).collect();
-    Response { http_status: status, disposition: Disposition::Messages(list) }
+    Response::new(status, Disposition::Messages(list))
 }
 
 /// Joins the halves of a bisected call. A half that must be retried makes the whole call retried (ids the other
@@ -97,6 +97,7 @@ fn merge(left: Response, right: Response) -> Response {
     let refused = |r: &Response| matches!(&r.disposition, Disposition::Messages(l) if l.iter().any(|(_, m)| matches!(m, MessageResult::Failed(_))));
     let status = if refused(&left) { left.http_status } else { right.http_status.or(left.http_status) };
     let status = if refused(&right) { right.http_status } else { status };
+    let budget = right.budget.or(left.budget);
     let mut list = Vec::new();
     for half in [left, right] {
         match half.disposition {
@@ -105,7 +106,7 @@ fn merge(left: Response, right: Response) -> Response {
             Disposition::Failed { .. } | Disposition::Purged { .. } => return half,
         }
     }
-    Response { http_status: status, disposition: Disposition::Messages(list) }
+    Response::new(status, Disposition::Messages(list)).with_budget(budget)
 }
 
 /// QuickBlox's contract: a 2xx sorts ids into `SuccessfullyDeleted`, `NotFound` and `WrongPermissions`; a 404 with
@@ -147,7 +148,7 @@ fn classify_response(ids: &[String], raw: &RawResponse) -> Answer {
                 (id.clone(), result)
             })
             .collect();
-        return Answer::Done(Response { http_status: status, disposition: Disposition::Messages(list) });
+        return Answer::Done(Response::new(status, Disposition::Messages(list)));
     }
     let reason = raw.reason(None);
     match raw.status {
@@ -159,6 +160,7 @@ fn classify_response(ids: &[String], raw: &RawResponse) -> Answer {
         _ => Answer::Done(Response {
             http_status: status,
             disposition: classify::by_status(raw.status, raw.retry_hint(), reason),
+            budget: None,
         }),
     }
 }

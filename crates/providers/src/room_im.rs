@@ -55,6 +55,7 @@ pub(crate) fn classify_response(req: &DeleteRequest<'_>, raw: &RawResponse) -> R
             return Response {
                 http_status: status,
                 disposition: Disposition::Purged { deleted_count: count.unwrap_or(0) },
+                budget: None,
             };
         }
         return Response::all(req, status, MessageResult::Deleted);
@@ -69,14 +70,12 @@ pub(crate) fn classify_response(req: &DeleteRequest<'_>, raw: &RawResponse) -> R
             let rc_status = rc.and_then(|rc| u16::try_from(rc).ok()).filter(|rc| (400..600).contains(rc));
             let reason = format!("HTTP {} with RC {}: {}", raw.status, rc.unwrap_or(-1), classify::excerpt(&raw.body));
             match rc_status {
-                Some(rc) => {
-                    Response { http_status: status, disposition: classify::by_status(rc, raw.retry_hint(), reason) }
-                }
+                Some(rc) => Response::new(status, classify::by_status(rc, raw.retry_hint(), reason)),
                 None => Response::failed(status, &reason),
             }
         }
         (404, _) => Response::failed(status, &classify::unrecognised_404(&reason)),
-        _ => Response { http_status: status, disposition: classify::by_status(raw.status, raw.retry_hint(), reason) },
+        _ => Response::new(status, classify::by_status(raw.status, raw.retry_hint(), reason)),
     }
 }
 

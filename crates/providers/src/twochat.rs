@@ -62,9 +62,10 @@ pub(crate) fn classify_response(req: &DeleteRequest<'_>, raw: &RawResponse) -> R
                 reason: format!("{reason} (payment required: credits exhausted)"),
                 hint: None,
             },
+            budget: None,
         },
-        410 => Response { http_status: status, disposition: Disposition::Retry { after: raw.retry_hint(), reason } },
-        _ => Response { http_status: status, disposition: classify::by_status(raw.status, raw.retry_hint(), reason) },
+        410 => Response::new(status, Disposition::Retry { after: raw.retry_hint(), reason }),
+        _ => Response::new(status, classify::by_status(raw.status, raw.retry_hint(), reason)),
     }
 }
 
