@@ -196,6 +196,9 @@ impl Executor {
             if let (Some(429), Some(limit)) = (status, limit) {
                 self.gate.slow_down(&job.account, limit);
             }
+            if let (Some(budget), Some(limit)) = (&response.budget, limit) {
+                self.gate.observe(&job.account, limit, budget);
+            }
             let server_side = matches!(status, Some(500..=599))
                 || (status.is_none() && matches!(response.disposition, Disposition::Retry { .. }));
             if server_side {

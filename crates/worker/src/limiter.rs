@@ -1,32 +1,78 @@
 //! The worker's side of the per-account rate limits. Slots are reserved in Redis (so a limit holds across every
-//! worker) a few at a time: each refill takes about 50 ms worth of the account's rate (at least one, at most 256),
-//! so a generous limit costs a Redis call per hundreds of provider calls and a tight one stays shared fairly.
-//! A slot not used within [`STALE`] of its time is dropped rather than spent late, which would burst. A 429 slows
-//! the account down for every worker and drops the local stock. Each wait and each 429 counts in
-//! `deleteq_rate_limited_total`.
+//! worker) a few at a time: each refill takes about 50 ms worth of the account's effective rate (at least one, at
+//! most 256; Redis sizes it, so a slowed-down or budget-capped account gets fewer), so a generous limit costs a
+//! Redis call per hundreds of provider calls and a tight one stays shared fairly. A slot not used within [`STALE`]
+//! of its time is dropped rather than spent late, which would burst. A 429 slows the account down for every worker
+//! and drops the local stock. The budget a provider reports on its responses is passed on to the shared limiter
+//! ([`RateGate::observe`]); slots already in any worker's stock count against it there, so the stock cannot
+//! overspend it. Each wait and each 429 counts in `deleteq_rate_limited_total`.
 
 use crate::metrics::Metrics;
 use deleteq_core::rate::RateLimit;
+use deleteq_providers::RateBudget;
+use deleteq_queue::rate::ReportedBudget;
 use deleteq_queue::Queue;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How late a reserved slot may still be used.
 const STALE: Duration = Duration::from_millis(50);
 /// How much of the rate one refill reserves.
 const REFILL_SPAN: Duration = Duration::from_millis(50);
+/// Slots one refill may take at most.
+const REFILL_MAX: usize = 256;
+/// How often one worker refreshes an account's reported budget in Redis at most, while it binds.
+///
+/// Every response may carry a budget, and a Redis call per provider call would double the cost of a fast account.
+/// A report is only worth sending when it binds (the budget cannot last at the configured rate; otherwise it
+/// changes nothing), and then the shared limiter counts the budget down by itself as it hands out slots, so a
+/// refresh is only needed to catch calls it does not see (other clients of the same provider account) and its
+/// own rounding: every 250 ms per worker, plus at once when the window it last reported has reset (the first
+/// binding response of a new window). One report per account is in flight at a time. At a 50/s budget and two
+/// workers that is about 4 reports per worker per second, one per six provider calls.
+const OBSERVE_EVERY: Duration = Duration::from_millis(250);
 
-/// One account's reserved slots (their times, ms), and the lock that lets one task refill while others wait.
+/// One account's reserved slots (their times, ms), the lock that lets one task refill while others wait, and the
+/// last budget report sent.
 #[derive(Default)]
 struct Stock {
     slots: Mutex<VecDeque<u64>>,
     refill: tokio::sync::Mutex<()>,
+    reported: Mutex<Reported>,
+}
+
+/// The last budget report sent for an account.
+#[derive(Default)]
+struct Reported {
+    at: Option<Instant>,
+    /// When the window it reported resets.
+    reset_at: Option<Instant>,
+    in_flight: bool,
+}
+
+impl Reported {
+    /// Whether a binding report is worth a Redis call now; if so, records it as sent.
+    fn take_turn(&mut self, now: Instant, reset_after: Duration) -> bool {
+        let due = match (self.at, self.reset_at) {
+            (Some(at), Some(reset_at)) => now >= at + OBSERVE_EVERY || now >= reset_at,
+            _ => true,
+        };
+        if !due || self.in_flight {
+            return false;
+        }
+        *self = Reported { at: Some(now), reset_at: Some(now + reset_after), in_flight: true };
+        true
+    }
 }
 
 impl Stock {
     fn slots(&self) -> MutexGuard<'_, VecDeque<u64>> {
         self.slots.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn reported(&self) -> MutexGuard<'_, Reported> {
+        self.reported.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The next usable slot's wait, dropping stale ones.
@@ -74,10 +120,12 @@ impl RateGate {
             if !stock.slots().is_empty() {
                 continue;
             }
-            let n = (limit.per_second() * REFILL_SPAN.as_secs_f64()).clamp(1.0, 256.0) as usize;
-            let now = deleteq_core::now_ms();
-            match self.queue.reserve_calls(account, &limit, n, now).await {
-                Ok(waits) => stock.slots().extend(waits.iter().map(|w| now + w.as_millis() as u64)),
+            match self.queue.reserve_calls(account, &limit, REFILL_MAX, REFILL_SPAN).await {
+                Ok(waits) => {
+                    // The waits are from Redis's now; this clock only places them (a round trip late, never early).
+                    let now = deleteq_core::now_ms();
+                    stock.slots().extend(waits.iter().map(|w| now + w.as_millis() as u64))
+                }
                 Err(error) => {
                     tracing::warn!(%error, %account, "Could not reserve rate-limit slots; calling without.");
                     return Duration::ZERO;
@@ -92,12 +140,56 @@ impl RateGate {
         self.stock(account).slots().clear();
         let (queue, account) = (self.queue.clone(), account.to_string());
         tokio::spawn(async move {
-            match queue.slow_down(&account, &limit, deleteq_core::now_ms()).await {
+            match queue.slow_down(&account, &limit).await {
                 Ok(factor) => {
                     tracing::warn!(%account, factor, "429 from the provider: slowing the account down for every worker.")
                 }
                 Err(error) => tracing::warn!(%error, %account, "Could not record a 429 slow-down."),
             }
         });
+    }
+
+    /// Passes the budget the provider reported on a response to the account's shared limiter, when it binds and
+    /// no report was sent lately (see [`OBSERVE_EVERY`]). Never waits: the report is sent in the background.
+    pub(crate) fn observe(&self, account: &str, limit: RateLimit, budget: &RateBudget) {
+        if !budget.binds_below(limit.per_second()) {
+            return;
+        }
+        let stock = self.stock(account);
+        if !stock.reported().take_turn(Instant::now(), budget.reset_after) {
+            return;
+        }
+        let (queue, account) = (self.queue.clone(), account.to_string());
+        let reported =
+            ReportedBudget { limit: budget.limit, remaining: budget.remaining, reset_after: budget.reset_after };
+        tokio::spawn(async move {
+            match queue.observe_budget(&account, &limit, &reported).await {
+                Ok(step) => {
+                    tracing::debug!(%account, remaining = reported.remaining, ?step, "Provider budget recorded.")
+                }
+                Err(error) => tracing::warn!(%error, %account, "Could not record the provider's rate-limit budget."),
+            }
+            stock.reported().in_flight = false;
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn budget_reports_go_out_every_so_often_and_when_the_window_resets() {
+        let mut reported = Reported::default();
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        assert!(reported.take_turn(t0, Duration::from_secs(1)), "the first one goes");
+        reported.in_flight = false;
+        assert!(!reported.take_turn(t0 + ms(100), Duration::from_secs(1)), "too soon, same window");
+        assert!(reported.take_turn(t0 + OBSERVE_EVERY, ms(20)), "a refresh; this window resets 20 ms later");
+        assert!(!reported.take_turn(t0 + OBSERVE_EVERY, ms(20)), "one in flight at a time");
+        reported.in_flight = false;
+        assert!(!reported.take_turn(t0 + OBSERVE_EVERY + ms(10), ms(10)), "too soon, same window");
+        assert!(reported.take_turn(t0 + OBSERVE_EVERY + ms(30), Duration::from_secs(1)), "a new window goes at once");
     }
 }
