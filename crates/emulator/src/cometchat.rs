@@ -8,7 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use serde_json::{json, Value};
 
-fn error(code: &str, message: &str) -> Value {
+pub(crate) fn error(code: &str, message: &str) -> Value {
     json!({"error": {"code": code, "message": message, "devMessage": message, "source": "chat-api"}})
 }
 

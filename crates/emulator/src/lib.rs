@@ -8,7 +8,8 @@
 //! - here: [`Emulator::router`], which puts the routes together, and [`serve`].
 //! - `cometchat`, `room_im`, `quickblox`, `twochat`, `ofauth`: each provider's delete route, faithful to its page in
 //!   `shared/seeds` (paths, auth headers, bodies, error shapes, IMKIT's `_all`, QuickBlox's buckets).
-//! - `respond`: turning answers into responses and logging every provider request.
+//! - `respond`: turning answers into responses, plan limits, and logging every provider request.
+//! - `plan`: per-provider plan limits (a fixed window per second) with each provider's rate-limit headers.
 
 #![warn(missing_docs)]
 
@@ -16,6 +17,7 @@ mod admin;
 mod cometchat;
 mod fault;
 mod ofauth;
+mod plan;
 mod quickblox;
 mod respond;
 mod room_im;
@@ -30,8 +32,8 @@ use axum::Router;
 use std::future::Future;
 
 impl Emulator {
-    /// Every route: the five providers' delete APIs (each request counted and logged by one middleware) and the
-    /// `/_emulator/*` admin endpoints.
+    /// Every route: the five providers' delete APIs (each request held to its provider's plan limit by one
+    /// middleware, counted and logged by another) and the `/_emulator/*` admin endpoints.
     pub fn router(&self) -> Router {
         let providers = Router::new()
             .route("/v3/messages/{id}", delete(cometchat::delete_message))
@@ -40,6 +42,7 @@ impl Emulator {
             .route("/open/whatsapp/message/{session}/{id}", delete(twochat::delete_message))
             .route("/v2/access/chats/{user}/messages/{id}", delete(ofauth::delete_message))
             .route("/v2/{*rest}", any(ofauth::unknown_route))
+            .layer(axum::middleware::from_fn_with_state(self.clone(), respond::plan_limit))
             .layer(axum::middleware::from_fn_with_state(self.clone(), respond::log_request));
         Router::new().merge(providers).merge(admin::routes()).with_state(self.clone())
     }

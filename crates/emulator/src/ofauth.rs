@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// Each error carries its own `requestId`, as OFAuth's do (support quotes it).
 static REQUEST_IDS: AtomicU64 = AtomicU64::new(1);
 
-fn error(status: u16, kind: &str, message: &str) -> Answer {
+pub(crate) fn error(status: u16, kind: &str, message: &str) -> Answer {
     let request_id = format!("req_emu{:08x}", REQUEST_IDS.fetch_add(1, Ordering::Relaxed));
     Answer::json(status, json!({"error": message, "type": kind, "requestId": request_id}))
 }

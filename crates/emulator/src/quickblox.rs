@@ -35,7 +35,7 @@ fn percent_decode(text: &str) -> String {
 }
 
 /// QuickBlox's `{"errors": […]}` body for an injected status; `code`, when given, is the message.
-fn error_body(status: u16, code: Option<&str>) -> serde_json::Value {
+pub(crate) fn error_body(status: u16, code: Option<&str>) -> serde_json::Value {
     let text = code.unwrap_or(match status {
         400 => "Bad Request",
         401 => "Unauthorized",

@@ -60,7 +60,7 @@ async fn answer(emu: &Emulator, room: &str, id: &str, headers: &HeaderMap) -> An
     }
 }
 
-fn fault_answer(status: u16, code: Option<&str>, retry_after: Option<String>) -> Answer {
+pub(crate) fn fault_answer(status: u16, code: Option<&str>, retry_after: Option<String>) -> Answer {
     let answer = match (status, code) {
         (429, c) => {
             // The body's `retryAfter` (seconds) agrees with the injected `Retry-After`, 60 without one (IMKIT's

@@ -8,7 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use serde_json::json;
 
-fn failure(status: u16, message: &str) -> Answer {
+pub(crate) fn failure(status: u16, message: &str) -> Answer {
     Answer::json(status, json!({"success": false, "message": message}))
 }
 
