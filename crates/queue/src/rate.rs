@@ -12,6 +12,21 @@ use std::time::Duration;
 /// How long an account must be free of 429s before its slow-down halves.
 pub const QUIET_PERIOD: Duration = Duration::from_secs(10);
 
+/// How late a slot's call may reach the provider after the slot's time: a job deferred to its slot comes back at
+/// the next promotion (every 200 ms per worker) and a lease later. A reported budget counts the slots of this
+/// last stretch as not yet reported, so a report cannot make the limiter forget calls still on their way.
+pub const LATE_ARRIVAL: Duration = Duration::from_millis(250);
+
+/// Call slots handed out by one reservation, all of limiter generation `gen`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reservation {
+    /// The limiter generation: a provider budget that cannot cover the slots already out revokes them by
+    /// starting a new one, and a job deferred to a slot of an older generation must reserve again.
+    pub gen: u64,
+    /// How long each slot must wait, in order.
+    pub waits: Vec<Duration>,
+}
+
 /// What a provider reported about an account's budget on one response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReportedBudget {
@@ -36,6 +51,9 @@ pub struct StoredBudget {
     pub reset_in: Duration,
     /// When it was reported (Redis time, ms since the epoch).
     pub observed_at_ms: u64,
+    /// The provider's window length, once learnt from two reset instants: with the limit, calls are spaced at
+    /// least window / limit apart.
+    pub window: Option<Duration>,
 }
 
 /// An account's limiter at one moment.
@@ -45,17 +63,22 @@ pub struct LimiterState {
     pub slow_down: f64,
     /// The provider's latest reported budget, if any was.
     pub budget: Option<StoredBudget>,
+    /// The generation of the slots handed out now.
+    pub gen: u64,
 }
 
 impl LimiterState {
     /// Calls per second `limit` allows now: the configured rate over the slow-down, capped while the provider's
-    /// budget applies by what is left of it until the reset.
+    /// budget applies by what is left of it until the reset, and by the provider's plan (limit per window).
     pub fn effective_per_second(&self, limit: &RateLimit) -> f64 {
-        let configured = limit.per_second() / self.slow_down;
-        match self.budget.filter(|b| !b.reset_in.is_zero()) {
-            Some(b) => configured.min(b.left as f64 / b.reset_in.as_secs_f64()),
-            None => configured,
+        let mut rate = limit.per_second() / self.slow_down;
+        if let Some(b) = self.budget.filter(|b| !b.reset_in.is_zero()) {
+            rate = rate.min(b.left as f64 / b.reset_in.as_secs_f64());
+            if let (Some(plan), Some(window)) = (b.limit, b.window.filter(|w| !w.is_zero())) {
+                rate = rate.min(plan as f64 / window.as_secs_f64());
+            }
         }
+        rate
     }
 }
 
@@ -71,42 +94,50 @@ impl Queue {
     }
 
     /// Reserves up to `most` call slots for `account` at `limit` (at least one, and no more than start within
-    /// `span` from now at the account's effective rate); returns how long each must wait, in order.
+    /// `span` from now at the account's effective rate): how long each must wait, in order, and their generation.
     pub async fn reserve_calls(
         &self,
         account: &str,
         limit: &RateLimit,
         most: usize,
         span: Duration,
-    ) -> Result<Vec<Duration>> {
-        let waits: Vec<u64> = self
+    ) -> Result<Reservation> {
+        let reply: Vec<u64> = self
             .rate_script(account, "reserve", limit)
             .arg(most.max(1))
             .arg(span.as_millis() as u64)
             .invoke_async(&mut self.conn())
             .await?;
-        Ok(waits.into_iter().map(Duration::from_millis).collect())
+        let gen = reply.first().copied().unwrap_or(0);
+        Ok(Reservation { gen, waits: reply.into_iter().skip(1).map(Duration::from_millis).collect() })
     }
 
-    /// Slows `account` down for every worker after a 429 (doubling, at most 64×); returns the new slow-down.
+    /// Slows `account` down for every worker after a 429 (doubling, at most 64×); returns the new slow-down. While
+    /// the provider's reported window lasts, the 429 spends that window instead (no slot before its reset).
     pub async fn slow_down(&self, account: &str, limit: &RateLimit) -> Result<f64> {
         let factor: String = self.rate_script(account, "penalize", limit).invoke_async(&mut self.conn()).await?;
         Ok(factor.parse().unwrap_or(1.0))
     }
 
     /// Records the budget the provider reported for `account`: until its reset, every worker's slots are spaced
-    /// so that what is left lasts (slots already handed out count against it). Returns the spacing the next slot
-    /// gets.
-    pub async fn observe_budget(&self, account: &str, limit: &RateLimit, budget: &ReportedBudget) -> Result<Duration> {
-        let step: String = self
+    /// so that what is left lasts (slots already handed out count against it, or are revoked when there are more
+    /// than it leaves). Returns the spacing the next slot gets and the generation of the slots handed out now.
+    pub async fn observe_budget(
+        &self,
+        account: &str,
+        limit: &RateLimit,
+        budget: &ReportedBudget,
+    ) -> Result<(Duration, u64)> {
+        let (step, gen): (String, u64) = self
             .rate_script(account, "observe", limit)
             .arg(budget.remaining)
             .arg(budget.reset_after.as_millis() as u64)
             .arg(budget.limit.map(|l| l.to_string()).unwrap_or_default())
+            .arg(LATE_ARRIVAL.as_millis() as u64)
             .invoke_async(&mut self.conn())
             .await?;
         let ms = step.parse::<f64>().ok().filter(|ms| ms.is_finite() && *ms >= 0.0).unwrap_or(0.0);
-        Ok(Duration::from_secs_f64(ms / 1000.0))
+        Ok((Duration::from_secs_f64(ms / 1000.0), gen))
     }
 
     /// The account's limiter now: its slow-down and the provider's latest reported budget. Reads only.
@@ -121,10 +152,22 @@ impl Queue {
                 left: left as u64,
                 reset_in: Duration::from_millis(reset_in as u64),
                 observed_at_ms: seen as u64,
+                window: number(8).map(|w| Duration::from_millis(w as u64)),
             }),
             _ => None,
         };
-        Ok(LimiterState { slow_down: number(0).filter(|f| *f >= 1.0).unwrap_or(1.0), budget })
+        let gen = number(7).map_or(0, |g| g as u64);
+        Ok(LimiterState { slow_down: number(0).filter(|f| *f >= 1.0).unwrap_or(1.0), budget, gen })
+    }
+
+    /// The generation of the account's slots handed out now (0 before any was revoked).
+    pub async fn rate_generation(&self, account: &str) -> Result<u64> {
+        let gen: Option<u64> = redis::cmd("HGET")
+            .arg(account_rate(self.prefix(), account))
+            .arg("gen")
+            .query_async(&mut self.conn())
+            .await?;
+        Ok(gen.unwrap_or(0))
     }
 
     /// The account's current slow-down (1 = its configured rate), as last written.

@@ -4,8 +4,10 @@
 //! Redis call per hundreds of provider calls and a tight one stays shared fairly. A slot not used within [`STALE`]
 //! of its time is dropped rather than spent late, which would burst. A 429 slows the account down for every worker
 //! and drops the local stock. The budget a provider reports on its responses is passed on to the shared limiter
-//! ([`RateGate::observe`]); slots already in any worker's stock count against it there, so the stock cannot
-//! overspend it. Each wait and each 429 counts in `deleteq_rate_limited_total`.
+//! ([`RateGate::observe`]); slots already handed out count against it there, and when there are more than it
+//! leaves (jobs deferred to their slot hold slots seconds ahead) they are revoked: the limiter starts a new
+//! generation, stock of an older one is dropped, and a deferred job of an older one reserves again
+//! ([`RateGate::holds`]). Each wait and each 429 counts in `deleteq_rate_limited_total`.
 
 use crate::metrics::Metrics;
 use deleteq_core::rate::RateLimit;
@@ -32,6 +34,9 @@ const REFILL_MAX: usize = 256;
 /// binding response of a new window). One report per account is in flight at a time. At a 50/s budget and two
 /// workers that is about 4 reports per worker per second, one per six provider calls.
 const OBSERVE_EVERY: Duration = Duration::from_millis(250);
+/// How long a worker trusts the limiter generation it last heard of before asking Redis again, when a deferred job
+/// comes back: a revocation reaches a worker that only runs deferred jobs within this.
+const GENERATION_FRESH: Duration = Duration::from_millis(50);
 
 /// One account's reserved slots (their times, ms), the lock that lets one task refill while others wait, and the
 /// last budget report sent.
@@ -40,6 +45,8 @@ struct Stock {
     slots: Mutex<VecDeque<u64>>,
     refill: tokio::sync::Mutex<()>,
     reported: Mutex<Reported>,
+    /// The limiter generation last heard of, and when.
+    generation: Mutex<Option<(u64, Instant)>>,
 }
 
 /// The last budget report sent for an account.
@@ -75,6 +82,24 @@ impl Stock {
         self.reported.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    fn generation(&self) -> MutexGuard<'_, Option<(u64, Instant)>> {
+        self.generation.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Records the limiter's generation; slots of an older one are revoked and dropped.
+    fn heard(&self, gen: u64) {
+        let mut known = self.generation();
+        if known.is_some_and(|(old, _)| old != gen) {
+            self.slots().clear();
+        }
+        *known = Some((gen, Instant::now()));
+    }
+
+    /// The generation last heard of (0 before any).
+    fn gen(&self) -> u64 {
+        self.generation().map_or(0, |(gen, _)| gen)
+    }
+
     /// The next usable slot's wait, dropping stale ones.
     fn take(&self, now_ms: u64) -> Option<Duration> {
         let mut slots = self.slots();
@@ -107,30 +132,52 @@ impl RateGate {
 
     /// How long this call must wait for its slot. If Redis cannot be asked, the call goes at once: the limit is a
     /// courtesy to the provider, whose 429s are handled anyway.
-    pub(crate) async fn slot(&self, account: &str, limit: RateLimit) -> Duration {
+    /// Returns the wait and the slot's limiter generation (for a job deferred to it).
+    pub(crate) async fn slot(&self, account: &str, limit: RateLimit) -> (Duration, u64) {
         let stock = self.stock(account);
         loop {
             if let Some(wait) = stock.take(deleteq_core::now_ms()) {
                 if !wait.is_zero() {
                     self.metrics.rate_limited(account);
                 }
-                return wait;
+                return (wait, stock.gen());
             }
             let _refilling = stock.refill.lock().await;
             if !stock.slots().is_empty() {
                 continue;
             }
             match self.queue.reserve_calls(account, &limit, REFILL_MAX, REFILL_SPAN).await {
-                Ok(waits) => {
+                Ok(reservation) => {
+                    stock.heard(reservation.gen);
                     // The waits are from Redis's now; this clock only places them (a round trip late, never early).
                     let now = deleteq_core::now_ms();
-                    stock.slots().extend(waits.iter().map(|w| now + w.as_millis() as u64))
+                    stock.slots().extend(reservation.waits.iter().map(|w| now + w.as_millis() as u64))
                 }
                 Err(error) => {
                     tracing::warn!(%error, %account, "Could not reserve rate-limit slots; calling without.");
-                    return Duration::ZERO;
+                    return (Duration::ZERO, stock.gen());
                 }
             }
+        }
+    }
+
+    /// Whether a deferred job's slot of generation `gen` still stands: it does unless the limiter has revoked that
+    /// generation since. `None` (an envelope from before generations) stands. Asks Redis only when this worker has
+    /// not heard of the account's generation within [`GENERATION_FRESH`]; if Redis cannot be asked, the job reserves
+    /// again (never trusted blindly).
+    pub(crate) async fn holds(&self, account: &str, gen: Option<u64>) -> bool {
+        let Some(gen) = gen else { return true };
+        let stock = self.stock(account);
+        let known = *stock.generation();
+        match known {
+            Some((current, at)) if at.elapsed() < GENERATION_FRESH => current == gen,
+            _ => match self.queue.rate_generation(account).await {
+                Ok(current) => {
+                    stock.heard(current);
+                    current == gen
+                }
+                Err(_) => false,
+            },
         }
     }
 
@@ -164,8 +211,9 @@ impl RateGate {
             ReportedBudget { limit: budget.limit, remaining: budget.remaining, reset_after: budget.reset_after };
         tokio::spawn(async move {
             match queue.observe_budget(&account, &limit, &reported).await {
-                Ok(step) => {
-                    tracing::debug!(%account, remaining = reported.remaining, ?step, "Provider budget recorded.")
+                Ok((step, gen)) => {
+                    stock.heard(gen);
+                    tracing::debug!(%account, remaining = reported.remaining, ?step, gen, "Provider budget recorded.")
                 }
                 Err(error) => tracing::warn!(%error, %account, "Could not record the provider's rate-limit budget."),
             }

@@ -104,6 +104,8 @@ pub struct ProviderBudgetReport {
     pub reset_ms: u64,
     /// When it was reported (ms since the epoch, Redis's clock).
     pub observed_at: u64,
+    /// The provider's window length (ms), once learnt from two resets; null before.
+    pub window_ms: Option<u64>,
 }
 
 /// A parked account's reason.
@@ -165,6 +167,7 @@ pub async fn status_report(queue: &Queue, config: &Config) -> Result<StatusRepor
                 left: b.left,
                 reset_ms: b.reset_in.as_millis() as u64,
                 observed_at: b.observed_at_ms,
+                window_ms: b.window.map(|w| w.as_millis() as u64),
             }),
             parked: parked.map(|p| ParkedReport { reason: p.reason, since_ms: p.since_ms }),
             parked_jobs,
