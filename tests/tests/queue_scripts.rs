@@ -236,25 +236,110 @@ async fn expansion_steps_are_atomic_and_idempotent() {
     assert_eq!(q.pending_by_account().await.expect("pending").get("cc"), Some(&3), "the per-account count agrees");
 }
 
+/// Waits in ms; the scripts read Redis's clock, so consecutive calls are a little apart: compare with a tolerance.
+fn ms(waits: Vec<Duration>) -> Vec<u64> {
+    waits.into_iter().map(|w| w.as_millis() as u64).collect()
+}
+
+fn near(actual: &[u64], expected: &[u64]) -> bool {
+    actual.len() == expected.len() && actual.iter().zip(expected).all(|(a, e)| a.abs_diff(*e) <= 5)
+}
+
+const LONG: Duration = Duration::from_secs(3600);
+
 #[tokio::test(flavor = "multi_thread")]
 async fn rate_slots_are_reserved_in_order_and_a_429_slows_everyone_down_until_it_is_quiet() {
     use deleteq_core::rate::RateLimit;
     let redis = RedisServer::start();
     let q = queue(&redis).await;
-    let now = 1_000_000;
     let limit: RateLimit = "10/s".parse().expect("rate");
-    let ms = |waits: Vec<Duration>| waits.into_iter().map(|w| w.as_millis() as u64).collect::<Vec<_>>();
-    assert_eq!(ms(q.reserve_calls("acct", &limit, 3, now).await.expect("reserve")), [0, 100, 200]);
-    assert_eq!(q.slow_down("acct", &limit, now).await.expect("429"), 2.0);
-    assert_eq!(ms(q.reserve_calls("acct", &limit, 2, now).await.expect("reserve")), [300, 500], "half the rate");
+    let waits = ms(q.reserve_calls("acct", &limit, 3, LONG).await.expect("reserve").waits);
+    assert!(near(&waits, &[0, 100, 200]), "{waits:?}");
+    assert_eq!(q.slow_down("acct", &limit).await.expect("429"), 2.0);
+    let waits = ms(q.reserve_calls("acct", &limit, 2, LONG).await.expect("reserve").waits);
+    assert!(near(&waits, &[300, 500]), "half the rate: {waits:?}");
     assert_eq!(q.slow_down_factor("acct").await.expect("factor"), 2.0);
-    // Ten quiet seconds later the slow-down halves back to the configured rate.
-    let later = now + 10_000;
-    assert_eq!(ms(q.reserve_calls("acct", &limit, 2, later).await.expect("reserve")), [0, 100]);
+    // Ten quiet seconds later (Redis's clock decides: move the last 429 and the slots back) the slow-down halves
+    // back to the configured rate.
+    let url = redis.url();
+    tokio::task::spawn_blocking(move || {
+        let key = "{deleteq:acct:acct}:rate";
+        let back = |field: &str| {
+            let v: f64 = inspect::query(&url, redis::cmd("HGET").arg(key).arg(field));
+            let _: () = inspect::query(&url, redis::cmd("HSET").arg(key).arg(field).arg(v - 11_000.0));
+        };
+        back("calm");
+        back("tat");
+    })
+    .await
+    .expect("rewind");
+    let waits = ms(q.reserve_calls("acct", &limit, 2, LONG).await.expect("reserve").waits);
+    assert!(near(&waits, &[0, 100]), "{waits:?}");
     assert_eq!(q.slow_down_factor("acct").await.expect("factor"), 1.0);
     // A burst lets that many calls go back to back.
     let bursty: RateLimit = "60/min burst 3".parse().expect("rate");
-    assert_eq!(ms(q.reserve_calls("b", &bursty, 4, now).await.expect("reserve")), [0, 0, 0, 1000]);
+    let waits = ms(q.reserve_calls("b", &bursty, 4, LONG).await.expect("reserve").waits);
+    assert!(near(&waits, &[0, 0, 0, 1000]), "{waits:?}");
+    // A refill takes what starts within its span: 50 ms at 100/s is five slots.
+    let fast: RateLimit = "100/s".parse().expect("rate");
+    assert_eq!(q.reserve_calls("c", &fast, 256, Duration::from_millis(50)).await.expect("reserve").waits.len(), 5);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reported_budget_caps_every_workers_rate_until_its_reset() {
+    use deleteq_core::rate::RateLimit;
+    use deleteq_queue::rate::ReportedBudget;
+    let redis = RedisServer::start();
+    // Two workers: one sees the provider's budget, the other reserves.
+    let (seer, other) = (queue(&redis).await, queue(&redis).await);
+    let limit: RateLimit = "100/s".parse().expect("rate");
+    let waits = ms(other.reserve_calls("acct", &limit, 3, LONG).await.expect("reserve").waits);
+    assert!(near(&waits, &[0, 10, 20]), "the configured rate: {waits:?}");
+    // 5 calls left for a second, 3 of them already handed out: 2 to spread over the second, then the reset.
+    let budget = ReportedBudget { limit: Some(50), remaining: 5, reset_after: Duration::from_millis(1000) };
+    let (step, gen) = seer.observe_budget("acct", &limit, &budget).await.expect("observe");
+    assert_eq!(gen, 0, "the 3 slots out fit in the budget: none is revoked");
+    assert!(step.as_millis().abs_diff(485) <= 5, "the next slot's spacing: {step:?}");
+    let waits = ms(other.reserve_calls("acct", &limit, 4, LONG).await.expect("reserve").waits);
+    assert!(near(&waits, &[30, 515, 1000, 1010]), "two slots spread out, then the reset, then 100/s: {waits:?}");
+    let state = other.limiter_state("acct", &limit).await.expect("state");
+    let stored = state.budget.expect("a budget");
+    assert_eq!((stored.limit, stored.remaining, stored.left), (Some(50), 5, 0));
+    assert!(stored.reset_in.as_millis().abs_diff(1000) <= 5, "{stored:?}");
+    assert_eq!(state.effective_per_second(&limit), 0.0, "nothing left until the reset");
+    // A capped account's refill is short: one slot, not 50 ms at the configured rate.
+    let tight = ReportedBudget { limit: None, remaining: 2, reset_after: Duration::from_millis(1000) };
+    seer.observe_budget("b", &limit, &tight).await.expect("observe");
+    let waits = ms(other.reserve_calls("b", &limit, 256, Duration::from_millis(50)).await.expect("reserve").waits);
+    assert!(near(&waits, &[0]), "{waits:?}");
+    // The cap expires at the reset: a spent budget holds the next slot until then, and no longer.
+    let spent = ReportedBudget { limit: Some(50), remaining: 0, reset_after: Duration::from_millis(300) };
+    seer.observe_budget("c", &limit, &spent).await.expect("observe");
+    let waits = ms(other.reserve_calls("c", &limit, 1, LONG).await.expect("reserve").waits);
+    assert!(near(&waits, &[300]), "{waits:?}");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let waits = ms(other.reserve_calls("c", &limit, 3, LONG).await.expect("reserve").waits);
+    assert!(near(&waits, &[0, 10, 20]), "the configured rate after the reset: {waits:?}");
+    let state = other.limiter_state("c", &limit).await.expect("state");
+    assert_eq!(state.budget.map(|b| b.reset_in), Some(Duration::ZERO), "kept for status, no longer applied");
+    assert_eq!(state.effective_per_second(&limit), 100.0);
+    // Slots handed out beyond what the budget leaves (jobs deferred to them) are revoked: a new generation, and
+    // the next slots are spread over the budget from now.
+    let far = other.reserve_calls("d", &limit, 30, LONG).await.expect("reserve");
+    assert_eq!((far.gen, far.waits.len()), (0, 30));
+    let few = ReportedBudget { limit: Some(50), remaining: 4, reset_after: Duration::from_millis(800) };
+    let (_, gen) = seer.observe_budget("d", &limit, &few).await.expect("observe");
+    assert_eq!(gen, 1, "30 slots out, 4 calls left: revoked");
+    let next = other.reserve_calls("d", &limit, 5, LONG).await.expect("reserve");
+    assert_eq!(next.gen, 1);
+    assert!(near(&ms(next.waits.clone()), &[0, 200, 400, 600, 800]), "{:?}", next.waits);
+    assert_eq!(other.rate_generation("d").await.expect("gen"), 1);
+    // While the provider's window is known, a 429 spends it instead of slowing the account down.
+    let plenty = ReportedBudget { limit: Some(50), remaining: 10, reset_after: Duration::from_millis(500) };
+    seer.observe_budget("e", &limit, &plenty).await.expect("observe");
+    assert_eq!(other.slow_down("e", &limit).await.expect("429"), 1.0);
+    let waits = ms(other.reserve_calls("e", &limit, 1, LONG).await.expect("reserve").waits);
+    assert!(near(&waits, &[500]), "nothing before the reset: {waits:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -157,11 +157,13 @@ impl Executor {
                         return park(leased, &envelope, &job, Vec::new());
                     }
                     let limit = self.limits.get(&job.account).copied();
-                    // A deferred job already holds its slot; others reserve one now.
-                    if let (Some(limit), None) = (limit, envelope.reserved_at.take()) {
-                        let wait = self.gate.slot(&job.account, limit).await;
+                    // A deferred job already holds its slot (unless a provider's budget revoked it); others reserve.
+                    let (reserved, gen) = (envelope.reserved_at.take(), envelope.reserved_gen.take());
+                    let held = reserved.is_some() && self.gate.holds(&job.account, gen).await;
+                    if let (Some(limit), false) = (limit, held) {
+                        let (wait, gen) = self.gate.slot(&job.account, limit).await;
                         if wait > self.rate_wait {
-                            return defer(leased, envelope, wait);
+                            return defer(leased, envelope, wait, gen);
                         }
                         if !wait.is_zero() {
                             tokio::time::sleep(wait).await;
@@ -203,6 +205,9 @@ impl Executor {
                 self.gate.slow_down(&job.account, limit);
             }
             self.parking.settle(&job.account, status, &response.disposition);
+            if let (Some(budget), Some(limit)) = (&response.budget, limit) {
+                self.gate.observe(&job.account, limit, budget);
+            }
             if deleteq_providers::classify::is_server_side(status, &response.disposition) {
                 self.circuits.failure(&job.account).await;
             }
@@ -350,6 +355,7 @@ fn park(leased: Leased, envelope: &Envelope, job: &Job, records: Vec<AuditRecord
     let mut envelope = envelope.clone();
     envelope.job = job.to_value();
     envelope.reserved_at = None;
+    envelope.reserved_gen = None;
     let account = job.account.clone();
     Finish::Park(ParkJob {
         shard: leased.shard,
@@ -361,10 +367,12 @@ fn park(leased: Leased, envelope: &Envelope, job: &Job, records: Vec<AuditRecord
     })
 }
 
-/// Hands the job back, due at its reserved rate-limit slot; no attempt is spent and nothing is recorded.
-fn defer(leased: Leased, mut envelope: Envelope, wait: Duration) -> Finish {
+/// Hands the job back, due at its reserved rate-limit slot (of limiter generation `gen`); no attempt is spent and
+/// nothing is recorded.
+fn defer(leased: Leased, mut envelope: Envelope, wait: Duration, gen: u64) -> Finish {
     let due_ms = deleteq_core::now_ms() + wait.as_millis() as u64;
     envelope.reserved_at = Some(due_ms);
+    envelope.reserved_gen = Some(gen);
     defer_until(leased, envelope, due_ms)
 }
 
@@ -400,6 +408,7 @@ fn expand(leased: Leased, mut envelope: Envelope, job: &Job, per_call: usize) ->
                 job: with_ids(job, chunk.to_vec()).to_value(),
                 expanded: 0,
                 reserved_at: None,
+                reserved_gen: None,
                 parent: Some(deleteq_core::JobId(leased.id.clone())),
                 last_error: None,
                 last_status: None,
