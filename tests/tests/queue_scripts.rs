@@ -8,11 +8,15 @@ use deleteq_tests::RedisServer;
 use std::time::Duration;
 
 async fn queue(redis: &RedisServer) -> Queue {
+    queue_with(redis, 2).await
+}
+
+async fn queue_with(redis: &RedisServer, dead_max_len: u64) -> Queue {
     let target = RedisTarget::new(&redis.url()).expect("url");
     let options = QueueOptions {
         prefix: "deleteq".into(),
         audit_max_len: 1000,
-        dead_max_len: 2,
+        dead_max_len,
         dead_max_age: Duration::from_secs(3600),
         idempotency_retention: Duration::from_secs(60),
         shards: 1,
@@ -164,6 +168,72 @@ async fn extended_leases_are_not_reclaimed_and_dead_letters_are_bounded() {
     assert_eq!(letters.len(), 2, "dead_max_len = 2 keeps the newest two");
     let depths = q.depths().await.expect("depths");
     assert_eq!((depths.jobs, depths.leased, depths.dead), (0, 0, 2));
+}
+
+/// Enqueues, leases and acks `ids` in batches of 500, dead-lettering those `dead` picks; every ack must land.
+async fn finish_all(q: &Queue, ids: &[String], dead: impl Fn(usize) -> bool) {
+    let now = deleteq_core::now_ms();
+    for (b, batch) in ids.chunks(500).enumerate() {
+        let jobs: Vec<NewJob> = batch.iter().map(|id| job(id, 0)).collect();
+        q.enqueue(&jobs, now).await.expect("enqueue");
+        let leased = q.lease(batch.len(), Duration::from_secs(60), now).await.expect("lease");
+        assert_eq!(leased.len(), batch.len());
+        let acks: Vec<Ack> = leased
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                if dead(b * 500 + i) {
+                    let mut failed = ack(&l.id, l.rev);
+                    failed.records = vec![record(&l.id, Outcome::Failed)];
+                    failed.dead_letter = Some(format!("{{\"id\":\"{}\"}}", l.id));
+                    failed
+                } else {
+                    ack(&l.id, l.rev)
+                }
+            })
+            .collect();
+        let done = q.ack(&acks, now).await.expect("every ack lands");
+        assert!(done.iter().all(|d| *d), "batch {b}: every job finished");
+    }
+}
+
+async fn dead_set_len(url: String) -> u64 {
+    tokio::task::spawn_blocking(move || inspect::query(&url, redis::cmd("ZCARD").arg("{deleteq}:dead")))
+        .await
+        .expect("zcard")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lowering_the_dead_letter_bound_shrinks_the_set_in_bounded_steps() {
+    let redis = RedisServer::start();
+    // 9,000 dead letters under the default bound of 10,000.
+    let roomy = queue_with(&redis, 10_000).await;
+    let old: Vec<String> = (0..9_000).map(|i| format!("old{i}")).collect();
+    finish_all(&roomy, &old, |_| true).await;
+    assert_eq!(dead_set_len(redis.url()).await, 9_000);
+    assert_eq!(depths_of(&roomy, "cc").await.3, 9_000);
+    // The bound is lowered to 100: later jobs, half of them failing, all finish, each ack trimming one bounded step
+    // (the whole excess of 8,900 at once used to exceed Lua's unpack limit and fail every batch).
+    let tight = queue_with(&redis, 100).await;
+    let new: Vec<String> = (0..2_000).map(|i| format!("new{i}")).collect();
+    finish_all(&tight, &new, |i| i % 2 == 0).await;
+    let left = dead_set_len(redis.url()).await;
+    // Four batches: each added 250 and forgot 1,000.
+    assert_eq!(left, 9_000 + 1_000 - 4 * 1_000);
+    assert_eq!(depths_of(&tight, "cc").await, (0, 0, 0, left), "the counts stay exact");
+    // Maintenance's steps catch up the rest: at most 1,000 each, down to the bound and no further.
+    let now = deleteq_core::now_ms();
+    assert_eq!(tight.trim_dead_letters(0, now).await.expect("trim"), 1_000);
+    let mut steps = 1;
+    while tight.trim_dead_letters(0, now).await.expect("trim") > 0 {
+        steps += 1;
+    }
+    assert_eq!(steps, 6, "5,900 over the bound: six steps");
+    assert_eq!(dead_set_len(redis.url()).await, 100);
+    assert_eq!(depths_of(&tight, "cc").await, (0, 0, 0, 100));
+    let newest: Vec<String> = tight.dead_letters(100).await.expect("dlq").into_iter().map(|d| d.id).collect();
+    assert!(newest.iter().all(|id| id.starts_with("new")), "the oldest went first");
+    assert_eq!(tight.pending_by_account().await.expect("pending").get("cc"), Some(&0), "nothing unfinished");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -11,7 +11,7 @@ local state = ARGV[3]
 local names = {}
 for f = 1, nf do names[f] = ARGV[3 + f] end
 local oi = position(names, 'outcome')
-local results = {}
+local results, outcomes = {}, {}
 local i = 4 + nf
 while i <= #ARGV do
   local id, rev, due, envelope, nrec = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], tonumber(ARGV[i + 4])
@@ -25,9 +25,10 @@ while i <= #ARGV do
     count(KEYS[5], 'leased', account, -1)
     if redis.call('ZADD', KEYS[3], due, id) == 1 and state ~= '' then count(KEYS[5], state, account, 1) end
     write_records(KEYS[4], ARGV[1], nf, i, nrec)
-    count_outcomes(KEYS[6], campaign, oi, nf, i, nrec)
+    count_outcomes(outcomes, campaign, oi, nf, i, nrec)
   end
   results[#results + 1] = ok and 1 or 0
   i = i + nrec * 2 * nf
 end
+apply_tally(KEYS[6], outcomes)
 return results

@@ -267,6 +267,11 @@ impl Queue {
         self.options.audit_max_len
     }
 
+    /// The dead-letter set's bounds: its max len and max age.
+    pub(crate) fn dead_bounds(&self) -> (u64, Duration) {
+        (self.options.dead_max_len, self.options.dead_max_age)
+    }
+
     /// Round trip to Redis, for readiness checks.
     pub async fn ping(&self) -> Result<()> {
         let mut conn = self.conn.clone();
