@@ -49,7 +49,8 @@ pub enum QueueError {
 }
 
 impl QueueError {
-    /// Whether retrying the same call later may succeed (connection trouble, timeouts, a loading server).
+    /// Whether retrying the same call later may succeed: connection trouble, timeouts, a loading server, and a
+    /// Redis Cluster between states (`TRYAGAIN`, `CLUSTERDOWN`, `MASTERDOWN`, `READONLY` from a demoted master).
     pub fn is_transient(&self) -> bool {
         match self {
             QueueError::Redis(e) => {
@@ -59,8 +60,13 @@ impl QueueError {
                     || e.is_connection_refusal()
                     || matches!(
                         e.kind(),
-                        redis::ErrorKind::Server(redis::ServerErrorKind::BusyLoading)
-                            | redis::ErrorKind::Server(redis::ServerErrorKind::TryAgain)
+                        redis::ErrorKind::Server(
+                            redis::ServerErrorKind::BusyLoading
+                                | redis::ServerErrorKind::TryAgain
+                                | redis::ServerErrorKind::ClusterDown
+                                | redis::ServerErrorKind::MasterDown
+                                | redis::ServerErrorKind::ReadOnly
+                        )
                     )
             }
             QueueError::Protocol(_) => false,
