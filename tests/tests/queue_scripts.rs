@@ -267,6 +267,31 @@ async fn a_repeated_idempotency_key_returns_the_first_id_and_stores_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_repeated_batch_stores_nothing_twice_even_after_its_jobs_ran() {
+    let redis = RedisServer::start();
+    let q = queue(&redis).await;
+    let now = deleteq_core::now_ms();
+    let keyed = NewJob { idempotency_key: Some("k1".into()), ..job("b", 0) };
+    assert_eq!(q.enqueue(&[job("x", 0)], now).await.expect("enqueue"), ["x"]);
+    let batch = [job("a", 0), keyed, job("c", now + 60_000)];
+    assert_eq!(q.enqueue_marked(&batch, now, Some("T1")).await.expect("enqueue"), ["a", "b", "c"]);
+    // The jobs run and are deleted; then the repeat of the same call (its reply had been lost) arrives.
+    let leased = q.lease(10, Duration::from_secs(30), now).await.expect("lease");
+    let acks: Vec<Ack> = leased.iter().map(|l| ack(&l.id, l.rev)).collect();
+    assert_eq!(q.ack(&acks, now).await.expect("ack").len(), 3, "x, a and b ran");
+    assert_eq!(q.enqueue_marked(&batch, now, Some("T1")).await.expect("repeat"), ["a", "b", "c"]);
+    let depths = q.depths().await.expect("depths");
+    assert_eq!(
+        (depths.jobs, depths.ready, depths.scheduled),
+        (1, 0, 1),
+        "only c, still scheduled: nothing stored again"
+    );
+    // Another token is another batch.
+    assert_eq!(q.enqueue_marked(&[job("a", 0)], now, Some("T2")).await.expect("new batch"), ["a"]);
+    assert_eq!(q.depths().await.expect("depths").jobs, 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn expansion_steps_are_atomic_and_idempotent() {
     use deleteq_queue::Expand;
     let redis = RedisServer::start();
@@ -281,9 +306,13 @@ async fn expansion_steps_are_atomic_and_idempotent() {
         rev: parent.rev,
         children: vec![child(0), child(1)],
         rest: Some("{\"rest\":true}".into()),
+        pop: 0,
+        push: vec!["m2".into(), "m3".into()],
         account: "cc".into(),
     };
     assert!(q.expand(&first).await.expect("expand"));
+    // The ids not yet expanded are kept once, in the parent's id list.
+    assert_eq!(q.expansion_ids(0, "p", 10).await.expect("ids"), ["m2", "m3"]);
     assert!(!q.expand(&first).await.expect("again"), "a stale revision expands nothing twice");
     // The parent is back, first in line, at its next revision; the children follow.
     let leased = q.lease(10, Duration::from_secs(30), now).await.expect("lease");
@@ -297,13 +326,47 @@ async fn expansion_steps_are_atomic_and_idempotent() {
         rev: 1,
         children: vec![child(1), child(2)],
         rest: None,
+        pop: 2,
+        push: Vec::new(),
         account: "cc".into(),
     };
     assert!(q.expand(&last).await.expect("last step"));
     assert!(!q.expand(&last).await.expect("replayed last step"));
+    assert!(q.expansion_ids(0, "p", 10).await.expect("ids").is_empty(), "the id list goes with the last step");
     let depths = q.depths().await.expect("depths");
     assert_eq!(depths.jobs, 3, "p:0, p:1, p:2 and no parent");
     assert_eq!(q.pending_by_account().await.expect("pending").get("cc"), Some(&3), "the per-account count agrees");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_expansion_step_after_a_reclaim_leaves_the_parent_in_line_once() {
+    use deleteq_queue::Expand;
+    let redis = RedisServer::start();
+    let q = queue(&redis).await;
+    let now = deleteq_core::now_ms();
+    q.enqueue(&[job("p", 0)], now).await.expect("enqueue");
+    let parent = q.lease(1, Duration::from_millis(1), now).await.expect("lease").remove(0);
+    // The worker stalls past its lease; the parent is reclaimed to the ready list, then the step lands.
+    assert_eq!(q.reclaim_expired(now + 10).await.expect("reclaim"), 1);
+    let step = Expand {
+        shard: 0,
+        id: "p".into(),
+        rev: parent.rev,
+        children: vec![("p:0".into(), "{}".into())],
+        rest: Some("{\"rest\":true}".into()),
+        pop: 0,
+        push: vec!["m1".into()],
+        account: "cc".into(),
+    };
+    assert!(q.expand(&step).await.expect("expand"));
+    let url = redis.url();
+    let ready: Vec<String> = tokio::task::spawn_blocking(move || {
+        inspect::query(&url, redis::cmd("LRANGE").arg("{deleteq}:ready").arg(0).arg(-1))
+    })
+    .await
+    .expect("ready");
+    assert_eq!(ready, ["p", "p:0"], "the parent once, at its next revision");
+    assert_eq!(depths_of(&q, "cc").await, (2, 0, 0, 0), "nothing counted leased");
 }
 
 #[tokio::test(flavor = "multi_thread")]

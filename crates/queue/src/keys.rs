@@ -31,6 +31,8 @@ pub struct Keys {
     audit: String,
     wake: String,
     idempotency: String,
+    expansion_prefix: String,
+    enqueue_prefix: String,
     parked_prefix: String,
     pending: String,
     counts: String,
@@ -68,6 +70,8 @@ impl Keys {
             audit: k("audit"),
             wake: k("wake"),
             idempotency: k("idem:"),
+            expansion_prefix: k("expanding:"),
+            enqueue_prefix: k("enqueued:"),
             parked_prefix: k("parked:"),
             pending: k("pending"),
             counts: k("counts"),
@@ -118,6 +122,19 @@ impl Keys {
     /// STRING per idempotency key → the id of the first job enqueued with it; expires after the retention.
     pub fn idempotency(&self, key: &str) -> String {
         format!("{}{key}", self.idempotency)
+    }
+
+    /// STRING per enqueue script call made under a producer's batch token → `1`, expiring after the idempotency
+    /// retention: a repeat of the same call (its reply was lost) finds it and stores nothing twice.
+    pub fn enqueue_marker(&self, call: &str) -> String {
+        format!("{}{call}", self.enqueue_prefix)
+    }
+
+    /// LIST of the message ids a bulk job being expanded has not yet given to children, in order: stored once at
+    /// its first expansion step and consumed from the head by the later ones, so each step moves only the ids it
+    /// expands (the job's own envelope then carries none, see `Envelope::listed`). Deleted with the last step.
+    pub fn expansion_ids(&self, parent: &str) -> String {
+        format!("{}{parent}", self.expansion_prefix)
     }
 
     /// ZSET job id → parked at (ms): the jobs of a parked account, waiting untouched for `accounts resume`.

@@ -8,6 +8,7 @@
 //!   each goes to the shard of the job it concerns (a job carries its shard from the lease on).
 //! - [`inspect`]: read-only views for `status`, `audit` and `dlq`.
 //! - [`dead`]: replaying and purging dead letters.
+//! - `expansion`: reading a bulk job's id list, the ids of its next expansion step.
 //! - [`rate`]: per-account rate limits shared by every worker.
 //! - [`parking`]: setting a whole account's jobs aside until a person resumes it.
 //! - [`circuit`]: per-account circuit breakers for provider outages.
@@ -26,6 +27,7 @@ pub mod campaign;
 pub mod circuit;
 pub mod connection;
 pub mod dead;
+mod expansion;
 pub mod inspect;
 pub mod keys;
 pub mod parking;
@@ -68,6 +70,18 @@ impl QueueError {
                                 | redis::ServerErrorKind::ReadOnly
                         )
                     )
+            }
+            QueueError::Protocol(_) => false,
+        }
+    }
+
+    /// Whether the call may have run although it failed: the request may have reached Redis and only the reply
+    /// was lost (the connection dropped, or the reply did not come in time). A refused connection, or an error
+    /// Redis answered, means the call did not run.
+    pub fn outcome_unknown(&self) -> bool {
+        match self {
+            QueueError::Redis(e) => {
+                !e.is_connection_refusal() && (e.is_io_error() || e.is_timeout() || e.is_connection_dropped())
             }
             QueueError::Protocol(_) => false,
         }

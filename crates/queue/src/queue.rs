@@ -132,6 +132,10 @@ pub struct Expand {
     pub children: Vec<(String, String)>,
     /// The parent's envelope for the rest still to expand (stored at `rev + 1`); `None` when this is the last step.
     pub rest: Option<String>,
+    /// Ids this step took from the head of the parent's id list ([`Keys::expansion_ids`]).
+    pub pop: u64,
+    /// Ids to store in the parent's id list for the later steps (the first step of an inline list only).
+    pub push: Vec<String>,
     /// The account (for logs; the script reads it from the stored header).
     pub account: String,
 }
@@ -305,8 +309,16 @@ impl Queue {
     /// half-fail on an empty script cache. On a Redis Cluster, where a transaction is confined to one slot, each
     /// chunk of 1,000 is its own atomic call.
     pub async fn enqueue(&self, jobs: &[NewJob], now_ms: u64) -> Result<Vec<String>> {
+        self.enqueue_marked(jobs, now_ms, None).await
+    }
+
+    /// [`Queue::enqueue`] under a batch token: each script call of the batch leaves a marker (kept for the
+    /// idempotency retention), so repeating the very same call with the same token, after an error that left its
+    /// outcome unknown ([`crate::QueueError::outcome_unknown`]), stores nothing twice and returns what the first
+    /// run returned, even if its jobs have run and been deleted since. The jobs and their order must be the same.
+    pub async fn enqueue_marked(&self, jobs: &[NewJob], now_ms: u64, batch: Option<&str>) -> Result<Vec<String>> {
         if self.shards.len() == 1 {
-            return self.enqueue_in(0, jobs, now_ms).await;
+            return self.enqueue_in(0, jobs, now_ms, batch).await;
         }
         let groups = by_shard(jobs, |j| self.shard_of(j));
         let mut out = vec![String::new(); jobs.len()];
@@ -317,10 +329,12 @@ impl Queue {
             pipe.atomic();
             let mut order: Vec<&[usize]> = Vec::new();
             for (shard, members) in &groups {
-                for chunk in members.chunks(CHUNK) {
+                for (c, chunk) in members.chunks(CHUNK).enumerate() {
                     let part: Vec<NewJob> = chunk.iter().map(|&i| jobs[i].clone()).collect();
                     let (mut keys, mut args) = (Vec::new(), Vec::new());
-                    enqueue_args(self.shard_keys(*shard), &part, now_ms, retention, |k| keys.push(k), |a| args.push(a));
+                    let k = self.shard_keys(*shard);
+                    let marker = batch.map(|t| k.enqueue_marker(&format!("{t}:{shard}:{c}")));
+                    enqueue_args(k, &part, now_ms, retention, marker, |k| keys.push(k), |a| args.push(a));
                     pipe.cmd("EVAL").arg(ENQUEUE_SOURCE.as_str()).arg(keys.len()).arg(keys).arg(args);
                     order.push(chunk);
                 }
@@ -335,7 +349,7 @@ impl Queue {
         }
         for (shard, members) in groups {
             let part: Vec<NewJob> = members.iter().map(|&i| jobs[i].clone()).collect();
-            let ids = self.enqueue_in(shard, &part, now_ms).await?;
+            let ids = self.enqueue_in(shard, &part, now_ms, batch).await?;
             for (&i, id) in members.iter().zip(ids) {
                 out[i] = id;
             }
@@ -343,38 +357,38 @@ impl Queue {
         Ok(out)
     }
 
-    async fn enqueue_in(&self, shard: usize, jobs: &[NewJob], now_ms: u64) -> Result<Vec<String>> {
+    async fn enqueue_in(&self, shard: usize, jobs: &[NewJob], now_ms: u64, batch: Option<&str>) -> Result<Vec<String>> {
         if jobs.is_empty() {
             return Ok(Vec::new());
         }
         let keys_of = self.shard_keys(shard);
         let mut conn = self.conn.clone();
         let retention = self.options.idempotency_retention.as_millis().max(1) as u64;
-        if jobs.len() <= CHUNK {
-            let (mut keys, mut args) = (Vec::new(), Vec::new());
-            enqueue_args(keys_of, jobs, now_ms, retention, |k| keys.push(k), |a| args.push(a));
-            let mut inv = self.scripts.enqueue.prepare_invoke();
-            keys.into_iter().for_each(|k| {
-                inv.key(k);
-            });
-            args.into_iter().for_each(|a| {
-                inv.arg(a);
-            });
-            return Ok(inv.invoke_async(&mut conn).await?);
-        }
-        if self.is_cluster() {
+        let marker = |c: usize| batch.map(|t| keys_of.enqueue_marker(&format!("{t}:{shard}:{c}")));
+        if jobs.len() <= CHUNK || self.is_cluster() {
+            // One atomic script call per chunk.
             let mut out = Vec::with_capacity(jobs.len());
-            for chunk in jobs.chunks(CHUNK) {
-                out.extend(Box::pin(self.enqueue_in(shard, chunk, now_ms)).await?);
+            for (c, chunk) in jobs.chunks(CHUNK).enumerate() {
+                let (mut keys, mut args) = (Vec::new(), Vec::new());
+                enqueue_args(keys_of, chunk, now_ms, retention, marker(c), |k| keys.push(k), |a| args.push(a));
+                let mut inv = self.scripts.enqueue.prepare_invoke();
+                keys.into_iter().for_each(|k| {
+                    inv.key(k);
+                });
+                args.into_iter().for_each(|a| {
+                    inv.arg(a);
+                });
+                let ids: Vec<String> = inv.invoke_async(&mut conn).await?;
+                out.extend(ids);
             }
             return Ok(out);
         }
         let mut pipe = redis::pipe();
         pipe.atomic();
-        for chunk in jobs.chunks(CHUNK) {
+        for (c, chunk) in jobs.chunks(CHUNK).enumerate() {
             let mut keys = Vec::new();
             let mut args = Vec::new();
-            enqueue_args(keys_of, chunk, now_ms, retention, |k| keys.push(k), |a| args.push(a));
+            enqueue_args(keys_of, chunk, now_ms, retention, marker(c), |k| keys.push(k), |a| args.push(a));
             pipe.cmd("EVAL").arg(ENQUEUE_SOURCE.as_str()).arg(keys.len()).arg(keys).arg(args);
         }
         let ids: Vec<Vec<String>> = pipe.query_async(&mut conn).await?;
@@ -521,7 +535,12 @@ impl Queue {
         let mut inv = self.scripts.expand.prepare_invoke();
         let k = self.shard_keys(step.shard);
         inv.key(k.jobs()).key(k.ready()).key(k.leased()).key(k.wake()).key(k.pending()).key(k.counts());
+        inv.key(k.expansion_ids(&step.id));
         inv.arg(&step.id).arg(step.rev).arg(step.rest.as_deref().unwrap_or_default());
+        inv.arg(step.pop).arg(step.push.len());
+        for id in &step.push {
+            inv.arg(id);
+        }
         for (id, envelope) in &step.children {
             inv.arg(id).arg(envelope);
         }
@@ -677,20 +696,30 @@ impl Waiter {
     }
 }
 
-/// The enqueue script's KEYS and ARGV for `jobs` in the shard of `k`, handed to `key` and `arg` in order.
+/// The enqueue script's KEYS and ARGV for `jobs` in the shard of `k`, handed to `key` and `arg` in order; `marker`
+/// is this call's batch marker key, if any.
 fn enqueue_args(
     k: &Keys,
     jobs: &[NewJob],
     now_ms: u64,
     retention_ms: u64,
+    marker: Option<String>,
     mut key: impl FnMut(String),
     mut arg: impl FnMut(String),
 ) {
     let fixed = [k.jobs(), k.ready(), k.scheduled(), k.wake(), k.pending(), k.counts()];
     fixed.into_iter().for_each(|k| key(k.to_string()));
+    let mut next_key = fixed.len();
     arg(now_ms.to_string());
     arg(retention_ms.to_string());
-    let mut next_key = fixed.len();
+    match marker {
+        Some(marker) => {
+            key(marker);
+            next_key += 1;
+            arg(next_key.to_string());
+        }
+        None => arg("0".to_string()),
+    }
     for job in jobs {
         let index = match &job.idempotency_key {
             Some(key_text) => {

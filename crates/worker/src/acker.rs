@@ -28,7 +28,7 @@ pub(crate) fn weight(finish: &Finish) -> usize {
         Finish::Ack(a) => 4 + records(a.records.len()),
         Finish::Reschedule(r) => 5 + records(r.records.len()),
         Finish::Park(p) => 5 + records(p.records.len()),
-        Finish::Expand(e) => 3 + 2 * e.children.len(),
+        Finish::Expand(e) => 5 + e.push.len() + 2 * e.children.len(),
     }
 }
 

@@ -99,6 +99,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         rate_wait: config.worker.rate_wait,
         max_reclaims: config.worker.max_reclaims,
         metrics: metrics.clone(),
+        queue: queue.clone(),
     };
     let (abandon_tx, abandon) = watch::channel(false);
     let context = Arc::new(JobContext { executor, finishes: finish_tx, inflight: inflight.clone(), abandon });
