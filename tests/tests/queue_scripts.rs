@@ -12,6 +12,10 @@ async fn queue(redis: &RedisServer) -> Queue {
 }
 
 async fn queue_with(redis: &RedisServer, dead_max_len: u64) -> Queue {
+    queue_waiting(redis, dead_max_len, 0).await
+}
+
+async fn queue_waiting(redis: &RedisServer, dead_max_len: u64, wait_replicas: u32) -> Queue {
     let target = RedisTarget::new(&redis.url()).expect("url");
     let options = QueueOptions {
         prefix: "deleteq".into(),
@@ -20,6 +24,8 @@ async fn queue_with(redis: &RedisServer, dead_max_len: u64) -> Queue {
         dead_max_age: Duration::from_secs(3600),
         idempotency_retention: Duration::from_secs(60),
         shards: 1,
+        wait_replicas,
+        wait_timeout: Duration::from_millis(300),
     };
     Queue::connect(&target, options).await.expect("connect")
 }
@@ -291,6 +297,28 @@ async fn a_repeated_batch_stores_nothing_twice_even_after_its_jobs_ran() {
     assert_eq!(q.depths().await.expect("depths").jobs, 2);
 }
 
+#[test]
+fn with_wait_replicas_an_enqueue_counts_only_once_a_replica_has_it() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let redis = RedisServer::start();
+    let q = rt.block_on(queue_waiting(&redis, 100, 1));
+    let now = deleteq_core::now_ms();
+    // No replica: the batch is on the primary, but not confirmed, and the error says so.
+    match rt.block_on(q.enqueue_marked(&[job("a", 0)], now, Some("T1"))) {
+        Err(deleteq_queue::QueueError::NotReplicated { acked: 0, wanted: 1 }) => {}
+        other => panic!("expected NotReplicated, got {other:?}"),
+    }
+    let replica = RedisServer::start_replica_of(&redis);
+    // With a replica linked: the repeat of the same batch settles it (stored once), and new writes are confirmed.
+    assert_eq!(rt.block_on(q.enqueue_marked(&[job("a", 0)], now, Some("T1"))).expect("confirmed"), ["a"]);
+    assert_eq!(rt.block_on(q.enqueue(&[job("b", 0)], now)).expect("confirmed"), ["b"]);
+    let leased = rt.block_on(q.lease(2, Duration::from_secs(30), now)).expect("lease");
+    let acks: Vec<Ack> = leased.iter().map(|l| ack(&l.id, l.rev)).collect();
+    assert_eq!(rt.block_on(q.ack(&acks, now)).expect("ack"), [true, true]);
+    let left: usize = inspect::query(&replica.url(), redis::cmd("HLEN").arg("{deleteq}:jobs"));
+    assert_eq!(left, 0, "the replica has the acks too: WAIT returned after they reached it");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn expansion_steps_are_atomic_and_idempotent() {
     use deleteq_queue::Expand;
@@ -478,6 +506,8 @@ async fn shards_split_the_queue_and_every_reader_merges_them() {
         dead_max_age: Duration::from_secs(3600),
         idempotency_retention: Duration::from_secs(60),
         shards: 4,
+        wait_replicas: 0,
+        wait_timeout: Duration::from_secs(1),
     };
     let q = Queue::connect(&target, options).await.expect("connect");
     let now = deleteq_core::now_ms();

@@ -25,8 +25,9 @@ pub enum ProducerError {
     /// Redis failed before the batch could run; nothing of this batch is in the queue.
     #[error(transparent)]
     Queue(#[from] QueueError),
-    /// Redis may have stored the batch, but its reply was lost, and repeating it (which would have settled the
-    /// outcome without storing anything twice) failed too. The batch is stored whole or not at all on one Redis
+    /// Redis may have stored the batch, but its reply was lost (or fewer replicas than `[redis] wait_replicas`
+    /// confirmed it), and repeating it (which would have settled the outcome without storing anything twice)
+    /// failed too. The batch is stored whole or not at all on one Redis
     /// node (chunk by chunk on a Redis Cluster); resending it with `idempotency_key`s is safe.
     #[error("the outcome is unknown: Redis may or may not have stored the batch ({0}); resend it with idempotency keys to be sure")]
     Unknown(#[source] QueueError),

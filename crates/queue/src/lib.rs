@@ -48,6 +48,15 @@ pub enum QueueError {
     /// Redis answered something the scripts never return.
     #[error("unexpected reply from redis: {0}")]
     Protocol(String),
+    /// The write is on the primary but fewer replicas than `[redis] wait_replicas` confirmed it in time: a
+    /// failover now could lose it.
+    #[error("stored on the primary, but only {acked} of {wanted} replicas confirmed it within [redis] wait_timeout")]
+    NotReplicated {
+        /// Replicas that confirmed.
+        acked: u64,
+        /// Replicas wanted.
+        wanted: u64,
+    },
 }
 
 impl QueueError {
@@ -72,6 +81,8 @@ impl QueueError {
                     )
             }
             QueueError::Protocol(_) => false,
+            // The replicas may catch up: waiting again may confirm it.
+            QueueError::NotReplicated { .. } => true,
         }
     }
 
@@ -84,6 +95,8 @@ impl QueueError {
                 !e.is_connection_refusal() && (e.is_io_error() || e.is_timeout() || e.is_connection_dropped())
             }
             QueueError::Protocol(_) => false,
+            // Whether the write survives a failover is not known.
+            QueueError::NotReplicated { .. } => true,
         }
     }
 }

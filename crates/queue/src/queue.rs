@@ -31,6 +31,10 @@ pub struct QueueOptions {
     pub dead_max_age: Duration,
     /// Independent shards the queue is split into (DESIGN §8); 1 = one `{prefix}` slot.
     pub shards: usize,
+    /// Replicas an enqueue and an ack wait for (`WAIT`), and for how long at most; 0 = none.
+    pub wait_replicas: u32,
+    /// How long to wait for them.
+    pub wait_timeout: Duration,
 }
 
 impl QueueOptions {
@@ -43,6 +47,8 @@ impl QueueOptions {
             dead_max_len: config.dlq.max_len,
             dead_max_age: config.dlq.max_age,
             shards: config.redis.shards.max(1) as usize,
+            wait_replicas: config.redis.wait_replicas,
+            wait_timeout: config.redis.wait_timeout,
         }
     }
 }
@@ -317,6 +323,24 @@ impl Queue {
     /// outcome unknown ([`crate::QueueError::outcome_unknown`]), stores nothing twice and returns what the first
     /// run returned, even if its jobs have run and been deleted since. The jobs and their order must be the same.
     pub async fn enqueue_marked(&self, jobs: &[NewJob], now_ms: u64, batch: Option<&str>) -> Result<Vec<String>> {
+        let ids = self.enqueue_unconfirmed(jobs, now_ms, batch).await?;
+        // With `wait_replicas`, stored counts only once the replicas have it: on every shard written (the node of
+        // each on a cluster; one node has them all otherwise).
+        let written: Vec<usize> = if self.is_cluster() {
+            by_shard(jobs, |j| self.shard_of(j)).into_iter().map(|(shard, _)| shard).collect()
+        } else {
+            vec![0]
+        };
+        for shard in written {
+            let (acked, wanted) = self.wait_for_replicas(shard).await?;
+            if acked < wanted {
+                return Err(crate::QueueError::NotReplicated { acked, wanted });
+            }
+        }
+        Ok(ids)
+    }
+
+    async fn enqueue_unconfirmed(&self, jobs: &[NewJob], now_ms: u64, batch: Option<&str>) -> Result<Vec<String>> {
         if self.shards.len() == 1 {
             return self.enqueue_in(0, jobs, now_ms, batch).await;
         }
@@ -464,6 +488,21 @@ impl Queue {
         Ok(out)
     }
 
+    /// Waits (`WAIT`) for the configured replicas to have every write made so far on the connection to shard
+    /// `shard`'s node; returns how many confirmed and how many were wanted (`(0, 0)` without `wait_replicas`).
+    pub(crate) async fn wait_for_replicas(&self, shard: usize) -> Result<(u64, u64)> {
+        let wanted = u64::from(self.options.wait_replicas);
+        if wanted == 0 {
+            return Ok((0, 0));
+        }
+        // A read of a shard key first routes the pipeline, WAIT with it, to the node holding the shard's slot.
+        let mut pipe = redis::pipe();
+        pipe.cmd("EXISTS").arg(self.shard_keys(shard).jobs()).ignore();
+        pipe.cmd("WAIT").arg(wanted).arg(self.options.wait_timeout.as_millis().max(1) as u64);
+        let (acked,): (u64,) = pipe.query_async(&mut self.conn.clone()).await?;
+        Ok((acked, wanted))
+    }
+
     async fn ack_in(&self, shard: usize, acks: &[&Ack], now_ms: u64) -> Result<Vec<bool>> {
         let k = self.shard_keys(shard);
         let mut inv = self.scripts.ack.prepare_invoke();
@@ -495,7 +534,13 @@ impl Queue {
             }
         }
         let mut conn = self.conn.clone();
-        Ok(flags(inv.invoke_async(&mut conn).await?))
+        let done = flags(inv.invoke_async(&mut conn).await?);
+        // The ack stands whatever the replicas say (its calls were made); a shortfall is only logged.
+        let (acked, wanted) = self.wait_for_replicas(shard).await?;
+        if acked < wanted {
+            tracing::warn!(shard, acked, wanted, "An ack was not confirmed by the replicas in time.");
+        }
+        Ok(done)
     }
 
     /// Moves leased jobs to the scheduled set with their rewritten envelopes; per job, whether it was moved.

@@ -44,8 +44,9 @@ pub enum ApiError {
     /// Redis failed; see each endpoint for what may have been done.
     #[error("the queue's Redis did not answer; try again")]
     Redis(#[source] QueueError),
-    /// Redis may have stored the jobs, but its reply was lost and repeating the batch could not settle it.
-    #[error("the queue's Redis may or may not have stored the jobs (its reply was lost); resend them with idempotency_key to be sure")]
+    /// Redis may have stored the jobs, but its reply was lost (or the replicas `[redis] wait_replicas` asks for
+    /// did not confirm them) and repeating the batch could not settle it.
+    #[error("the queue's Redis may or may not have stored the jobs durably ({0}); resend them with idempotency_key to be sure")]
     Unsettled(#[source] QueueError),
     /// The request took longer than the server allows.
     #[error("the request took longer than {0} s and was abandoned")]
