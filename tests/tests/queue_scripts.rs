@@ -320,6 +320,44 @@ fn with_wait_replicas_an_enqueue_counts_only_once_a_replica_has_it() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn the_audit_cursor_follows_each_shard_by_its_own_id() {
+    let redis = RedisServer::start();
+    let target = RedisTarget::new(&redis.url()).expect("url");
+    let options = QueueOptions { shards: 2, ..QueueOptions::from_config(&deleteq_core::Config::default()) };
+    let q = Queue::connect(&target, options).await.expect("connect");
+    let url = redis.url();
+    let add = move |shard: usize, id: &'static str| {
+        let url = url.clone();
+        async move {
+            let key = format!("{{deleteq:{shard}}}:audit");
+            tokio::task::spawn_blocking(move || {
+                let _: String = inspect::query(&url, redis::cmd("XADD").arg(key).arg(id).arg("outcome").arg(id));
+            })
+            .await
+            .expect("xadd");
+        }
+    };
+    add(0, "100-5").await;
+    add(1, "100-1").await;
+    let mut cursor = q.audit_cursor("-");
+    let first: Vec<String> = q.audit_next(&mut cursor, 10).await.expect("read").into_iter().map(|e| e.0).collect();
+    assert_eq!(first, ["100-1", "100-5"]);
+    // Shard 1 writes an entry whose id is below shard 0's last one (the same millisecond; or another node's clock):
+    // one cursor at 100-5 would skip it for good.
+    add(1, "100-2").await;
+    add(0, "101-0").await;
+    let next: Vec<String> = q.audit_next(&mut cursor, 10).await.expect("read").into_iter().map(|e| e.0).collect();
+    assert_eq!(next, ["100-2", "101-0"]);
+    assert!(q.audit_next(&mut cursor, 10).await.expect("read").is_empty());
+    // Tail's cursor starts at each shard's newest entry.
+    let (last, mut tail) = q.audit_last_and_cursor(2).await.expect("tail");
+    assert_eq!(last.into_iter().map(|e| e.0).collect::<Vec<_>>(), ["100-5", "101-0"]);
+    add(1, "100-3").await;
+    let more: Vec<String> = q.audit_next(&mut tail, 10).await.expect("read").into_iter().map(|e| e.0).collect();
+    assert_eq!(more, ["100-3"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn expansion_steps_are_atomic_and_idempotent() {
     use deleteq_queue::Expand;
     let redis = RedisServer::start();
@@ -544,11 +582,12 @@ async fn shards_split_the_queue_and_every_reader_merges_them() {
     assert_eq!((depths.jobs, depths.audit, depths.dead), (0, 201, 1), "{depths:?}");
     assert_eq!(q.audit_last(1_000).await.expect("audit").len(), 201, "the streams of every shard, merged");
     let mut seen = 0;
-    let mut after = "-".to_string();
+    let mut cursor = q.audit_cursor("-");
     loop {
-        let page = q.audit_after(&after, 50).await.expect("page");
-        let Some(last) = page.last() else { break };
-        after = last.0.clone();
+        let page = q.audit_next(&mut cursor, 50).await.expect("page");
+        if page.is_empty() {
+            break;
+        }
         seen += page.len();
     }
     assert_eq!(seen, 201, "paging through the merged streams misses nothing");
