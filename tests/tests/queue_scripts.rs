@@ -26,6 +26,7 @@ async fn queue_waiting(redis: &RedisServer, dead_max_len: u64, wait_replicas: u3
         shards: 1,
         wait_replicas,
         wait_timeout: Duration::from_millis(300),
+        campaign_retention: Duration::from_secs(3600),
     };
     Queue::connect(&target, options).await.expect("connect")
 }
@@ -358,6 +359,55 @@ async fn the_audit_cursor_follows_each_shard_by_its_own_id() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn finished_campaigns_are_deleted_after_their_retention() {
+    use deleteq_queue::campaign::CampaignInfo;
+    let redis = RedisServer::start();
+    let q = queue(&redis).await;
+    let now = deleteq_core::now_ms();
+    let info = |id: &str| CampaignInfo {
+        id: id.into(),
+        name: id.into(),
+        total: 1,
+        jobs: 1,
+        created_ms: now,
+        submitted: true,
+        cancelled_ms: None,
+        finished_ms: None,
+    };
+    // "done" finishes; "open" still has its job queued.
+    for id in ["done", "open"] {
+        assert!(q.create_campaign(&info(id)).await.expect("create"));
+        let job = NewJob { campaign: Some(id.into()), ..job(&format!("j-{id}"), 0) };
+        q.enqueue(&[job], now).await.expect("enqueue");
+    }
+    let leased = q.lease(1, Duration::from_secs(30), now).await.expect("lease").remove(0);
+    assert_eq!(leased.id, "j-done");
+    let mut record = record(&leased.id, Outcome::Deleted);
+    record.campaign = Some("done".into());
+    let mut finished = ack(&leased.id, leased.rev);
+    finished.records = vec![record];
+    assert_eq!(q.ack(&[finished], now).await.expect("ack"), [true]);
+    q.cancel_campaign("done", now).await.expect("cancel");
+    let day = 86_400_000;
+    // The first sweep stamps when it was seen finished; it goes a retention later, and the open one stays.
+    assert_eq!(q.sweep_campaigns(now, day).await.expect("sweep"), 0);
+    assert_eq!(q.sweep_campaigns(now + day - 1, day).await.expect("sweep"), 0);
+    assert!(q.campaign("done").await.expect("read").is_some());
+    assert_eq!(q.sweep_campaigns(now + day, day).await.expect("sweep"), 1);
+    assert!(q.campaign("done").await.expect("read").is_none());
+    assert!(q.campaign("open").await.expect("read").is_some(), "an unfinished campaign is kept");
+    let url = redis.url();
+    let left: Vec<String> = tokio::task::spawn_blocking(move || {
+        let counts: Vec<String> = inspect::query(&url, redis::cmd("HKEYS").arg("{deleteq}:campaign:counts"));
+        let cancelled: Vec<String> = inspect::query(&url, redis::cmd("SMEMBERS").arg("{deleteq}:campaigns:cancelled"));
+        counts.into_iter().chain(cancelled).collect()
+    })
+    .await
+    .expect("keys");
+    assert!(left.is_empty(), "its counters and cancellation mark went too: {left:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn expansion_steps_are_atomic_and_idempotent() {
     use deleteq_queue::Expand;
     let redis = RedisServer::start();
@@ -546,6 +596,7 @@ async fn shards_split_the_queue_and_every_reader_merges_them() {
         shards: 4,
         wait_replicas: 0,
         wait_timeout: Duration::from_secs(1),
+        campaign_retention: Duration::from_secs(3600),
     };
     let q = Queue::connect(&target, options).await.expect("connect");
     let now = deleteq_core::now_ms();

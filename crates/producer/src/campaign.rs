@@ -91,6 +91,7 @@ impl Producer {
             created_ms: deleteq_core::now_ms(),
             submitted: false,
             cancelled_ms: None,
+            finished_ms: None,
         };
         self.queue().create_campaign(&info).await?;
         let mut lines = numbered(text);

@@ -35,6 +35,8 @@ pub struct QueueOptions {
     pub wait_replicas: u32,
     /// How long to wait for them.
     pub wait_timeout: Duration,
+    /// How long a finished campaign is kept (`[campaigns] retention`).
+    pub campaign_retention: Duration,
 }
 
 impl QueueOptions {
@@ -49,6 +51,7 @@ impl QueueOptions {
             shards: config.redis.shards.max(1) as usize,
             wait_replicas: config.redis.wait_replicas,
             wait_timeout: config.redis.wait_timeout,
+            campaign_retention: config.campaigns.retention,
         }
     }
 }
@@ -275,6 +278,11 @@ impl Queue {
     /// The audit stream bound.
     pub(crate) fn audit_max_len(&self) -> u64 {
         self.options.audit_max_len
+    }
+
+    /// How long a finished campaign is kept.
+    pub fn campaign_retention(&self) -> Duration {
+        self.options.campaign_retention
     }
 
     /// The dead-letter set's bounds: its max len and max age.

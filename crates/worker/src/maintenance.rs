@@ -1,6 +1,6 @@
 //! Moves jobs back to the ready list: scheduled jobs and retries once due, the jobs of workers whose leases expired
-//! (killed or stalled), and jobs left set aside for an account resumed meanwhile; and trims the dead letters to
-//! their bounds a step at a time. Every worker runs this; the scripts make concurrent runs harmless.
+//! (killed or stalled), and jobs left set aside for an account resumed meanwhile; trims the dead letters to their
+//! bounds a step at a time, and deletes campaigns finished longer than `[campaigns] retention` ago. Every worker runs this; the scripts make concurrent runs harmless.
 
 use deleteq_queue::Queue;
 use std::time::Duration;
@@ -17,6 +17,9 @@ const UNPARK_EVERY: u32 = 25;
 /// lowered, or an ack's step could not keep up) shrinks by up to 1,000 a second per shard until it fits.
 const TRIM_EVERY: u32 = 5;
 
+/// How often (in ticks) finished campaigns past `[campaigns] retention` are looked for: once a minute.
+const CAMPAIGNS_EVERY: u32 = 300;
+
 /// Runs until `stop` turns true.
 pub(crate) async fn run_maintenance(queue: Queue, accounts: Vec<String>, mut stop: watch::Receiver<bool>) {
     let mut failures: u32 = 0;
@@ -28,6 +31,9 @@ pub(crate) async fn run_maintenance(queue: Queue, accounts: Vec<String>, mut sto
         }
         if ticks.is_multiple_of(TRIM_EVERY) {
             trim_dead_letters(&queue).await;
+        }
+        if ticks.is_multiple_of(CAMPAIGNS_EVERY) {
+            sweep_campaigns(&queue).await;
         }
         let delay = if failures == 0 { TICK } else { crate::redis_backoff(failures) };
         tokio::select! {
@@ -67,6 +73,16 @@ async fn trim_dead_letters(queue: &Queue) {
         match queue.trim_dead_letters(shard, now).await {
             Ok(0) | Err(_) => {}
             Ok(removed) => tracing::debug!(shard, removed, "Trimmed dead letters to their bounds."),
+        }
+    }
+}
+
+/// Deletes the campaigns finished longer than `[campaigns] retention` ago; errors wait for the next round.
+async fn sweep_campaigns(queue: &Queue) {
+    let retention = queue.campaign_retention().as_millis() as u64;
+    if let Ok(deleted) = queue.sweep_campaigns(deleteq_core::now_ms(), retention).await {
+        if deleted > 0 {
+            tracing::info!(deleted, "Deleted campaigns finished longer than [campaigns] retention ago.");
         }
     }
 }

@@ -53,6 +53,8 @@ pub struct Config {
     pub audit: AuditConfig,
     /// The dead-letter set.
     pub dlq: DlqConfig,
+    /// Submitted campaigns.
+    pub campaigns: CampaignsConfig,
     /// Enqueueing.
     pub producer: ProducerConfig,
     /// Named provider accounts.
@@ -81,6 +83,8 @@ struct RawConfig {
     audit: AuditConfig,
     #[serde(default)]
     dlq: DlqConfig,
+    #[serde(default)]
+    campaigns: CampaignsConfig,
     #[serde(default)]
     producer: ProducerConfig,
     #[serde(default)]
@@ -274,6 +278,22 @@ impl Default for DlqConfig {
     }
 }
 
+/// `[campaigns]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CampaignsConfig {
+    /// A finished campaign (every message terminal) is deleted this long after it finished: its description,
+    /// counters and cancellation mark. Its audit records stay (the stream has its own bound).
+    #[serde(with = "serde_duration")]
+    pub retention: Duration,
+}
+
+impl Default for CampaignsConfig {
+    fn default() -> Self {
+        CampaignsConfig { retention: Duration::from_secs(30 * 86_400) }
+    }
+}
+
 /// `[producer]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -328,6 +348,7 @@ impl Config {
             circuit: raw.circuit,
             audit: raw.audit,
             dlq: raw.dlq,
+            campaigns: raw.campaigns,
             producer: raw.producer,
             accounts,
             schedules: raw.schedules,
@@ -357,6 +378,12 @@ impl Config {
         }
         if self.retry.max_attempts == 0 {
             return invalid("retry.max_attempts must be at least 1".into());
+        }
+        if self.campaigns.retention < Duration::from_secs(60) {
+            return invalid(format!(
+                "campaigns.retention = {} ms: must be at least 1 minute",
+                self.campaigns.retention.as_millis()
+            ));
         }
         if self.redis.wait_replicas > 16 {
             return invalid(format!("redis.wait_replicas = {}: must be between 0 and 16", self.redis.wait_replicas));
