@@ -408,6 +408,41 @@ async fn finished_campaigns_are_deleted_after_their_retention() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn parked_jobs_of_an_account_no_longer_configured_are_put_back_to_be_dead_lettered() {
+    use deleteq_queue::parking::ParkJob;
+    let redis = RedisServer::start();
+    let q = queue(&redis).await;
+    let now = deleteq_core::now_ms();
+    let gone = |id: &str| NewJob { account: "gone".into(), ..job(id, 0) };
+    q.enqueue(&[gone("g1"), job("c1", 0)], now).await.expect("enqueue");
+    for leased in q.lease(2, Duration::from_secs(30), now).await.expect("lease") {
+        let park = ParkJob {
+            account: leased.account.clone(),
+            id: leased.id.clone(),
+            rev: leased.rev,
+            envelope: leased.envelope.clone(),
+            records: Vec::new(),
+            shard: 0,
+        };
+        assert!(q.park_job(&park, now).await.expect("park"));
+    }
+    // "cc" is still configured: its job waits for a resume; "gone" is not: its job goes back in line.
+    let released = q.release_unconfigured(&["cc".to_string()]).await.expect("release");
+    assert_eq!(released, [("gone".to_string(), 1)]);
+    assert_eq!(q.parked_jobs("cc").await.expect("parked"), 1);
+    let leased = q.lease(10, Duration::from_secs(30), now).await.expect("lease");
+    assert_eq!(leased.iter().map(|l| l.id.as_str()).collect::<Vec<_>>(), ["g1"]);
+    assert!(q.release_unconfigured(&["cc".to_string()]).await.expect("again").is_empty());
+    let url = redis.url();
+    let members: Vec<String> = tokio::task::spawn_blocking(move || {
+        inspect::query(&url, redis::cmd("SMEMBERS").arg("{deleteq}:parked-accounts"))
+    })
+    .await
+    .expect("members");
+    assert_eq!(members, ["cc"], "an account whose set is empty is forgotten");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn expansion_steps_are_atomic_and_idempotent() {
     use deleteq_queue::Expand;
     let redis = RedisServer::start();

@@ -34,6 +34,7 @@ pub struct Keys {
     expansion_prefix: String,
     enqueue_prefix: String,
     parked_prefix: String,
+    parked_accounts: String,
     pending: String,
     counts: String,
     reclaims: String,
@@ -73,6 +74,7 @@ impl Keys {
             expansion_prefix: k("expanding:"),
             enqueue_prefix: k("enqueued:"),
             parked_prefix: k("parked:"),
+            parked_accounts: k("parked-accounts"),
             pending: k("pending"),
             counts: k("counts"),
             reclaims: k("reclaims"),
@@ -140,6 +142,12 @@ impl Keys {
     /// ZSET job id → parked at (ms): the jobs of a parked account, waiting untouched for `accounts resume`.
     pub fn parked_jobs(&self, account: &str) -> String {
         format!("{}{account}", self.parked_prefix)
+    }
+
+    /// SET of the accounts that have (or had) jobs set aside in this shard's parked sets, so jobs of an account
+    /// removed from the config can be found and dead-lettered. A member goes when its set is found empty.
+    pub fn parked_accounts(&self) -> &str {
+        &self.parked_accounts
     }
 
     /// HASH account → its unfinished jobs in this queue (queued, leased, scheduled or parked); a field goes when it

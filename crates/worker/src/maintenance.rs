@@ -87,8 +87,14 @@ async fn sweep_campaigns(queue: &Queue) {
     }
 }
 
-/// Puts back the jobs set aside for accounts that are not parked any more.
+/// Puts back the jobs set aside for accounts that are not parked any more, and those of accounts no longer
+/// configured (they are then dead-lettered as of an unknown account).
 async fn unpark_stragglers(queue: &Queue, accounts: &[String]) {
+    if let Ok(released) = queue.release_unconfigured(accounts).await {
+        for (account, moved) in released {
+            tracing::warn!(%account, moved, "Jobs set aside for an account no longer configured go to the dead letters.");
+        }
+    }
     for account in accounts {
         let stranded = match queue.parked_jobs(account).await {
             Ok(n) => n,
