@@ -149,6 +149,13 @@ impl RedisCluster {
         self.owner(port, slot).expect("the key's slot has a master")
     }
 
+    /// The indices of the replicas of master `index`, as a live node sees them.
+    pub fn replicas_of(&self, index: usize) -> Vec<usize> {
+        let view = self.view().expect("a live node");
+        let Some(me) = view.iter().find(|l| l.port == self.nodes[index].port) else { return Vec::new() };
+        view.iter().filter(|l| l.master_id == me.id).filter_map(|l| self.index_of(l.port)).collect()
+    }
+
     /// SIGKILLs master `index` and remembers one of its slots and its replicas for
     /// [`RedisCluster::wait_for_failover`].
     pub fn kill_master(&mut self, index: usize) {
