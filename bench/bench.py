@@ -9,6 +9,9 @@ Scenarios (N jobs each, default 100,000):
   pickup     an idle worker: enqueue one job at a time, enqueue -> outcome latency
   quickblox  one bulk job of N QuickBlox ids through the emulator: provider calls made (ceil(N / 50) when nothing
              fails) and messages/s
+  expansion  one bulk job of N ids on a one-id-per-call account (N children, N / 1000 expansion steps): the bytes
+             Redis read and wrote while it was expanded and drained (INFO stats total_net_input_bytes and
+             total_net_output_bytes, before and after), per id: linear in N when each step moves only its own ids
 Accounts are configured with a rate limit far above any provider plan: this measures deleteq, not a plan's limit
 (the limiter itself stays on). Each drain prints jobs/s, p50/p99 enqueue->outcome latency and the worker's peak RSS. Output: one JSON line per
 scenario. Usage: bench.py [--n N] [--single-n N] [--concurrency C] [--bin PATH]
@@ -147,6 +150,37 @@ def drain(env, account, n, conc, latency_ms=0):
             "p50_ms": pct(lat, 50), "p99_ms": pct(lat, 99), "peak_rss_mb": round(peak / 1024, 1)}
 
 
+def net_bytes(url):
+    port = url.rsplit(":", 1)[1]
+    out = subprocess.run(["redis-cli", "-p", port, "INFO", "stats"], capture_output=True, text=True).stdout
+    stats = dict(l.split(":", 1) for l in out.splitlines() if ":" in l)
+    return int(stats["total_net_input_bytes"]), int(stats["total_net_output_bytes"])
+
+
+def expansion(env, n, conc):
+    """One bulk job of n noop ids (one id per call): the bytes through Redis while it is expanded and drained."""
+    _, url = env.redis()
+    cfg = env.config(url, None, conc)
+    path = os.path.join(env.d, f"bulk-{n}.jsonl")
+    with open(path, "w") as f:
+        f.write(json.dumps({"account": "nop", "messages": [f"{1_000_000_000 + i}" for i in range(n)]}) + "\n")
+    env.run(cfg, "enqueue", "--file", path)
+    before = net_bytes(url)
+    t0 = time.perf_counter()
+    w = subprocess.Popen([env.binary, "--config", cfg, "worker"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         env=dict(os.environ, RUST_LOG="warn"))
+    while xlen(url) < n and time.perf_counter() - t0 < 900:
+        time.sleep(0.05)
+    dt = time.perf_counter() - t0
+    after = net_bytes(url)
+    w.terminate(); w.wait(15)
+    bytes_in, bytes_out = after[0] - before[0], after[1] - before[1]
+    return {"scenario": "expansion-bytes", "n": n, "done": xlen(url), "seconds": round(dt, 2),
+            "redis_net_input_bytes": bytes_in, "redis_net_output_bytes": bytes_out,
+            "input_bytes_per_id": round(bytes_in / n), "output_bytes_per_id": round(bytes_out / n),
+            "note": "includes each child's lease, audit record and ack; the audit polling adds a few bytes"}
+
+
 def redis_memory(url):
     port = url.rsplit(":", 1)[1]
     out = subprocess.run(["redis-cli", "-p", port, "INFO", "memory"], capture_output=True, text=True).stdout
@@ -242,12 +276,16 @@ def main():
     ap.add_argument("--campaign-n", type=int, default=1_000_000, help="lines of the campaign submit bench (0 skips)")
     ap.add_argument("--only-campaign", action="store_true", help="run only the campaign bench")
     ap.add_argument("--only-shards", action="store_true", help="run only the shards/cluster drain bench")
+    ap.add_argument("--only-expansion", action="store_true", help="run only the bulk expansion bytes bench")
     ap.add_argument("--bin", default=os.path.join(ROOT, "target", "release", "deleteq"))
     a = ap.parse_args()
     binary = os.path.abspath(a.bin)
     d = tempfile.mkdtemp(prefix="deleteq-bench-")
     env = Env(binary, d)
     try:
+        if a.only_expansion:
+            print(json.dumps(expansion(env, a.n, a.concurrency)), flush=True)
+            return 0
         if a.campaign_n and not a.only_shards:
             print(json.dumps(campaign(env, a.campaign_n, a.concurrency)), flush=True)
         if a.only_campaign:
@@ -295,6 +333,8 @@ def main():
         print(json.dumps({"scenario": "quickblox-bulk", "n": a.n, "batch_size": 50, "calls": stats["requests"],
                           "expected_calls": -(-a.n // 50), "deleted": stats["deletions"],
                           "messages_per_s": round(a.n / dt)}), flush=True)
+
+        print(json.dumps(expansion(env, a.n, a.concurrency)), flush=True)
 
         _, url = env.redis()
         cfg = env.config(url, None, 8)

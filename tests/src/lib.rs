@@ -21,12 +21,14 @@ pub mod inspect;
 pub mod process;
 pub mod redis_cluster;
 pub mod redis_server;
+pub mod reply_cutter;
 pub mod stub;
 
 pub use emulator::TestEmulator;
 pub use process::{deleteq, deleteq_with_env, Process, Server, Worker};
 pub use redis_cluster::RedisCluster;
 pub use redis_server::RedisServer;
+pub use reply_cutter::ReplyCutter;
 pub use stub::StubServer;
 
 /// A loopback port nobody listens on right now.

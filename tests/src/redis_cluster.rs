@@ -42,7 +42,8 @@ pub struct RedisCluster {
 
 impl RedisCluster {
     /// Starts `masters` masters with `replicas_per_master` replicas each, creates the cluster and waits until
-    /// every node reports `cluster_state:ok` with all 16384 slots served and every replica's link is up.
+    /// every node reports `cluster_state:ok` with all 16384 slots served, every node sees exactly `masters`
+    /// masters and `masters * replicas_per_master` replicas of them, and every replica's link is up.
     pub fn start(masters: usize, replicas_per_master: usize) -> RedisCluster {
         assert!(masters >= 3, "redis-cli --cluster create needs at least 3 masters");
         let count = masters * (1 + replicas_per_master);
@@ -75,10 +76,12 @@ impl RedisCluster {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
-        assert!(wait_until(Duration::from_secs(30), || cluster.ready(count)), "the cluster did not become ready");
+        let ready = wait_until(Duration::from_secs(30), || cluster.ready(masters, replicas_per_master));
+        assert!(ready, "the cluster did not reach {masters} masters with {replicas_per_master} replicas each");
         let view = cluster.view().expect("a live node");
         cluster.seeds =
             (0..count).filter(|&i| view.iter().any(|l| l.port == cluster.nodes[i].port && l.is_master())).collect();
+        assert_eq!(cluster.seeds.len(), masters, "the topology changed right after it was ready");
         cluster
     }
 
@@ -146,6 +149,13 @@ impl RedisCluster {
         self.owner(port, slot).expect("the key's slot has a master")
     }
 
+    /// The indices of the replicas of master `index`, as a live node sees them.
+    pub fn replicas_of(&self, index: usize) -> Vec<usize> {
+        let view = self.view().expect("a live node");
+        let Some(me) = view.iter().find(|l| l.port == self.nodes[index].port) else { return Vec::new() };
+        view.iter().filter(|l| l.master_id == me.id).filter_map(|l| self.index_of(l.port)).collect()
+    }
+
     /// SIGKILLs master `index` and remembers one of its slots and its replicas for
     /// [`RedisCluster::wait_for_failover`].
     pub fn kill_master(&mut self, index: usize) {
@@ -188,14 +198,25 @@ impl RedisCluster {
         assert!(wait_until(Duration::from_secs(30), || self.live_ports().all(rejoined)), "the node did not rejoin");
     }
 
-    /// Ready after creation: every node is up, reports `cluster_state:ok` with all slots served and knows all
-    /// `count` nodes, and every replica's link to its master is up.
-    fn ready(&self, count: usize) -> bool {
+    /// Ready after creation, in the topology asked for: every node is up and reports `cluster_state:ok` with all
+    /// slots served; its view (`CLUSTER NODES`) holds all nodes, `masters` of them masters serving slots and the
+    /// others replicas of those masters, `replicas` each; and every replica's link to its master is up. Until
+    /// `redis-cli --cluster create` has assigned the replicas and gossip has spread it, a node still sees every
+    /// other node as a master: a view read then is not the cluster the tests assert.
+    fn ready(&self, masters: usize, replicas: usize) -> bool {
+        let count = masters * (1 + replicas);
         self.live_ports().all(|port| {
-            let Ok(info) = node_query::<String>(port, redis::cmd("CLUSTER").arg("INFO")) else { return false };
             let Ok(repl) = node_query::<String>(port, redis::cmd("INFO").arg("replication")) else { return false };
+            let Some(view) = self.view_from(port) else { return false };
+            let serving: Vec<&NodeLine> = view.iter().filter(|l| l.is_master() && !l.slots.is_empty()).collect();
+            let of_each = serving
+                .iter()
+                .all(|m| view.iter().filter(|l| l.is_replica() && l.master_id == m.id).count() == replicas);
             cluster_ok(port)
-                && info.contains(&format!("cluster_known_nodes:{count}\r\n"))
+                && view.len() == count
+                && serving.len() == masters
+                && view.iter().filter(|l| l.is_replica()).count() == masters * replicas
+                && of_each
                 && (repl.contains("role:master") || repl.contains("master_link_status:up"))
         })
     }
@@ -271,6 +292,10 @@ impl NodeLine {
 
     fn is_master(&self) -> bool {
         self.flags.split(',').any(|f| f == "master")
+    }
+
+    fn is_replica(&self) -> bool {
+        self.flags.split(',').any(|f| f == "slave")
     }
 }
 

@@ -11,6 +11,8 @@ pub struct RedisServer {
     aof: bool,
     /// TLS only (no plain port): the certificate that signs itself, in `dir`.
     tls: bool,
+    /// The port of the primary this one replicates, if it is a replica.
+    replica_of: Option<u16>,
     child: Option<Child>,
 }
 
@@ -68,15 +70,37 @@ impl RedisServer {
             .concat(),
         );
         assert!(status, "openssl could not make the test certificates");
-        let mut server = RedisServer { port: crate::free_port(), dir, aof: false, tls: true, child: None };
+        let mut server =
+            RedisServer { port: crate::free_port(), dir, aof: false, tls: true, replica_of: None, child: None };
         server.spawn();
         server
     }
 
     fn launch(aof: bool) -> RedisServer {
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut server = RedisServer { port: crate::free_port(), dir, aof, tls: false, child: None };
+        let mut server = RedisServer { port: crate::free_port(), dir, aof, tls: false, replica_of: None, child: None };
         server.spawn();
+        server
+    }
+
+    /// Starts a replica of `primary` (no persistence) and waits until its link to the primary is up.
+    pub fn start_replica_of(primary: &RedisServer) -> RedisServer {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut server = RedisServer {
+            port: crate::free_port(),
+            dir,
+            aof: false,
+            tls: false,
+            replica_of: Some(primary.port),
+            child: None,
+        };
+        server.spawn();
+        let url = server.url();
+        let linked = || {
+            crate::inspect::query::<String>(&url, redis::cmd("INFO").arg("replication"))
+                .contains("master_link_status:up")
+        };
+        assert!(crate::wait_until(Duration::from_secs(10), linked), "the replica did not link to its primary");
         server
     }
 
@@ -111,6 +135,9 @@ impl RedisServer {
             .arg("warning")
             .arg("--logfile")
             .arg(self.dir.path().join("redis.log"));
+        if let Some(primary) = self.replica_of {
+            cmd.args(["--replicaof", "127.0.0.1", &primary.to_string(), "--repl-diskless-sync-delay", "0"]);
+        }
         if self.aof {
             cmd.args(["--appendonly", "yes", "--appendfsync", "always"]);
         } else {

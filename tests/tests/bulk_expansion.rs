@@ -48,4 +48,7 @@ fn sigkill_during_the_expansion_of_a_10000_id_job_loses_and_duplicates_nothing()
     for id in &ids {
         assert_eq!(emulator.state.deletions("quickblox", None, id), 1, "{id} deleted exactly once");
     }
+    // The parent's id list went with its last expansion step.
+    let lists: Vec<String> = deleteq_tests::inspect::query(&redis.url(), redis::cmd("KEYS").arg("*expanding*"));
+    assert!(lists.is_empty(), "{lists:?}");
 }

@@ -8,14 +8,25 @@ use deleteq_tests::RedisServer;
 use std::time::Duration;
 
 async fn queue(redis: &RedisServer) -> Queue {
+    queue_with(redis, 2).await
+}
+
+async fn queue_with(redis: &RedisServer, dead_max_len: u64) -> Queue {
+    queue_waiting(redis, dead_max_len, 0).await
+}
+
+async fn queue_waiting(redis: &RedisServer, dead_max_len: u64, wait_replicas: u32) -> Queue {
     let target = RedisTarget::new(&redis.url()).expect("url");
     let options = QueueOptions {
         prefix: "deleteq".into(),
         audit_max_len: 1000,
-        dead_max_len: 2,
+        dead_max_len,
         dead_max_age: Duration::from_secs(3600),
         idempotency_retention: Duration::from_secs(60),
         shards: 1,
+        wait_replicas,
+        wait_timeout: Duration::from_millis(300),
+        campaign_retention: Duration::from_secs(3600),
     };
     Queue::connect(&target, options).await.expect("connect")
 }
@@ -166,6 +177,72 @@ async fn extended_leases_are_not_reclaimed_and_dead_letters_are_bounded() {
     assert_eq!((depths.jobs, depths.leased, depths.dead), (0, 0, 2));
 }
 
+/// Enqueues, leases and acks `ids` in batches of 500, dead-lettering those `dead` picks; every ack must land.
+async fn finish_all(q: &Queue, ids: &[String], dead: impl Fn(usize) -> bool) {
+    let now = deleteq_core::now_ms();
+    for (b, batch) in ids.chunks(500).enumerate() {
+        let jobs: Vec<NewJob> = batch.iter().map(|id| job(id, 0)).collect();
+        q.enqueue(&jobs, now).await.expect("enqueue");
+        let leased = q.lease(batch.len(), Duration::from_secs(60), now).await.expect("lease");
+        assert_eq!(leased.len(), batch.len());
+        let acks: Vec<Ack> = leased
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                if dead(b * 500 + i) {
+                    let mut failed = ack(&l.id, l.rev);
+                    failed.records = vec![record(&l.id, Outcome::Failed)];
+                    failed.dead_letter = Some(format!("{{\"id\":\"{}\"}}", l.id));
+                    failed
+                } else {
+                    ack(&l.id, l.rev)
+                }
+            })
+            .collect();
+        let done = q.ack(&acks, now).await.expect("every ack lands");
+        assert!(done.iter().all(|d| *d), "batch {b}: every job finished");
+    }
+}
+
+async fn dead_set_len(url: String) -> u64 {
+    tokio::task::spawn_blocking(move || inspect::query(&url, redis::cmd("ZCARD").arg("{deleteq}:dead")))
+        .await
+        .expect("zcard")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lowering_the_dead_letter_bound_shrinks_the_set_in_bounded_steps() {
+    let redis = RedisServer::start();
+    // 9,000 dead letters under the default bound of 10,000.
+    let roomy = queue_with(&redis, 10_000).await;
+    let old: Vec<String> = (0..9_000).map(|i| format!("old{i}")).collect();
+    finish_all(&roomy, &old, |_| true).await;
+    assert_eq!(dead_set_len(redis.url()).await, 9_000);
+    assert_eq!(depths_of(&roomy, "cc").await.3, 9_000);
+    // The bound is lowered to 100: later jobs, half of them failing, all finish, each ack trimming one bounded step
+    // (the whole excess of 8,900 at once used to exceed Lua's unpack limit and fail every batch).
+    let tight = queue_with(&redis, 100).await;
+    let new: Vec<String> = (0..2_000).map(|i| format!("new{i}")).collect();
+    finish_all(&tight, &new, |i| i % 2 == 0).await;
+    let left = dead_set_len(redis.url()).await;
+    // Four batches: each added 250 and forgot 1,000.
+    assert_eq!(left, 9_000 + 1_000 - 4 * 1_000);
+    assert_eq!(depths_of(&tight, "cc").await, (0, 0, 0, left), "the counts stay exact");
+    // Maintenance's steps catch up the rest: at most 1,000 each, down to the bound and no further.
+    let now = deleteq_core::now_ms();
+    assert_eq!(tight.trim_dead_letters(0, now).await.expect("trim"), 1_000);
+    let mut steps = 1;
+    while tight.trim_dead_letters(0, now).await.expect("trim") > 0 {
+        steps += 1;
+    }
+    assert_eq!(steps, 6, "5,900 over the bound: six steps");
+    assert_eq!(dead_set_len(redis.url()).await, 100);
+    assert_eq!(depths_of(&tight, "cc").await, (0, 0, 0, 100));
+    let newest: Vec<String> = tight.dead_letters(100).await.expect("dlq").into_iter().map(|d| d.id).collect();
+    assert!(newest.iter().all(|id| id.starts_with("new")), "the oldest went first");
+    assert_eq!(tight.pending_by_account().await.expect("pending").get("cc"), Some(&0), "nothing unfinished");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn promotion_moves_more_than_luas_unpack_limit() {
     let redis = RedisServer::start();
@@ -197,6 +274,175 @@ async fn a_repeated_idempotency_key_returns_the_first_id_and_stores_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_repeated_batch_stores_nothing_twice_even_after_its_jobs_ran() {
+    let redis = RedisServer::start();
+    let q = queue(&redis).await;
+    let now = deleteq_core::now_ms();
+    let keyed = NewJob { idempotency_key: Some("k1".into()), ..job("b", 0) };
+    assert_eq!(q.enqueue(&[job("x", 0)], now).await.expect("enqueue"), ["x"]);
+    let batch = [job("a", 0), keyed, job("c", now + 60_000)];
+    assert_eq!(q.enqueue_marked(&batch, now, Some("T1")).await.expect("enqueue"), ["a", "b", "c"]);
+    // The jobs run and are deleted; then the repeat of the same call (its reply had been lost) arrives.
+    let leased = q.lease(10, Duration::from_secs(30), now).await.expect("lease");
+    let acks: Vec<Ack> = leased.iter().map(|l| ack(&l.id, l.rev)).collect();
+    assert_eq!(q.ack(&acks, now).await.expect("ack").len(), 3, "x, a and b ran");
+    assert_eq!(q.enqueue_marked(&batch, now, Some("T1")).await.expect("repeat"), ["a", "b", "c"]);
+    let depths = q.depths().await.expect("depths");
+    assert_eq!(
+        (depths.jobs, depths.ready, depths.scheduled),
+        (1, 0, 1),
+        "only c, still scheduled: nothing stored again"
+    );
+    // Another token is another batch.
+    assert_eq!(q.enqueue_marked(&[job("a", 0)], now, Some("T2")).await.expect("new batch"), ["a"]);
+    assert_eq!(q.depths().await.expect("depths").jobs, 2);
+}
+
+#[test]
+fn with_wait_replicas_an_enqueue_counts_only_once_a_replica_has_it() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let redis = RedisServer::start();
+    let q = rt.block_on(queue_waiting(&redis, 100, 1));
+    let now = deleteq_core::now_ms();
+    // No replica: the batch is on the primary, but not confirmed, and the error says so.
+    match rt.block_on(q.enqueue_marked(&[job("a", 0)], now, Some("T1"))) {
+        Err(deleteq_queue::QueueError::NotReplicated { acked: 0, wanted: 1 }) => {}
+        other => panic!("expected NotReplicated, got {other:?}"),
+    }
+    let replica = RedisServer::start_replica_of(&redis);
+    // With a replica linked: the repeat of the same batch settles it (stored once), and new writes are confirmed.
+    assert_eq!(rt.block_on(q.enqueue_marked(&[job("a", 0)], now, Some("T1"))).expect("confirmed"), ["a"]);
+    assert_eq!(rt.block_on(q.enqueue(&[job("b", 0)], now)).expect("confirmed"), ["b"]);
+    let leased = rt.block_on(q.lease(2, Duration::from_secs(30), now)).expect("lease");
+    let acks: Vec<Ack> = leased.iter().map(|l| ack(&l.id, l.rev)).collect();
+    assert_eq!(rt.block_on(q.ack(&acks, now)).expect("ack"), [true, true]);
+    let left: usize = inspect::query(&replica.url(), redis::cmd("HLEN").arg("{deleteq}:jobs"));
+    assert_eq!(left, 0, "the replica has the acks too: WAIT returned after they reached it");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_audit_cursor_follows_each_shard_by_its_own_id() {
+    let redis = RedisServer::start();
+    let target = RedisTarget::new(&redis.url()).expect("url");
+    let options = QueueOptions { shards: 2, ..QueueOptions::from_config(&deleteq_core::Config::default()) };
+    let q = Queue::connect(&target, options).await.expect("connect");
+    let url = redis.url();
+    let add = move |shard: usize, id: &'static str| {
+        let url = url.clone();
+        async move {
+            let key = format!("{{deleteq:{shard}}}:audit");
+            tokio::task::spawn_blocking(move || {
+                let _: String = inspect::query(&url, redis::cmd("XADD").arg(key).arg(id).arg("outcome").arg(id));
+            })
+            .await
+            .expect("xadd");
+        }
+    };
+    add(0, "100-5").await;
+    add(1, "100-1").await;
+    let mut cursor = q.audit_cursor("-");
+    let first: Vec<String> = q.audit_next(&mut cursor, 10).await.expect("read").into_iter().map(|e| e.0).collect();
+    assert_eq!(first, ["100-1", "100-5"]);
+    // Shard 1 writes an entry whose id is below shard 0's last one (the same millisecond; or another node's clock):
+    // one cursor at 100-5 would skip it for good.
+    add(1, "100-2").await;
+    add(0, "101-0").await;
+    let next: Vec<String> = q.audit_next(&mut cursor, 10).await.expect("read").into_iter().map(|e| e.0).collect();
+    assert_eq!(next, ["100-2", "101-0"]);
+    assert!(q.audit_next(&mut cursor, 10).await.expect("read").is_empty());
+    // Tail's cursor starts at each shard's newest entry.
+    let (last, mut tail) = q.audit_last_and_cursor(2).await.expect("tail");
+    assert_eq!(last.into_iter().map(|e| e.0).collect::<Vec<_>>(), ["100-5", "101-0"]);
+    add(1, "100-3").await;
+    let more: Vec<String> = q.audit_next(&mut tail, 10).await.expect("read").into_iter().map(|e| e.0).collect();
+    assert_eq!(more, ["100-3"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn finished_campaigns_are_deleted_after_their_retention() {
+    use deleteq_queue::campaign::CampaignInfo;
+    let redis = RedisServer::start();
+    let q = queue(&redis).await;
+    let now = deleteq_core::now_ms();
+    let info = |id: &str| CampaignInfo {
+        id: id.into(),
+        name: id.into(),
+        total: 1,
+        jobs: 1,
+        created_ms: now,
+        submitted: true,
+        cancelled_ms: None,
+        finished_ms: None,
+    };
+    // "done" finishes; "open" still has its job queued.
+    for id in ["done", "open"] {
+        assert!(q.create_campaign(&info(id)).await.expect("create"));
+        let job = NewJob { campaign: Some(id.into()), ..job(&format!("j-{id}"), 0) };
+        q.enqueue(&[job], now).await.expect("enqueue");
+    }
+    let leased = q.lease(1, Duration::from_secs(30), now).await.expect("lease").remove(0);
+    assert_eq!(leased.id, "j-done");
+    let mut record = record(&leased.id, Outcome::Deleted);
+    record.campaign = Some("done".into());
+    let mut finished = ack(&leased.id, leased.rev);
+    finished.records = vec![record];
+    assert_eq!(q.ack(&[finished], now).await.expect("ack"), [true]);
+    q.cancel_campaign("done", now).await.expect("cancel");
+    let day = 86_400_000;
+    // The first sweep stamps when it was seen finished; it goes a retention later, and the open one stays.
+    assert_eq!(q.sweep_campaigns(now, day).await.expect("sweep"), 0);
+    assert_eq!(q.sweep_campaigns(now + day - 1, day).await.expect("sweep"), 0);
+    assert!(q.campaign("done").await.expect("read").is_some());
+    assert_eq!(q.sweep_campaigns(now + day, day).await.expect("sweep"), 1);
+    assert!(q.campaign("done").await.expect("read").is_none());
+    assert!(q.campaign("open").await.expect("read").is_some(), "an unfinished campaign is kept");
+    let url = redis.url();
+    let left: Vec<String> = tokio::task::spawn_blocking(move || {
+        let counts: Vec<String> = inspect::query(&url, redis::cmd("HKEYS").arg("{deleteq}:campaign:counts"));
+        let cancelled: Vec<String> = inspect::query(&url, redis::cmd("SMEMBERS").arg("{deleteq}:campaigns:cancelled"));
+        counts.into_iter().chain(cancelled).collect()
+    })
+    .await
+    .expect("keys");
+    assert!(left.is_empty(), "its counters and cancellation mark went too: {left:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn parked_jobs_of_an_account_no_longer_configured_are_put_back_to_be_dead_lettered() {
+    use deleteq_queue::parking::ParkJob;
+    let redis = RedisServer::start();
+    let q = queue(&redis).await;
+    let now = deleteq_core::now_ms();
+    let gone = |id: &str| NewJob { account: "gone".into(), ..job(id, 0) };
+    q.enqueue(&[gone("g1"), job("c1", 0)], now).await.expect("enqueue");
+    for leased in q.lease(2, Duration::from_secs(30), now).await.expect("lease") {
+        let park = ParkJob {
+            account: leased.account.clone(),
+            id: leased.id.clone(),
+            rev: leased.rev,
+            envelope: leased.envelope.clone(),
+            records: Vec::new(),
+            shard: 0,
+        };
+        assert!(q.park_job(&park, now).await.expect("park"));
+    }
+    // "cc" is still configured: its job waits for a resume; "gone" is not: its job goes back in line.
+    let released = q.release_unconfigured(&["cc".to_string()]).await.expect("release");
+    assert_eq!(released, [("gone".to_string(), 1)]);
+    assert_eq!(q.parked_jobs("cc").await.expect("parked"), 1);
+    let leased = q.lease(10, Duration::from_secs(30), now).await.expect("lease");
+    assert_eq!(leased.iter().map(|l| l.id.as_str()).collect::<Vec<_>>(), ["g1"]);
+    assert!(q.release_unconfigured(&["cc".to_string()]).await.expect("again").is_empty());
+    let url = redis.url();
+    let members: Vec<String> = tokio::task::spawn_blocking(move || {
+        inspect::query(&url, redis::cmd("SMEMBERS").arg("{deleteq}:parked-accounts"))
+    })
+    .await
+    .expect("members");
+    assert_eq!(members, ["cc"], "an account whose set is empty is forgotten");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn expansion_steps_are_atomic_and_idempotent() {
     use deleteq_queue::Expand;
     let redis = RedisServer::start();
@@ -211,9 +457,13 @@ async fn expansion_steps_are_atomic_and_idempotent() {
         rev: parent.rev,
         children: vec![child(0), child(1)],
         rest: Some("{\"rest\":true}".into()),
+        pop: 0,
+        push: vec!["m2".into(), "m3".into()],
         account: "cc".into(),
     };
     assert!(q.expand(&first).await.expect("expand"));
+    // The ids not yet expanded are kept once, in the parent's id list.
+    assert_eq!(q.expansion_ids(0, "p", 10).await.expect("ids"), ["m2", "m3"]);
     assert!(!q.expand(&first).await.expect("again"), "a stale revision expands nothing twice");
     // The parent is back, first in line, at its next revision; the children follow.
     let leased = q.lease(10, Duration::from_secs(30), now).await.expect("lease");
@@ -227,10 +477,13 @@ async fn expansion_steps_are_atomic_and_idempotent() {
         rev: 1,
         children: vec![child(1), child(2)],
         rest: None,
+        pop: 2,
+        push: Vec::new(),
         account: "cc".into(),
     };
     assert!(q.expand(&last).await.expect("last step"));
     assert!(!q.expand(&last).await.expect("replayed last step"));
+    assert!(q.expansion_ids(0, "p", 10).await.expect("ids").is_empty(), "the id list goes with the last step");
     let depths = q.depths().await.expect("depths");
     assert_eq!(depths.jobs, 3, "p:0, p:1, p:2 and no parent");
     assert_eq!(q.pending_by_account().await.expect("pending").get("cc"), Some(&3), "the per-account count agrees");
@@ -246,6 +499,37 @@ fn near(actual: &[u64], expected: &[u64]) -> bool {
 }
 
 const LONG: Duration = Duration::from_secs(3600);
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_expansion_step_after_a_reclaim_leaves_the_parent_in_line_once() {
+    use deleteq_queue::Expand;
+    let redis = RedisServer::start();
+    let q = queue(&redis).await;
+    let now = deleteq_core::now_ms();
+    q.enqueue(&[job("p", 0)], now).await.expect("enqueue");
+    let parent = q.lease(1, Duration::from_millis(1), now).await.expect("lease").remove(0);
+    // The worker stalls past its lease; the parent is reclaimed to the ready list, then the step lands.
+    assert_eq!(q.reclaim_expired(now + 10).await.expect("reclaim"), 1);
+    let step = Expand {
+        shard: 0,
+        id: "p".into(),
+        rev: parent.rev,
+        children: vec![("p:0".into(), "{}".into())],
+        rest: Some("{\"rest\":true}".into()),
+        pop: 0,
+        push: vec!["m1".into()],
+        account: "cc".into(),
+    };
+    assert!(q.expand(&step).await.expect("expand"));
+    let url = redis.url();
+    let ready: Vec<String> = tokio::task::spawn_blocking(move || {
+        inspect::query(&url, redis::cmd("LRANGE").arg("{deleteq}:ready").arg(0).arg(-1))
+    })
+    .await
+    .expect("ready");
+    assert_eq!(ready, ["p", "p:0"], "the parent once, at its next revision");
+    assert_eq!(depths_of(&q, "cc").await, (2, 0, 0, 0), "nothing counted leased");
+}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn rate_slots_are_reserved_in_order_and_a_429_slows_everyone_down_until_it_is_quiet() {
@@ -430,6 +714,9 @@ async fn shards_split_the_queue_and_every_reader_merges_them() {
         dead_max_age: Duration::from_secs(3600),
         idempotency_retention: Duration::from_secs(60),
         shards: 4,
+        wait_replicas: 0,
+        wait_timeout: Duration::from_secs(1),
+        campaign_retention: Duration::from_secs(3600),
     };
     let q = Queue::connect(&target, options).await.expect("connect");
     let now = deleteq_core::now_ms();
@@ -466,11 +753,12 @@ async fn shards_split_the_queue_and_every_reader_merges_them() {
     assert_eq!((depths.jobs, depths.audit, depths.dead), (0, 201, 1), "{depths:?}");
     assert_eq!(q.audit_last(1_000).await.expect("audit").len(), 201, "the streams of every shard, merged");
     let mut seen = 0;
-    let mut after = "-".to_string();
+    let mut cursor = q.audit_cursor("-");
     loop {
-        let page = q.audit_after(&after, 50).await.expect("page");
-        let Some(last) = page.last() else { break };
-        after = last.0.clone();
+        let page = q.audit_next(&mut cursor, 50).await.expect("page");
+        if page.is_empty() {
+            break;
+        }
         seen += page.len();
     }
     assert_eq!(seen, 201, "paging through the merged streams misses nothing");

@@ -1,5 +1,5 @@
 //! SIGTERM drains within the grace period and leaves the rest queued; a Redis crash and restart mid-run (AOF on)
-//! is waited out and nothing is lost.
+//! is waited out and nothing is lost; SIGTERM during a Redis outage still exits by its deadline.
 
 use deleteq_emulator::EmulatorConfig;
 use deleteq_tests::inspect::{query, terminal};
@@ -79,4 +79,24 @@ fn calls_outlasting_the_grace_period_are_abandoned_and_their_jobs_handed_back() 
     let ready: usize = query(&redis.url(), redis::cmd("LLEN").arg("{deleteq}:ready"));
     assert_eq!((unfinished, leased, ready), (20, 0, 20), "every job handed back, ready to run at once");
     assert!(terminal(&redis.url()).is_empty());
+}
+
+#[test]
+fn sigterm_during_a_redis_outage_exits_by_its_deadline() {
+    let mut redis = RedisServer::start();
+    let emulator = TestEmulator::start(EmulatorConfig { accept_unknown: true, latency: Duration::from_millis(300) });
+    let config = setup(&redis, &emulator, "concurrency = 4\nlease = \"30s\"\nshutdown_grace = \"2s\"", 200);
+    let mut worker = Worker::start(&config.path, config.dir.path().join("worker.log"), "info");
+    assert!(wait_until(Duration::from_secs(15), || terminal(&redis.url()).len() >= 8), "{}", worker.log());
+    // Redis goes away with calls in flight: their outcomes cannot be written, and the acker retries them.
+    redis.kill();
+    std::thread::sleep(Duration::from_secs(1));
+    let asked = Instant::now();
+    worker.signal("TERM");
+    let status = worker.wait(Duration::from_secs(20)).expect("exits although Redis is down");
+    eprintln!("exited {:?} after SIGTERM", asked.elapsed());
+    assert!(status.success(), "{status:?}: {}", worker.log());
+    // The grace (2 s), then at most 5 s more of retrying the writes, and a second per try past that.
+    assert!(asked.elapsed() < Duration::from_secs(2 + 5 + 2), "took {:?}: {}", asked.elapsed(), worker.log());
+    assert!(worker.log().contains("before shutdown"), "the abandoned writes were logged: {}", worker.log());
 }

@@ -66,6 +66,11 @@ pub struct Envelope {
     /// child id counts from).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub expanded: u64,
+    /// For a bulk job being expanded: how many of its message ids wait in its id list in Redis (the queue's
+    /// `expansion_ids` key) rather than in `job`, whose `messages` is then empty until the worker fills in the next
+    /// step's ids. Keeps every step's writes to the ids it expands (linear in the ids, not quadratic).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub listed: u64,
     /// A rate-limit slot already reserved for this job's call (ms); set when the job was deferred to its slot.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reserved_at: Option<u64>,
@@ -106,6 +111,7 @@ impl Envelope {
             attempt: 0,
             job: job.to_value(),
             expanded: 0,
+            listed: 0,
             reserved_at: None,
             reserved_gen: None,
             parent: None,

@@ -91,6 +91,7 @@ impl Producer {
             created_ms: deleteq_core::now_ms(),
             submitted: false,
             cancelled_ms: None,
+            finished_ms: None,
         };
         self.queue().create_campaign(&info).await?;
         let mut lines = numbered(text);
@@ -115,7 +116,7 @@ impl Producer {
             .map_ok(|(jobs, sizes)| {
                 let queue = queue.clone();
                 async move {
-                    let ids = queue.enqueue(&jobs, deleteq_core::now_ms()).await?;
+                    let ids = crate::settle::enqueue_settled(&queue, &jobs).await?;
                     // A repeated idempotency key returns the first job's id: that job was not stored here.
                     let stored_as = jobs.iter().zip(&ids).zip(&sizes);
                     let skipped: u64 = stored_as.filter(|((job, id), _)| job.id != **id).map(|(_, n)| n).sum();

@@ -3,6 +3,7 @@
 
 mod campaign;
 mod dlq;
+mod settle;
 
 pub use campaign::{CampaignSize, LineError};
 
@@ -21,9 +22,22 @@ pub enum ProducerError {
         /// What is wrong, naming the field.
         error: JobError,
     },
-    /// Redis failed; nothing of this batch is in the queue.
+    /// Redis failed before the batch could run; nothing of this batch is in the queue.
     #[error(transparent)]
     Queue(#[from] QueueError),
+    /// Redis may have stored the batch, but its reply was lost (or fewer replicas than `[redis] wait_replicas`
+    /// confirmed it), and repeating it (which would have settled the outcome without storing anything twice)
+    /// failed too. The batch is stored whole or not at all on one Redis
+    /// node (chunk by chunk on a Redis Cluster); resending it with `idempotency_key`s is safe.
+    #[error("the outcome is unknown: Redis may or may not have stored the batch ({0}); resend it with idempotency keys to be sure")]
+    Unknown(#[source] QueueError),
+}
+
+impl ProducerError {
+    /// Whether the batch may have been stored ([`ProducerError::Unknown`]).
+    pub fn outcome_unknown(&self) -> bool {
+        matches!(self, ProducerError::Unknown(_))
+    }
 }
 
 /// The queue's form of a job: a fresh id, its due time and its envelope. The job must be valid (see
@@ -82,15 +96,23 @@ impl Producer {
     }
 
     /// Validates every job, then enqueues them all in one transaction (pipelined); returns their ids in order.
-    /// If any job is invalid or Redis fails, none is enqueued.
+    /// If any job is invalid or Redis fails before the batch runs, none is enqueued. When the reply is lost (the
+    /// batch may have run), the very same batch is repeated under its batch token until the outcome is settled:
+    /// it stores nothing twice, even for jobs without an idempotency key, and even if they ran meanwhile; if it
+    /// cannot be settled, the error is [`ProducerError::Unknown`].
     pub async fn enqueue_many(&self, jobs: &[Job]) -> Result<Vec<JobId>, ProducerError> {
         for (index, job) in jobs.iter().enumerate() {
             validate(job, &self.config).map_err(|error| ProducerError::Invalid { index, error })?;
         }
-        let now = deleteq_core::now_ms();
         let new: Vec<NewJob> = jobs.iter().map(new_job).collect();
-        let ids = self.queue.enqueue(&new, now).await?;
+        let ids = self.enqueue_settled(&new).await?;
         Ok(ids.into_iter().map(JobId).collect())
+    }
+
+    /// Enqueues `new` under a fresh batch token, repeating it while its outcome is unknown (see
+    /// [`Producer::enqueue_many`]).
+    pub async fn enqueue_settled(&self, new: &[NewJob]) -> Result<Vec<String>, ProducerError> {
+        settle::enqueue_settled(&self.queue, new).await
     }
 
     /// The queue, for inspection.

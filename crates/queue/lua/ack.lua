@@ -16,11 +16,7 @@ local oi = position(names, 'outcome')
 local results = {}
 local dead_written = false
 local any_reclaimed = redis.call('EXISTS', KEYS[8]) == 1
-local pending, counts = {}, {}
-
-local function drop_dead(ids)
-  forget_dead(KEYS[4], KEYS[5], KEYS[7], ids)
-end
+local pending, counts, outcomes = {}, {}, {}
 
 local i = 6 + nf
 while i <= #ARGV do
@@ -36,19 +32,12 @@ while i <= #ARGV do
     if redis.call('ZREM', KEYS[2], id) == 1 then tally(counts, 'leased:' .. account, -1) end
     -- Nothing to remove from the scheduled set: a job waiting there is at a revision no lease holds.
     write_records(KEYS[3], ARGV[2], nf, i, nrec)
-    count_outcomes(KEYS[9], campaign, oi, nf, i, nrec)
+    count_outcomes(outcomes, campaign, oi, nf, i, nrec)
     if dead ~= '' then
       dead_written = true
       local letter = restamp(current, rev == 'any' and 0 or rev, dead)
       if redis.call('HSET', KEYS[5], id, letter) == 1 then tally(counts, 'dead:' .. account, 1) end
       redis.call('ZADD', KEYS[4], ARGV[1], id)
-      apply_tally(KEYS[7], counts)
-      counts = {}
-      local excess = redis.call('ZCARD', KEYS[4]) - tonumber(ARGV[3])
-      if excess > 0 then
-        local oldest = redis.call('ZRANGE', KEYS[4], 0, excess - 1)
-        drop_dead(oldest)
-      end
     end
   end
   results[#results + 1] = ok and 1 or 0
@@ -56,8 +45,11 @@ while i <= #ARGV do
 end
 apply_tally(KEYS[6], pending)
 apply_tally(KEYS[7], counts)
--- Dead letters older than the max age go too, a bounded number per call.
+apply_tally(KEYS[9], outcomes)
+-- One bounded trim step (the oldest over the max len, then those past the max age): it removes at least what this
+-- call added, and a set left over its bound (the bound was lowered) shrinks by the rest of the step each time;
+-- maintenance catches up the rest.
 if dead_written then
-  drop_dead(redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', tonumber(ARGV[1]) - tonumber(ARGV[4]), 'LIMIT', 0, 100))
+  trim_dead(KEYS[4], KEYS[5], KEYS[7], tonumber(ARGV[3]), tonumber(ARGV[1]) - tonumber(ARGV[4]), TRIM_STEP)
 end
 return results

@@ -2,30 +2,42 @@
 -- and their position, so a crash anywhere neither loses nor duplicates one: either this whole step happened (the
 -- parent moved to its next revision or is gone) or none of it did (the parent is reclaimed and expanded again, to
 -- the same child ids). Children inherit the parent's header (account, campaign).
+-- The ids not yet expanded are kept once, in the parent's id list: the first step of a job that carries its ids
+-- pushes the rest there, each later step takes its ids from the head (the worker read them with LRANGE while it
+-- held the lease at this revision), so every step moves only its own ids and the parent's small envelope.
 -- KEYS[1] jobs (HASH)   KEYS[2] ready (LIST)   KEYS[3] leased (ZSET)   KEYS[4] wake (LIST)
--- KEYS[5] pending per account (HASH)   KEYS[6] counts (HASH)
+-- KEYS[5] pending per account (HASH)   KEYS[6] counts (HASH)   KEYS[7] the parent's id list (LIST)
 -- ARGV[1] parent id   ARGV[2] parent revision leased   ARGV[3] the parent's next envelope ("" = fully
---   expanded: delete it)   then per child: id, envelope
+--   expanded: delete it and its id list)   ARGV[4] ids this step took from the head of the id list
+--   ARGV[5] P = ids to push to the id list, then those P ids; then per child: id, envelope
 -- Returns: 1 if expanded, 0 if the parent was finished or rewritten since it was leased.
-local parent, rev, rest = ARGV[1], ARGV[2], ARGV[3]
+local parent, rev, rest, pop, npush = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
 local current = redis.call('HGET', KEYS[1], parent)
 if not at_revision(current, rev) then return 0 end
 local account = header(current)
 local added = 0
-for i = 4, #ARGV, 2 do
+for i = 6 + npush, #ARGV, 2 do
   if redis.call('HSETNX', KEYS[1], ARGV[i], restamp(current, 0, ARGV[i + 1])) == 1 then
     redis.call('RPUSH', KEYS[2], ARGV[i])
     added = added + 1
   end
 end
-if redis.call('ZREM', KEYS[3], parent) == 1 then count(KEYS[6], 'leased', account, -1) end
+-- Still leased (by this worker or one that took it over), or reclaimed meanwhile and so in the ready list already.
+local held = redis.call('ZREM', KEYS[3], parent) == 1
+if held then count(KEYS[6], 'leased', account, -1) end
+if pop > 0 then redis.call('LTRIM', KEYS[7], pop, -1) end
+for first = 6, 5 + npush, 1000 do
+  redis.call('RPUSH', KEYS[7], unpack(ARGV, first, math.min(first + 999, 5 + npush)))
+end
 if rest == '' then
   redis.call('HDEL', KEYS[1], parent)
+  redis.call('DEL', KEYS[7])
   added = added - 1
 else
-  -- More to expand: the parent goes first in line, at its next revision, for any worker to continue.
+  -- More to expand: the parent goes first in line, at its next revision, for any worker to continue (once: a
+  -- reclaimed parent is in the ready list already).
   redis.call('HSET', KEYS[1], parent, restamp(current, tonumber(rev) + 1, rest))
-  redis.call('LPUSH', KEYS[2], parent)
+  if held then redis.call('LPUSH', KEYS[2], parent) end
 end
 if redis.call('HINCRBY', KEYS[5], account, added) <= 0 then redis.call('HDEL', KEYS[5], account) end
 wake(KEYS[4])

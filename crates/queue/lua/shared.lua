@@ -44,13 +44,14 @@ local function count(counts, state, account, by)
 end
 
 -- Counts the terminal records among `nrec` records (from ARGV[first], `nf` name, value pairs each, the outcome
--- the `oi`-th field) for `campaign`, in the campaign counts hash ("<campaign>:<outcome>").
-local function count_outcomes(counts, campaign, oi, nf, first, nrec)
+-- the `oi`-th field) for `campaign` ("<campaign>:<outcome>"), gathered in `changes` (see `tally`): the caller
+-- writes them to the campaign counts hash once per batch with `apply_tally`.
+local function count_outcomes(changes, campaign, oi, nf, first, nrec)
   if campaign == '' then return end
   for r = 0, nrec - 1 do
     local outcome = ARGV[first + r * 2 * nf + 2 * (oi - 1) + 1]
     if outcome ~= 'retry_scheduled' and outcome ~= 'replayed' then
-      redis.call('HINCRBY', counts, campaign .. ':' .. outcome, 1)
+      changes[campaign .. ':' .. outcome] = (changes[campaign .. ':' .. outcome] or 0) + 1
     end
   end
 end
@@ -72,6 +73,32 @@ local function forget_dead(dead, dead_jobs, counts, ids)
   end
   redis.call('ZREM', dead, unpack(ids))
   redis.call('HDEL', dead_jobs, unpack(ids))
+end
+
+-- At most this many dead letters are forgotten by one trim step: the set is trimmed in bounded steps that catch up
+-- over time (each ack that dead-letters, and the workers' maintenance while the set is over its bound), never by
+-- unpacking the whole excess (Lua's unpack stops at 8,000 values, and a long step would hold Redis).
+local TRIM_STEP = 1000
+
+-- One trim step: forgets the oldest dead letters over `max_len`, then those dead-lettered at or before `cutoff`
+-- (ms; false = none), at most `step` (<= TRIM_STEP) in all. Returns how many it forgot.
+local function trim_dead(dead, dead_jobs, counts, max_len, cutoff, step)
+  step = math.min(step, TRIM_STEP)
+  local forgotten = 0
+  if max_len then
+    local excess = math.min(redis.call('ZCARD', dead) - max_len, step)
+    if excess > 0 then
+      local oldest = redis.call('ZRANGE', dead, 0, excess - 1)
+      forget_dead(dead, dead_jobs, counts, oldest)
+      forgotten = #oldest
+    end
+  end
+  if cutoff and forgotten < step then
+    local old = redis.call('ZRANGEBYSCORE', dead, '-inf', cutoff, 'LIMIT', 0, step - forgotten)
+    forget_dead(dead, dead_jobs, counts, old)
+    forgotten = forgotten + #old
+  end
+  return forgotten
 end
 
 -- Count changes gathered over a whole batch (field -> delta) and written once per field at the end: a batch of a

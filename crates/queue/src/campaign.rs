@@ -28,6 +28,10 @@ pub struct CampaignInfo {
     /// When it was cancelled (ms), if it was.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancelled_ms: Option<u64>,
+    /// When maintenance first saw it finished (every message terminal), ms; it is deleted `[campaigns] retention`
+    /// later.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_ms: Option<u64>,
 }
 
 /// A campaign with its counters.
@@ -149,5 +153,52 @@ impl Queue {
             self.update_campaign(&info).await?;
         }
         self.campaign(id).await
+    }
+
+    /// One sweep of the finished campaigns: a finished one (submitted, nothing pending) is stamped with the time it
+    /// was first seen finished, and deleted once that is `retention` ago (description, counters in every shard,
+    /// cancellation mark); returns how many were deleted. Every worker's maintenance runs it now and then; runs at
+    /// once are harmless (each step is idempotent).
+    pub async fn sweep_campaigns(&self, now_ms: u64, retention_ms: u64) -> Result<u64> {
+        let mut deleted = 0;
+        for state in self.campaigns().await? {
+            if !state.info.submitted || state.pending() > 0 {
+                continue;
+            }
+            match state.info.finished_ms {
+                None => {
+                    let mut info = state.info.clone();
+                    info.finished_ms = Some(now_ms);
+                    self.update_campaign(&info).await?;
+                }
+                Some(at) if now_ms.saturating_sub(at) >= retention_ms => {
+                    self.delete_campaign(&state.info.id).await?;
+                    deleted += 1;
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(deleted)
+    }
+
+    /// Deletes campaign `id`: its counters and cancellation mark in every shard first, its description last (so an
+    /// interrupted delete is found and finished by the next sweep).
+    async fn delete_campaign(&self, id: &str) -> Result<()> {
+        let fields: Vec<String> = Outcome::TERMINAL.iter().map(|o| format!("{id}:{}", o.as_str())).collect();
+        for (_, k) in self.all_shards() {
+            let () = redis::pipe()
+                .cmd("HDEL")
+                .arg(k.campaign_counts())
+                .arg(&fields)
+                .ignore()
+                .cmd("SREM")
+                .arg(k.cancelled())
+                .arg(id)
+                .ignore()
+                .query_async(&mut self.conn())
+                .await?;
+        }
+        let () = redis::cmd("HDEL").arg(self.keys().campaigns()).arg(id).query_async(&mut self.conn()).await?;
+        Ok(())
     }
 }

@@ -4,6 +4,9 @@ use crate::queue::{split_stored, Queue};
 use crate::Result;
 use deleteq_core::audit::{AuditRecord, FIELDS};
 
+/// Most dead letters one trim step forgets (`TRIM_STEP` in `lua/shared.lua`).
+pub const TRIM_STEP: u64 = 1000;
+
 /// A dead letter to put back: its id, its envelope with attempts reset, and the record saying it was replayed.
 #[derive(Debug, Clone)]
 pub struct Replay {
@@ -115,23 +118,37 @@ impl Queue {
     }
 
     async fn purge_dead_in(&self, shard: usize, cutoff_ms: u64) -> Result<u64> {
-        let k = self.shard_keys(shard);
         let mut total = 0;
         loop {
-            let removed: u64 = self
-                .scripts()
-                .purge_dead
-                .key(k.dead())
-                .key(k.dead_jobs())
-                .key(k.counts())
-                .arg(cutoff_ms)
-                .arg(1000)
-                .invoke_async(&mut self.conn())
-                .await?;
+            let removed = self.trim_dead_step(shard, Some(cutoff_ms), None).await?;
             total += removed;
-            if removed < 1000 {
+            if removed < TRIM_STEP {
                 return Ok(total);
             }
         }
+    }
+
+    /// One bounded trim step of shard `shard`'s dead letters (at most [`TRIM_STEP`]): the oldest over the configured
+    /// `[dlq] max_len`, then those older than `max_age`. Maintenance calls it while a shard is over its bound (after
+    /// the bound was lowered, say), so the set shrinks to it over time without one unbounded script call.
+    pub async fn trim_dead_letters(&self, shard: usize, now_ms: u64) -> Result<u64> {
+        let (max_len, max_age) = self.dead_bounds();
+        self.trim_dead_step(shard, Some(now_ms.saturating_sub(max_age.as_millis() as u64)), Some(max_len)).await
+    }
+
+    async fn trim_dead_step(&self, shard: usize, cutoff_ms: Option<u64>, max_len: Option<u64>) -> Result<u64> {
+        let k = self.shard_keys(shard);
+        let text = |n: Option<u64>| n.map(|n| n.to_string()).unwrap_or_default();
+        Ok(self
+            .scripts()
+            .purge_dead
+            .key(k.dead())
+            .key(k.dead_jobs())
+            .key(k.counts())
+            .arg(text(cutoff_ms))
+            .arg(TRIM_STEP)
+            .arg(text(max_len))
+            .invoke_async(&mut self.conn())
+            .await?)
     }
 }

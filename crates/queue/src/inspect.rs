@@ -55,6 +55,10 @@ impl AccountDepths {
 /// One audit-stream entry: its stream id and its fields in order.
 pub type AuditEntry = (String, Vec<(String, String)>);
 
+/// Where a reader of the audit streams is: the last stream id read in each shard's stream (`"-"` for none).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditCursor(Vec<String>);
+
 /// One dead letter.
 #[derive(Debug, Clone)]
 pub struct DeadLetter {
@@ -108,13 +112,20 @@ impl Queue {
         Ok(total)
     }
 
-    /// Up to `count` audit entries after stream id `after` (exclusive; `"-"` for the start), oldest first, across
-    /// every shard's stream. Entries sharing the last id returned are all returned, so a caller that continues
-    /// after that id misses none.
-    pub async fn audit_after(&self, after: &str, count: usize) -> Result<Vec<AuditEntry>> {
-        let start = if after == "-" { "-".to_string() } else { format!("({after}") };
+    /// A cursor over every shard's audit stream, after stream id `after` in each (`"-"` for the start).
+    pub fn audit_cursor(&self, after: &str) -> AuditCursor {
+        AuditCursor(vec![after.to_string(); self.shard_count()])
+    }
+
+    /// Up to `count` audit entries per shard after `cursor`, merged oldest first; the cursor moves to the last
+    /// entry read in each shard. Each shard's stream is followed by its own id: stream ids of different shards
+    /// do not interleave in write order (another node's clock, an id allotted within the same millisecond), so
+    /// one cursor over all of them would skip entries.
+    pub async fn audit_next(&self, cursor: &mut AuditCursor, count: usize) -> Result<Vec<AuditEntry>> {
         let mut runs = Vec::with_capacity(self.shard_count());
-        for (_, k) in self.all_shards() {
+        for (shard, k) in self.all_shards() {
+            let after = cursor.0.get(shard).map(String::as_str).unwrap_or("-");
+            let start = if after == "-" { "-".to_string() } else { format!("({after}") };
             let run: Vec<AuditEntry> = redis::cmd("XRANGE")
                 .arg(k.audit())
                 .arg(&start)
@@ -123,17 +134,12 @@ impl Queue {
                 .arg(count)
                 .query_async(&mut self.conn())
                 .await?;
+            if let (Some((id, _)), Some(slot)) = (run.last(), cursor.0.get_mut(shard)) {
+                slot.clone_from(id);
+            }
             runs.push(run);
         }
-        let complete = runs.len() == 1;
-        let mut merged = merge_entries(runs);
-        if !complete && merged.len() > count {
-            // Past `count`, keep only entries with the same id as the last one kept.
-            let last = stream_order(&merged[count - 1].0);
-            let end = merged.iter().position(|(id, _)| stream_order(id) > last).unwrap_or(merged.len());
-            merged.truncate(end.max(count));
-        }
-        Ok(merged)
+        Ok(merge_entries(runs))
     }
 
     /// Unfinished jobs per account (queued, leased, scheduled or parked), summed over the shards.
@@ -169,8 +175,15 @@ impl Queue {
 
     /// The last `count` audit entries across the shards, oldest first.
     pub async fn audit_last(&self, count: usize) -> Result<Vec<AuditEntry>> {
+        Ok(self.audit_last_and_cursor(count).await?.0)
+    }
+
+    /// [`Queue::audit_last`], with a cursor at the newest entry of each shard, to follow on from
+    /// ([`Queue::audit_next`]).
+    pub async fn audit_last_and_cursor(&self, count: usize) -> Result<(Vec<AuditEntry>, AuditCursor)> {
+        let mut cursor = self.audit_cursor("-");
         let mut runs = Vec::with_capacity(self.shard_count());
-        for (_, k) in self.all_shards() {
+        for (shard, k) in self.all_shards() {
             let mut run: Vec<AuditEntry> = redis::cmd("XREVRANGE")
                 .arg(k.audit())
                 .arg("+")
@@ -180,12 +193,15 @@ impl Queue {
                 .query_async(&mut self.conn())
                 .await?;
             run.reverse();
+            if let (Some((id, _)), Some(slot)) = (run.last(), cursor.0.get_mut(shard)) {
+                slot.clone_from(id);
+            }
             runs.push(run);
         }
         let mut merged = merge_entries(runs);
         let excess = merged.len().saturating_sub(count);
         merged.drain(..excess);
-        Ok(merged)
+        Ok((merged, cursor))
     }
 
     /// The newest `limit` dead letters across the shards, newest first.

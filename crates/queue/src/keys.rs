@@ -31,7 +31,10 @@ pub struct Keys {
     audit: String,
     wake: String,
     idempotency: String,
+    expansion_prefix: String,
+    enqueue_prefix: String,
     parked_prefix: String,
+    parked_accounts: String,
     pending: String,
     counts: String,
     reclaims: String,
@@ -68,7 +71,10 @@ impl Keys {
             audit: k("audit"),
             wake: k("wake"),
             idempotency: k("idem:"),
+            expansion_prefix: k("expanding:"),
+            enqueue_prefix: k("enqueued:"),
             parked_prefix: k("parked:"),
+            parked_accounts: k("parked-accounts"),
             pending: k("pending"),
             counts: k("counts"),
             reclaims: k("reclaims"),
@@ -120,9 +126,28 @@ impl Keys {
         format!("{}{key}", self.idempotency)
     }
 
+    /// STRING per enqueue script call made under a producer's batch token → `1`, expiring after the idempotency
+    /// retention: a repeat of the same call (its reply was lost) finds it and stores nothing twice.
+    pub fn enqueue_marker(&self, call: &str) -> String {
+        format!("{}{call}", self.enqueue_prefix)
+    }
+
+    /// LIST of the message ids a bulk job being expanded has not yet given to children, in order: stored once at
+    /// its first expansion step and consumed from the head by the later ones, so each step moves only the ids it
+    /// expands (the job's own envelope then carries none, see `Envelope::listed`). Deleted with the last step.
+    pub fn expansion_ids(&self, parent: &str) -> String {
+        format!("{}{parent}", self.expansion_prefix)
+    }
+
     /// ZSET job id → parked at (ms): the jobs of a parked account, waiting untouched for `accounts resume`.
     pub fn parked_jobs(&self, account: &str) -> String {
         format!("{}{account}", self.parked_prefix)
+    }
+
+    /// SET of the accounts that have (or had) jobs set aside in this shard's parked sets, so jobs of an account
+    /// removed from the config can be found and dead-lettered. A member goes when its set is found empty.
+    pub fn parked_accounts(&self) -> &str {
+        &self.parked_accounts
     }
 
     /// HASH account → its unfinished jobs in this queue (queued, leased, scheduled or parked); a field goes when it

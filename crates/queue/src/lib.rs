@@ -8,6 +8,7 @@
 //!   each goes to the shard of the job it concerns (a job carries its shard from the lease on).
 //! - [`inspect`]: read-only views for `status`, `audit` and `dlq`.
 //! - [`dead`]: replaying and purging dead letters.
+//! - `expansion`: reading a bulk job's id list, the ids of its next expansion step.
 //! - [`rate`]: per-account rate limits shared by every worker.
 //! - [`parking`]: setting a whole account's jobs aside until a person resumes it.
 //! - [`circuit`]: per-account circuit breakers for provider outages.
@@ -26,6 +27,7 @@ pub mod campaign;
 pub mod circuit;
 pub mod connection;
 pub mod dead;
+mod expansion;
 pub mod inspect;
 pub mod keys;
 pub mod parking;
@@ -46,10 +48,20 @@ pub enum QueueError {
     /// Redis answered something the scripts never return.
     #[error("unexpected reply from redis: {0}")]
     Protocol(String),
+    /// The write is on the primary but fewer replicas than `[redis] wait_replicas` confirmed it in time: a
+    /// failover now could lose it.
+    #[error("stored on the primary, but only {acked} of {wanted} replicas confirmed it within [redis] wait_timeout")]
+    NotReplicated {
+        /// Replicas that confirmed.
+        acked: u64,
+        /// Replicas wanted.
+        wanted: u64,
+    },
 }
 
 impl QueueError {
-    /// Whether retrying the same call later may succeed (connection trouble, timeouts, a loading server).
+    /// Whether retrying the same call later may succeed: connection trouble, timeouts, a loading server, and a
+    /// Redis Cluster between states (`TRYAGAIN`, `CLUSTERDOWN`, `MASTERDOWN`, `READONLY` from a demoted master).
     pub fn is_transient(&self) -> bool {
         match self {
             QueueError::Redis(e) => {
@@ -59,11 +71,32 @@ impl QueueError {
                     || e.is_connection_refusal()
                     || matches!(
                         e.kind(),
-                        redis::ErrorKind::Server(redis::ServerErrorKind::BusyLoading)
-                            | redis::ErrorKind::Server(redis::ServerErrorKind::TryAgain)
+                        redis::ErrorKind::Server(
+                            redis::ServerErrorKind::BusyLoading
+                                | redis::ServerErrorKind::TryAgain
+                                | redis::ServerErrorKind::ClusterDown
+                                | redis::ServerErrorKind::MasterDown
+                                | redis::ServerErrorKind::ReadOnly
+                        )
                     )
             }
             QueueError::Protocol(_) => false,
+            // The replicas may catch up: waiting again may confirm it.
+            QueueError::NotReplicated { .. } => true,
+        }
+    }
+
+    /// Whether the call may have run although it failed: the request may have reached Redis and only the reply
+    /// was lost (the connection dropped, or the reply did not come in time). A refused connection, or an error
+    /// Redis answered, means the call did not run.
+    pub fn outcome_unknown(&self) -> bool {
+        match self {
+            QueueError::Redis(e) => {
+                !e.is_connection_refusal() && (e.is_io_error() || e.is_timeout() || e.is_connection_dropped())
+            }
+            QueueError::Protocol(_) => false,
+            // Whether the write survives a failover is not known.
+            QueueError::NotReplicated { .. } => true,
         }
     }
 }

@@ -60,7 +60,7 @@ impl Queue {
         let mut inv = self.scripts().reschedule.prepare_invoke();
         let k = self.shard_keys(job.shard);
         inv.key(k.jobs()).key(k.leased()).key(k.parked_jobs(&job.account)).key(k.audit());
-        inv.key(k.counts()).key(k.campaign_counts());
+        inv.key(k.counts()).key(k.campaign_counts()).key(k.parked_accounts());
         inv.arg(self.audit_max_len()).arg(FIELDS.len()).arg("");
         for name in FIELDS {
             inv.arg(name);
@@ -83,6 +83,38 @@ impl Queue {
             total += n;
         }
         Ok(total)
+    }
+
+    /// Puts back in line the jobs set aside for accounts not in `configured` (removed from the config since they
+    /// were parked): a worker then finds their account unknown and dead-letters them, with that reason, instead of
+    /// their waiting forever for a resume nobody can give. Forgets accounts whose sets are empty. Returns
+    /// (account, jobs put back) for each account that had any.
+    pub async fn release_unconfigured(&self, configured: &[String]) -> Result<Vec<(String, u64)>> {
+        let mut out: Vec<(String, u64)> = Vec::new();
+        for shard in 0..self.shard_count() {
+            let k = self.shard_keys(shard);
+            let accounts: Vec<String> =
+                redis::cmd("SMEMBERS").arg(k.parked_accounts()).query_async(&mut self.conn()).await?;
+            for account in accounts {
+                let set = k.parked_jobs(&account);
+                let waiting: u64 = redis::cmd("ZCARD").arg(&set).query_async(&mut self.conn()).await?;
+                if waiting == 0 {
+                    // Racing a park of this account is harmless: the park adds it again.
+                    let _: u64 =
+                        redis::cmd("SREM").arg(k.parked_accounts()).arg(&account).query_async(&mut self.conn()).await?;
+                    continue;
+                }
+                if configured.contains(&account) {
+                    continue;
+                }
+                let moved = self.promote_uncounted(shard, &set, u64::MAX, "back").await?;
+                match out.iter_mut().find(|(a, _)| *a == account) {
+                    Some((_, n)) => *n += moved,
+                    None => out.push((account, moved)),
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Releases a parked account: clears the flag and puts its set-aside jobs back in line; returns how many.

@@ -31,6 +31,12 @@ pub struct QueueOptions {
     pub dead_max_age: Duration,
     /// Independent shards the queue is split into (DESIGN §8); 1 = one `{prefix}` slot.
     pub shards: usize,
+    /// Replicas an enqueue and an ack wait for (`WAIT`), and for how long at most; 0 = none.
+    pub wait_replicas: u32,
+    /// How long to wait for them.
+    pub wait_timeout: Duration,
+    /// How long a finished campaign is kept (`[campaigns] retention`).
+    pub campaign_retention: Duration,
 }
 
 impl QueueOptions {
@@ -43,6 +49,9 @@ impl QueueOptions {
             dead_max_len: config.dlq.max_len,
             dead_max_age: config.dlq.max_age,
             shards: config.redis.shards.max(1) as usize,
+            wait_replicas: config.redis.wait_replicas,
+            wait_timeout: config.redis.wait_timeout,
+            campaign_retention: config.campaigns.retention,
         }
     }
 }
@@ -132,6 +141,10 @@ pub struct Expand {
     pub children: Vec<(String, String)>,
     /// The parent's envelope for the rest still to expand (stored at `rev + 1`); `None` when this is the last step.
     pub rest: Option<String>,
+    /// Ids this step took from the head of the parent's id list ([`Keys::expansion_ids`]).
+    pub pop: u64,
+    /// Ids to store in the parent's id list for the later steps (the first step of an inline list only).
+    pub push: Vec<String>,
     /// The account (for logs; the script reads it from the stored header).
     pub account: String,
 }
@@ -267,6 +280,16 @@ impl Queue {
         self.options.audit_max_len
     }
 
+    /// How long a finished campaign is kept.
+    pub fn campaign_retention(&self) -> Duration {
+        self.options.campaign_retention
+    }
+
+    /// The dead-letter set's bounds: its max len and max age.
+    pub(crate) fn dead_bounds(&self) -> (u64, Duration) {
+        (self.options.dead_max_len, self.options.dead_max_age)
+    }
+
     /// Round trip to Redis, for readiness checks.
     pub async fn ping(&self) -> Result<()> {
         let mut conn = self.conn.clone();
@@ -300,8 +323,34 @@ impl Queue {
     /// half-fail on an empty script cache. On a Redis Cluster, where a transaction is confined to one slot, each
     /// chunk of 1,000 is its own atomic call.
     pub async fn enqueue(&self, jobs: &[NewJob], now_ms: u64) -> Result<Vec<String>> {
+        self.enqueue_marked(jobs, now_ms, None).await
+    }
+
+    /// [`Queue::enqueue`] under a batch token: each script call of the batch leaves a marker (kept for the
+    /// idempotency retention), so repeating the very same call with the same token, after an error that left its
+    /// outcome unknown ([`crate::QueueError::outcome_unknown`]), stores nothing twice and returns what the first
+    /// run returned, even if its jobs have run and been deleted since. The jobs and their order must be the same.
+    pub async fn enqueue_marked(&self, jobs: &[NewJob], now_ms: u64, batch: Option<&str>) -> Result<Vec<String>> {
+        let ids = self.enqueue_unconfirmed(jobs, now_ms, batch).await?;
+        // With `wait_replicas`, stored counts only once the replicas have it: on every shard written (the node of
+        // each on a cluster; one node has them all otherwise).
+        let written: Vec<usize> = if self.is_cluster() {
+            by_shard(jobs, |j| self.shard_of(j)).into_iter().map(|(shard, _)| shard).collect()
+        } else {
+            vec![0]
+        };
+        for shard in written {
+            let (acked, wanted) = self.wait_for_replicas(shard).await?;
+            if acked < wanted {
+                return Err(crate::QueueError::NotReplicated { acked, wanted });
+            }
+        }
+        Ok(ids)
+    }
+
+    async fn enqueue_unconfirmed(&self, jobs: &[NewJob], now_ms: u64, batch: Option<&str>) -> Result<Vec<String>> {
         if self.shards.len() == 1 {
-            return self.enqueue_in(0, jobs, now_ms).await;
+            return self.enqueue_in(0, jobs, now_ms, batch).await;
         }
         let groups = by_shard(jobs, |j| self.shard_of(j));
         let mut out = vec![String::new(); jobs.len()];
@@ -312,10 +361,12 @@ impl Queue {
             pipe.atomic();
             let mut order: Vec<&[usize]> = Vec::new();
             for (shard, members) in &groups {
-                for chunk in members.chunks(CHUNK) {
+                for (c, chunk) in members.chunks(CHUNK).enumerate() {
                     let part: Vec<NewJob> = chunk.iter().map(|&i| jobs[i].clone()).collect();
                     let (mut keys, mut args) = (Vec::new(), Vec::new());
-                    enqueue_args(self.shard_keys(*shard), &part, now_ms, retention, |k| keys.push(k), |a| args.push(a));
+                    let k = self.shard_keys(*shard);
+                    let marker = batch.map(|t| k.enqueue_marker(&format!("{t}:{shard}:{c}")));
+                    enqueue_args(k, &part, now_ms, retention, marker, |k| keys.push(k), |a| args.push(a));
                     pipe.cmd("EVAL").arg(ENQUEUE_SOURCE.as_str()).arg(keys.len()).arg(keys).arg(args);
                     order.push(chunk);
                 }
@@ -330,7 +381,7 @@ impl Queue {
         }
         for (shard, members) in groups {
             let part: Vec<NewJob> = members.iter().map(|&i| jobs[i].clone()).collect();
-            let ids = self.enqueue_in(shard, &part, now_ms).await?;
+            let ids = self.enqueue_in(shard, &part, now_ms, batch).await?;
             for (&i, id) in members.iter().zip(ids) {
                 out[i] = id;
             }
@@ -338,38 +389,38 @@ impl Queue {
         Ok(out)
     }
 
-    async fn enqueue_in(&self, shard: usize, jobs: &[NewJob], now_ms: u64) -> Result<Vec<String>> {
+    async fn enqueue_in(&self, shard: usize, jobs: &[NewJob], now_ms: u64, batch: Option<&str>) -> Result<Vec<String>> {
         if jobs.is_empty() {
             return Ok(Vec::new());
         }
         let keys_of = self.shard_keys(shard);
         let mut conn = self.conn.clone();
         let retention = self.options.idempotency_retention.as_millis().max(1) as u64;
-        if jobs.len() <= CHUNK {
-            let (mut keys, mut args) = (Vec::new(), Vec::new());
-            enqueue_args(keys_of, jobs, now_ms, retention, |k| keys.push(k), |a| args.push(a));
-            let mut inv = self.scripts.enqueue.prepare_invoke();
-            keys.into_iter().for_each(|k| {
-                inv.key(k);
-            });
-            args.into_iter().for_each(|a| {
-                inv.arg(a);
-            });
-            return Ok(inv.invoke_async(&mut conn).await?);
-        }
-        if self.is_cluster() {
+        let marker = |c: usize| batch.map(|t| keys_of.enqueue_marker(&format!("{t}:{shard}:{c}")));
+        if jobs.len() <= CHUNK || self.is_cluster() {
+            // One atomic script call per chunk.
             let mut out = Vec::with_capacity(jobs.len());
-            for chunk in jobs.chunks(CHUNK) {
-                out.extend(Box::pin(self.enqueue_in(shard, chunk, now_ms)).await?);
+            for (c, chunk) in jobs.chunks(CHUNK).enumerate() {
+                let (mut keys, mut args) = (Vec::new(), Vec::new());
+                enqueue_args(keys_of, chunk, now_ms, retention, marker(c), |k| keys.push(k), |a| args.push(a));
+                let mut inv = self.scripts.enqueue.prepare_invoke();
+                keys.into_iter().for_each(|k| {
+                    inv.key(k);
+                });
+                args.into_iter().for_each(|a| {
+                    inv.arg(a);
+                });
+                let ids: Vec<String> = inv.invoke_async(&mut conn).await?;
+                out.extend(ids);
             }
             return Ok(out);
         }
         let mut pipe = redis::pipe();
         pipe.atomic();
-        for chunk in jobs.chunks(CHUNK) {
+        for (c, chunk) in jobs.chunks(CHUNK).enumerate() {
             let mut keys = Vec::new();
             let mut args = Vec::new();
-            enqueue_args(keys_of, chunk, now_ms, retention, |k| keys.push(k), |a| args.push(a));
+            enqueue_args(keys_of, chunk, now_ms, retention, marker(c), |k| keys.push(k), |a| args.push(a));
             pipe.cmd("EVAL").arg(ENQUEUE_SOURCE.as_str()).arg(keys.len()).arg(keys).arg(args);
         }
         let ids: Vec<Vec<String>> = pipe.query_async(&mut conn).await?;
@@ -445,6 +496,21 @@ impl Queue {
         Ok(out)
     }
 
+    /// Waits (`WAIT`) for the configured replicas to have every write made so far on the connection to shard
+    /// `shard`'s node; returns how many confirmed and how many were wanted (`(0, 0)` without `wait_replicas`).
+    pub(crate) async fn wait_for_replicas(&self, shard: usize) -> Result<(u64, u64)> {
+        let wanted = u64::from(self.options.wait_replicas);
+        if wanted == 0 {
+            return Ok((0, 0));
+        }
+        // A read of a shard key first routes the pipeline, WAIT with it, to the node holding the shard's slot.
+        let mut pipe = redis::pipe();
+        pipe.cmd("EXISTS").arg(self.shard_keys(shard).jobs()).ignore();
+        pipe.cmd("WAIT").arg(wanted).arg(self.options.wait_timeout.as_millis().max(1) as u64);
+        let (acked,): (u64,) = pipe.query_async(&mut self.conn.clone()).await?;
+        Ok((acked, wanted))
+    }
+
     async fn ack_in(&self, shard: usize, acks: &[&Ack], now_ms: u64) -> Result<Vec<bool>> {
         let k = self.shard_keys(shard);
         let mut inv = self.scripts.ack.prepare_invoke();
@@ -476,7 +542,13 @@ impl Queue {
             }
         }
         let mut conn = self.conn.clone();
-        Ok(flags(inv.invoke_async(&mut conn).await?))
+        let done = flags(inv.invoke_async(&mut conn).await?);
+        // The ack stands whatever the replicas say (its calls were made); a shortfall is only logged.
+        let (acked, wanted) = self.wait_for_replicas(shard).await?;
+        if acked < wanted {
+            tracing::warn!(shard, acked, wanted, "An ack was not confirmed by the replicas in time.");
+        }
+        Ok(done)
     }
 
     /// Moves leased jobs to the scheduled set with their rewritten envelopes; per job, whether it was moved.
@@ -516,7 +588,12 @@ impl Queue {
         let mut inv = self.scripts.expand.prepare_invoke();
         let k = self.shard_keys(step.shard);
         inv.key(k.jobs()).key(k.ready()).key(k.leased()).key(k.wake()).key(k.pending()).key(k.counts());
+        inv.key(k.expansion_ids(&step.id));
         inv.arg(&step.id).arg(step.rev).arg(step.rest.as_deref().unwrap_or_default());
+        inv.arg(step.pop).arg(step.push.len());
+        for id in &step.push {
+            inv.arg(id);
+        }
         for (id, envelope) in &step.children {
             inv.arg(id).arg(envelope);
         }
@@ -672,20 +749,30 @@ impl Waiter {
     }
 }
 
-/// The enqueue script's KEYS and ARGV for `jobs` in the shard of `k`, handed to `key` and `arg` in order.
+/// The enqueue script's KEYS and ARGV for `jobs` in the shard of `k`, handed to `key` and `arg` in order; `marker`
+/// is this call's batch marker key, if any.
 fn enqueue_args(
     k: &Keys,
     jobs: &[NewJob],
     now_ms: u64,
     retention_ms: u64,
+    marker: Option<String>,
     mut key: impl FnMut(String),
     mut arg: impl FnMut(String),
 ) {
     let fixed = [k.jobs(), k.ready(), k.scheduled(), k.wake(), k.pending(), k.counts()];
     fixed.into_iter().for_each(|k| key(k.to_string()));
+    let mut next_key = fixed.len();
     arg(now_ms.to_string());
     arg(retention_ms.to_string());
-    let mut next_key = fixed.len();
+    match marker {
+        Some(marker) => {
+            key(marker);
+            next_key += 1;
+            arg(next_key.to_string());
+        }
+        None => arg("0".to_string()),
+    }
     for job in jobs {
         let index = match &job.idempotency_key {
             Some(key_text) => {

@@ -44,6 +44,10 @@ pub enum ApiError {
     /// Redis failed; see each endpoint for what may have been done.
     #[error("the queue's Redis did not answer; try again")]
     Redis(#[source] QueueError),
+    /// Redis may have stored the jobs, but its reply was lost (or the replicas `[redis] wait_replicas` asks for
+    /// did not confirm them) and repeating the batch could not settle it.
+    #[error("the queue's Redis may or may not have stored the jobs durably ({0}); resend them with idempotency_key to be sure")]
+    Unsettled(#[source] QueueError),
     /// The request took longer than the server allows.
     #[error("the request took longer than {0} s and was abandoned")]
     Timeout(u64),
@@ -89,7 +93,9 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::Redis(_) | ApiError::Timeout(_) | ApiError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Redis(_) | ApiError::Unsettled(_) | ApiError::Timeout(_) | ApiError::Overloaded => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -105,7 +111,7 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if let ApiError::Redis(error) = &self {
+        if let ApiError::Redis(error) | ApiError::Unsettled(error) = &self {
             tracing::warn!(%error, "Redis failed during a request.");
         }
         let mut response = (self.status(), Json(self.body())).into_response();
@@ -114,7 +120,7 @@ impl IntoResponse for ApiError {
             ApiError::Unauthorized => {
                 headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
-            ApiError::Overloaded | ApiError::Redis(_) => {
+            ApiError::Overloaded | ApiError::Redis(_) | ApiError::Unsettled(_) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
             _ => {}
@@ -136,6 +142,7 @@ impl From<ProducerError> for ApiError {
                 ApiError::Invalid { index: Some(index), field: error.field, message: error.message }
             }
             ProducerError::Queue(error) => ApiError::Redis(error),
+            ProducerError::Unknown(error) => ApiError::Unsettled(error),
         }
     }
 }

@@ -1,54 +1,44 @@
-//! Writes finished jobs to Redis in batches: acks (terminal records, dead letters) and reschedules, each batch one
-//! script call. A batch that cannot be written (Redis down) is kept and retried, so no outcome is lost; if the
-//! outage outlasts the lease, another worker may run the job again, and the revision check in the scripts keeps
-//! its outcome single.
+//! Writes finished jobs to Redis in batches: acks (terminal records, dead letters) first, then reschedules, parks
+//! and expansion steps, each batch one script call per shard. A batch is bounded both by jobs and by the script
+//! arguments it carries (a job's records are 17 name, value pairs each: a QuickBlox batch of 500 ids is 17,000
+//! arguments). A write that fails is retried as `write_retry` says: through outages for as long as the worker runs,
+//! but a write that cannot land is given up after a bounded time, so it never blocks the others; its jobs are then
+//! dropped from the in-flight set, their leases lapse, and another worker runs them (the revision check in the
+//! scripts keeps every outcome single).
 
 use crate::execute::Finish;
 use crate::inflight::InFlight;
 use crate::metrics::Metrics;
+use crate::write_retry::{retrying, Limits};
+use deleteq_core::audit::FIELDS;
 use deleteq_queue::Queue;
-use std::time::{Duration, Instant};
-use tokio::sync::mpsc;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
 
-/// Most finishes written per script call.
+/// Most finishes written per batch.
 const MAX_BATCH: usize = 512;
 
-/// Writes expansion steps one script call each (they are big), retrying through outages like the rest.
-async fn write_expansions(
-    queue: &Queue,
-    steps: Vec<deleteq_queue::Expand>,
-    stats: &mut AckStats,
-    deadline: Option<Instant>,
-) {
-    for step in steps {
-        match retrying(|| queue.expand(&step), &step.id, deadline).await {
-            Some(true) => stats.expanded += 1,
-            Some(false) => stats.stale += 1,
-            None => {}
-        }
+/// Most script arguments one batch carries (a batch always takes at least one finish, however big).
+pub(crate) const MAX_ARGS: usize = 40_000;
+
+/// The script arguments `finish` adds to its write (see the scripts' ARGV headers).
+pub(crate) fn weight(finish: &Finish) -> usize {
+    let records = |n: usize| n * 2 * FIELDS.len();
+    match finish {
+        Finish::Ack(a) => 4 + records(a.records.len()),
+        Finish::Reschedule(r) => 5 + records(r.records.len()),
+        Finish::Park(p) => 5 + records(p.records.len()),
+        Finish::Expand(e) => 5 + e.push.len() + 2 * e.children.len(),
     }
 }
 
-/// Runs one Redis write until it lands, backing off between tries; once the worker is shutting down, gives up at
-/// `deadline` (the jobs' leases then expire and they run again). `what` names the jobs in logs.
-async fn retrying<T, F, Fut>(write: F, what: &str, deadline: Option<Instant>) -> Option<T>
-where
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = deleteq_queue::Result<T>>,
-{
-    let mut failures = 0;
-    loop {
-        match write().await {
-            Ok(value) => return Some(value),
-            Err(error) => {
-                failures += 1;
-                if deadline.is_some_and(|d| Instant::now() > d) {
-                    tracing::error!(%error, jobs = %what, "Could not record before shutdown; the jobs will run again after their lease.");
-                    return None;
-                }
-                tracing::warn!(%error, jobs = %what, failures, "Could not record outcomes; retrying.");
-                tokio::time::sleep(crate::redis_backoff(failures)).await;
-            }
+/// Writes expansion steps one script call each (they are big).
+async fn write_expansions(queue: &Queue, steps: Vec<deleteq_queue::Expand>, stats: &mut AckStats, limits: &mut Limits) {
+    for step in steps {
+        match retrying(|| queue.expand(&step), &step.id, limits).await {
+            Some(true) => stats.expanded += 1,
+            Some(false) => stats.stale += 1,
+            None => stats.given_up += 1,
         }
     }
 }
@@ -60,43 +50,58 @@ pub(crate) struct AckStats {
     pub(crate) rescheduled: u64,
     pub(crate) expanded: u64,
     pub(crate) stale: u64,
+    /// Finishes given up (Redis refused them or shutdown came first): their jobs run again after their lease.
+    pub(crate) given_up: u64,
 }
 
-/// Runs until every sender is dropped and the channel is drained. `give_up` bounds how long a batch is retried
-/// once the worker is shutting down.
+/// Runs until every sender is dropped and the channel is drained. Once `stop` turns true, a write is retried for
+/// at most `give_up` more; a write failing with a non-transient error is given up after `stuck`.
 pub(crate) async fn run_acker(
     queue: Queue,
     mut rx: mpsc::Receiver<Finish>,
     inflight: InFlight,
-    give_up: Duration,
+    stop: watch::Receiver<bool>,
+    (give_up, stuck): (Duration, Duration),
     metrics: Metrics,
 ) -> AckStats {
     let mut stats = AckStats::default();
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    while let Some(first) = rx.recv().await {
-        batch.push(first);
+    let mut limits = Limits::new(stop, give_up, stuck);
+    let mut carry: Option<Finish> = None;
+    loop {
+        let first = match carry.take() {
+            Some(first) => first,
+            None => match rx.recv().await {
+                Some(first) => first,
+                None => break,
+            },
+        };
+        let mut args = weight(&first);
+        let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
-                Ok(next) => batch.push(next),
+                Ok(next) if args + weight(&next) > MAX_ARGS => {
+                    carry = Some(next);
+                    break;
+                }
+                Ok(next) => {
+                    args += weight(&next);
+                    batch.push(next);
+                }
                 Err(_) => break,
             }
         }
         let ids: Vec<String> = batch.iter().map(|f| f.id().to_string()).collect();
-        let give_up = rx.is_closed().then_some(give_up);
-        write_batch(&queue, std::mem::take(&mut batch), &mut stats, give_up, &metrics).await;
+        write_batch(&queue, batch, &mut stats, &mut limits, &metrics).await;
+        // Written or given up: either way this worker holds these jobs no longer (the keeper stops renewing them).
         inflight.remove(ids.iter().map(String::as_str));
     }
     stats
 }
 
-/// Counts in `metrics` only the records of jobs a script reported as changed (never a stale one's).
-async fn write_batch(
-    queue: &Queue,
-    batch: Vec<Finish>,
-    stats: &mut AckStats,
-    give_up: Option<Duration>,
-    metrics: &Metrics,
-) {
+/// Acks first (they finish jobs and free their leases), then reschedules, parks and expansion steps; each kind is
+/// written once, so an ack that went through is not repeated when a later kind fails. Counts in `metrics` only
+/// the records of jobs a script reported as changed (never a stale one's).
+async fn write_batch(queue: &Queue, batch: Vec<Finish>, stats: &mut AckStats, limits: &mut Limits, metrics: &Metrics) {
     let jobs = batch.len();
     let mut acks = Vec::with_capacity(jobs);
     let mut reschedules = Vec::new();
@@ -110,29 +115,34 @@ async fn write_batch(
             Finish::Park(p) => parked.push(p),
         }
     }
-    let deadline = give_up.map(|limit| Instant::now() + limit);
-    write_expansions(queue, expansions, stats, deadline).await;
-    for job in parked {
-        match retrying(|| queue.park_job(&job, deleteq_core::now_ms()), &job.id, deadline).await {
-            Some(true) => metrics.count_records(&job.records),
-            Some(false) => stats.stale += 1,
-            None => {}
-        }
-    }
-    let what = format!("{jobs} finished");
-    // Each half is written once: an ack that went through is not repeated when the reschedules fail.
     if !acks.is_empty() {
-        if let Some(flags) = retrying(|| queue.ack(&acks, deleteq_core::now_ms()), &what, deadline).await {
-            metrics.count_written(acks.iter().map(|a| a.records.as_slice()), &flags);
-            stats.acked += count(&flags, &mut stats.stale);
+        let what = format!("{} finished", acks.len());
+        match retrying(|| queue.ack(&acks, deleteq_core::now_ms()), &what, limits).await {
+            Some(flags) => {
+                metrics.count_written(acks.iter().map(|a| a.records.as_slice()), &flags);
+                stats.acked += count(&flags, &mut stats.stale);
+            }
+            None => stats.given_up += acks.len() as u64,
         }
     }
     if !reschedules.is_empty() {
-        if let Some(flags) = retrying(|| queue.reschedule(&reschedules), &what, deadline).await {
-            metrics.count_written(reschedules.iter().map(|r| r.records.as_slice()), &flags);
-            stats.rescheduled += count(&flags, &mut stats.stale);
+        let what = format!("{} rescheduled", reschedules.len());
+        match retrying(|| queue.reschedule(&reschedules), &what, limits).await {
+            Some(flags) => {
+                metrics.count_written(reschedules.iter().map(|r| r.records.as_slice()), &flags);
+                stats.rescheduled += count(&flags, &mut stats.stale);
+            }
+            None => stats.given_up += reschedules.len() as u64,
         }
     }
+    for job in parked {
+        match retrying(|| queue.park_job(&job, deleteq_core::now_ms()), &job.id, limits).await {
+            Some(true) => metrics.count_records(&job.records),
+            Some(false) => stats.stale += 1,
+            None => stats.given_up += 1,
+        }
+    }
+    write_expansions(queue, expansions, stats, limits).await;
 }
 
 /// How many of a batch were changed by this write; the others (finished or rewritten meanwhile) are counted stale.
@@ -140,4 +150,48 @@ fn count(flags: &[bool], stale: &mut u64) -> u64 {
     let fresh = flags.iter().filter(|f| **f).count() as u64;
     *stale += flags.len() as u64 - fresh;
     fresh
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use deleteq_core::{AuditRecord, Outcome};
+
+    #[test]
+    fn a_batch_is_bounded_by_the_arguments_its_records_carry() {
+        let record = AuditRecord {
+            job: "j".into(),
+            parent: None,
+            account: "qb".into(),
+            provider: "quickblox".into(),
+            conversation: None,
+            message: Some("m".into()),
+            outcome: Outcome::Deleted,
+            http_status: Some(200),
+            attempt: 1,
+            error: None,
+            deleted_count: None,
+            delay_ms: None,
+            campaign: None,
+            reason: None,
+            requested_by: None,
+            at: AuditRecord::now(),
+            mode: None,
+        };
+        let ack = |records: usize| {
+            Finish::Ack(deleteq_queue::Ack {
+                id: "j".into(),
+                rev: 0,
+                records: vec![record.clone(); records],
+                dead_letter: None,
+                account: "qb".into(),
+                shard: 0,
+            })
+        };
+        // A QuickBlox batch of 500 ids: 500 records of 17 name, value pairs.
+        assert_eq!(FIELDS.len(), 17);
+        assert_eq!(weight(&ack(500)), 4 + 500 * 34);
+        assert_eq!(MAX_ARGS / weight(&ack(500)), 2, "two such jobs per call, not 512");
+        assert!(MAX_ARGS / weight(&ack(1)) >= MAX_BATCH, "single-message jobs still batch by 512");
+    }
 }

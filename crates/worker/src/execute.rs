@@ -32,6 +32,9 @@ pub(crate) enum Finish {
 /// Children written by one expansion script call: bounds how long it holds Redis.
 pub(crate) const MAX_CHILDREN_PER_STEP: usize = 1000;
 
+/// How soon a bulk job whose next ids could not be read is tried again.
+const LISTED_RETRY: Duration = Duration::from_secs(1);
+
 impl Finish {
     pub(crate) fn id(&self) -> &str {
         match self {
@@ -87,22 +90,38 @@ pub(crate) struct Executor {
     /// Reclaims (its worker died holding it) after which a job ends `dead` without another call.
     pub(crate) max_reclaims: u32,
     pub(crate) metrics: crate::metrics::Metrics,
+    /// For reading the id lists of bulk jobs being expanded.
+    pub(crate) queue: deleteq_queue::Queue,
 }
 
 impl Executor {
     /// Runs one leased job.
     pub(crate) async fn execute(&self, leased: Leased) -> Finish {
-        let decoded = Envelope::decode_stored(
+        let stored = Envelope::decode_stored(
             &leased.id,
             &leased.account,
             leased.campaign.as_deref(),
             leased.envelope.as_bytes(),
-        )
-        .and_then(|envelope| envelope.job().map(|job| (envelope, job)).map_err(|e| e.to_string()));
+        );
+        let listed = matches!(&stored, Ok(envelope) if envelope.listed > 0);
+        // A bulk job whose ids wait in its id list: the ids of this step are read in.
+        let per_call = self.providers.account(&leased.account).map_or(1, |c| c.batch_size.max(1));
+        let stored = match stored {
+            Ok(envelope) if listed => match self.fill_listed(&leased, envelope, per_call).await {
+                Ok(envelope) => Ok(envelope),
+                Err(finish) => return finish,
+            },
+            other => other,
+        };
+        let decoded = stored.and_then(|envelope| envelope.job().map(|job| (envelope, job)).map_err(|e| e.to_string()));
         let (mut envelope, job) = match decoded {
             Ok(pair) => pair,
             Err(error) => return undecodable(leased, &error),
         };
+        if listed {
+            // Its first step passed every check; each child checks again (deadline, account, campaign) itself.
+            return expand(leased, envelope, &job, per_call);
+        }
         let attempt = envelope.attempt + 1;
         let parent = envelope.parent.as_ref().map(|p| p.as_str());
         let client = self.providers.account(&job.account);
@@ -180,6 +199,39 @@ impl Executor {
             },
         };
         self.conclude(leased, envelope, &job, &base, progress)
+    }
+
+    /// Fills a listed bulk job's `messages` with the ids of its next expansion step, read from its id list. When
+    /// they cannot be read, the job is handed back to try again shortly (nothing spent, nothing recorded).
+    async fn fill_listed(&self, leased: &Leased, mut envelope: Envelope, per_call: usize) -> Result<Envelope, Finish> {
+        let take = envelope.listed.min((MAX_CHILDREN_PER_STEP * per_call) as u64);
+        match self.queue.expansion_ids(leased.shard, &leased.id, take).await {
+            Ok(ids) if !ids.is_empty() => {
+                if let Some(job) = envelope.job.as_object_mut() {
+                    job.insert("messages".into(), ids.into());
+                }
+                Ok(envelope)
+            }
+            Ok(_) => {
+                // The list is gone (Redis lost data): the job cannot be continued; fail what is left of it.
+                tracing::error!(job = %leased.id, listed = envelope.listed, "A bulk job's id list is missing.");
+                let base = RecordBase::undecodable(&leased.id);
+                let error = format!("its id list ({} ids not yet expanded) is missing", envelope.listed);
+                Err(Finish::Ack(Ack {
+                    shard: leased.shard,
+                    id: leased.id.clone(),
+                    rev: leased.rev,
+                    records: vec![base.record(None, Outcome::Failed, None, Some(&error))],
+                    dead_letter: Some(envelope.encode()),
+                    account: leased.account.clone(),
+                }))
+            }
+            Err(error) => {
+                tracing::warn!(%error, job = %leased.id, "Could not read a bulk job's next ids; trying again shortly.");
+                let due = deleteq_core::now_ms() + LISTED_RETRY.as_millis() as u64;
+                Err(defer_until(leased.clone(), envelope, due))
+            }
+        }
     }
 
     /// Makes the provider calls: one purge, or the messages in chunks of the account's batch size. Stops at the
@@ -390,7 +442,9 @@ fn defer_until(leased: Leased, envelope: Envelope, due_ms: u64) -> Finish {
 
 /// One expansion step: the first ids become children of `per_call` ids each (one child per message for providers
 /// without batch deletes), with ids `PARENT:N` (N = the position of the child's first message in the original
-/// list); the rest, if any, stays in the parent for the next step.
+/// list). The rest stays in the parent's id list in Redis: pushed there by the first step (the job's own ids), taken
+/// from its head by the later ones (`job` then holds just the ids read for this step); the parent's envelope keeps
+/// only the count (`listed`) and the position reached (`expanded`).
 fn expand(leased: Leased, mut envelope: Envelope, job: &Job, per_call: usize) -> Finish {
     let ids = job.message_ids();
     let take = ids.len().min(MAX_CHILDREN_PER_STEP * per_call);
@@ -407,6 +461,7 @@ fn expand(leased: Leased, mut envelope: Envelope, job: &Job, per_call: usize) ->
                 attempt: 0,
                 job: with_ids(job, chunk.to_vec()).to_value(),
                 expanded: 0,
+                listed: 0,
                 reserved_at: None,
                 reserved_gen: None,
                 parent: Some(deleteq_core::JobId(leased.id.clone())),
@@ -417,9 +472,15 @@ fn expand(leased: Leased, mut envelope: Envelope, job: &Job, per_call: usize) ->
             (child_id, child.encode())
         })
         .collect();
-    let rest = (take < ids.len()).then(|| {
+    let (pop, push, left) = if envelope.listed > 0 {
+        (take as u64, Vec::new(), envelope.listed.saturating_sub(take as u64))
+    } else {
+        (0, ids[take..].to_vec(), (ids.len() - take) as u64)
+    };
+    let rest = (left > 0).then(|| {
         envelope.expanded = base + take as u64;
-        envelope.job = with_ids(job, ids[take..].to_vec()).to_value();
+        envelope.listed = left;
+        envelope.job = with_ids(job, Vec::new()).to_value();
         envelope.encode()
     });
     Finish::Expand(Expand {
@@ -428,6 +489,8 @@ fn expand(leased: Leased, mut envelope: Envelope, job: &Job, per_call: usize) ->
         rev: leased.rev,
         children,
         rest,
+        pop,
+        push,
         account: job.account.clone(),
     })
 }

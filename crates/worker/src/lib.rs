@@ -7,7 +7,8 @@
 //! - `lease_stream`: the backend's fetcher: leases batches of ready jobs, hands them out one per free slot, and
 //!   blocks on the wake list when idle.
 //! - `execute`: one job, start to finish: checks, provider calls, and the `Finish` that records it.
-//! - `acker`: writes finishes to Redis in batches (ack with audit, or reschedule), retrying through outages.
+//! - `acker`: writes finishes to Redis in batches (ack with audit, or reschedule), retrying through outages;
+//!   `write_retry`: how long it retries one write (transient errors, stuck writes, shutdown).
 //! - `limiter`: per-account rate limits, slots reserved in Redis a few at a time; a 429 slows the account for all.
 //! - `circuit`: per-account circuit breakers: repeated server-side failures pause an account's calls briefly.
 //! - `parking`: parked accounts (checked before calls, cached briefly; set on a provider's account-wide stop).
@@ -40,6 +41,7 @@ mod records;
 pub mod retry;
 mod runtime;
 mod scheduler;
+mod write_retry;
 
 pub use runtime::{run, WorkerError};
 

@@ -99,6 +99,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         rate_wait: config.worker.rate_wait,
         max_reclaims: config.worker.max_reclaims,
         metrics: metrics.clone(),
+        queue: queue.clone(),
     };
     let (abandon_tx, abandon) = watch::channel(false);
     let context = Arc::new(JobContext { executor, finishes: finish_tx, inflight: inflight.clone(), abandon });
@@ -109,7 +110,8 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         concurrency,
         lease: config.worker.lease,
     };
-    let acker = tokio::spawn(run_acker(queue.clone(), finish_rx, inflight.clone(), Duration::from_secs(5), metrics));
+    let limits = (Duration::from_secs(5), config.worker.lease);
+    let acker = tokio::spawn(run_acker(queue.clone(), finish_rx, inflight.clone(), stop.clone(), limits, metrics));
     let keeper = tokio::spawn(run_keeper(queue.clone(), inflight.clone(), config.worker.lease, stop.clone()));
     let accounts = config.accounts.keys().cloned().collect();
     let maintenance = tokio::spawn(run_maintenance(queue.clone(), accounts, stop.clone()));
@@ -153,6 +155,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         rescheduled = stats.rescheduled,
         expanded = stats.expanded,
         stale = stats.stale,
+        given_up = stats.given_up,
         released,
         "Worker stopped."
     );

@@ -14,9 +14,9 @@ pub(crate) async fn run(config: Config, command: AuditCommand) -> Result<(), Fai
     let mut out = std::io::stdout().lock();
     match command {
         AuditCommand::Tail { count, follow } => {
-            let mut last = "-".to_string();
-            for entry in queue.audit_last(count).await? {
-                last = entry.0.clone();
+            // One cursor per shard's stream: ids of different shards do not interleave in write order.
+            let (entries, mut cursor) = queue.audit_last_and_cursor(count).await?;
+            for entry in entries {
                 print(&mut out, &entry);
             }
             if !follow {
@@ -24,13 +24,12 @@ pub(crate) async fn run(config: Config, command: AuditCommand) -> Result<(), Fai
                 return Ok(());
             }
             loop {
-                let entries = queue.audit_after(&last, 1000).await?;
+                let entries = queue.audit_next(&mut cursor, 1000).await?;
                 if entries.is_empty() {
                     let _ = out.flush();
                     tokio::time::sleep(Duration::from_millis(250)).await;
                 }
                 for entry in entries {
-                    last = entry.0.clone();
                     print(&mut out, &entry);
                 }
             }
@@ -38,14 +37,16 @@ pub(crate) async fn run(config: Config, command: AuditCommand) -> Result<(), Fai
         AuditCommand::Export { campaign, since, until } => {
             let since = since.as_deref().map(|t| time("--since", t)).transpose()?;
             let until = until.as_deref().map(|t| time("--until", t)).transpose()?;
-            let mut last = match since {
+            let after = match since {
                 Some(t) => format!("{}-0", (t.timestamp_millis() - 1).max(0)),
                 None => "-".to_string(),
             };
+            let mut cursor = queue.audit_cursor(&after);
             loop {
-                let entries = queue.audit_after(&last, 5000).await?;
-                let Some(tail) = entries.last() else { break };
-                last = tail.0.clone();
+                let entries = queue.audit_next(&mut cursor, 5000).await?;
+                if entries.is_empty() {
+                    break;
+                }
                 for entry in &entries {
                     let at = field(entry, "at").and_then(|a| DateTime::parse_from_rfc3339(a).ok());
                     if until.is_some_and(|u| at.is_some_and(|a| a >= u)) {

@@ -164,5 +164,6 @@ fn runtime(e: ProducerError) -> Failure {
     match e {
         ProducerError::Invalid { .. } => Failure::Invalid(e.to_string()),
         ProducerError::Queue(q) => Failure::Runtime(format!("cannot reach Redis: {q}")),
+        ProducerError::Unknown(_) => Failure::Runtime(e.to_string()),
     }
 }

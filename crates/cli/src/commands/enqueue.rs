@@ -62,6 +62,7 @@ fn runtime(e: ProducerError) -> Failure {
     match e {
         ProducerError::Invalid { .. } => Failure::Invalid(e.to_string()),
         ProducerError::Queue(q) => Failure::Runtime(format!("cannot reach Redis: {q}")),
+        ProducerError::Unknown(_) => Failure::Runtime(e.to_string()),
     }
 }
 

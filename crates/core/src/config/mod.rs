@@ -53,6 +53,8 @@ pub struct Config {
     pub audit: AuditConfig,
     /// The dead-letter set.
     pub dlq: DlqConfig,
+    /// Submitted campaigns.
+    pub campaigns: CampaignsConfig,
     /// Enqueueing.
     pub producer: ProducerConfig,
     /// Named provider accounts.
@@ -81,6 +83,8 @@ struct RawConfig {
     audit: AuditConfig,
     #[serde(default)]
     dlq: DlqConfig,
+    #[serde(default)]
+    campaigns: CampaignsConfig,
     #[serde(default)]
     producer: ProducerConfig,
     #[serde(default)]
@@ -136,6 +140,13 @@ pub struct RedisConfig {
     pub shards: u32,
     /// Connect with the cluster client.
     pub cluster: bool,
+    /// Replicas every enqueue and ack waits for (`WAIT`) before it counts as done; 0 = none (a failover may lose
+    /// the last writes the replicas had not received). On a Redis Cluster the wait goes to the node of the shard.
+    pub wait_replicas: u32,
+    /// How long an enqueue or ack waits for `wait_replicas` replicas. An enqueue not confirmed in time is
+    /// reported as unsettled (stored on the primary only); an ack is logged and goes on (its call was made).
+    #[serde(with = "serde_duration")]
+    pub wait_timeout: Duration,
 }
 
 impl Default for RedisConfig {
@@ -145,6 +156,8 @@ impl Default for RedisConfig {
             prefix: "deleteq".into(),
             shards: 1,
             cluster: false,
+            wait_replicas: 0,
+            wait_timeout: Duration::from_secs(1),
         }
     }
 }
@@ -265,6 +278,22 @@ impl Default for DlqConfig {
     }
 }
 
+/// `[campaigns]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CampaignsConfig {
+    /// A finished campaign (every message terminal) is deleted this long after it finished: its description,
+    /// counters and cancellation mark. Its audit records stay (the stream has its own bound).
+    #[serde(with = "serde_duration")]
+    pub retention: Duration,
+}
+
+impl Default for CampaignsConfig {
+    fn default() -> Self {
+        CampaignsConfig { retention: Duration::from_secs(30 * 86_400) }
+    }
+}
+
 /// `[producer]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -319,6 +348,7 @@ impl Config {
             circuit: raw.circuit,
             audit: raw.audit,
             dlq: raw.dlq,
+            campaigns: raw.campaigns,
             producer: raw.producer,
             accounts,
             schedules: raw.schedules,
@@ -348,6 +378,21 @@ impl Config {
         }
         if self.retry.max_attempts == 0 {
             return invalid("retry.max_attempts must be at least 1".into());
+        }
+        if self.campaigns.retention < Duration::from_secs(60) {
+            return invalid(format!(
+                "campaigns.retention = {} ms: must be at least 1 minute",
+                self.campaigns.retention.as_millis()
+            ));
+        }
+        if self.redis.wait_replicas > 16 {
+            return invalid(format!("redis.wait_replicas = {}: must be between 0 and 16", self.redis.wait_replicas));
+        }
+        let wait_ms = self.redis.wait_timeout.as_millis();
+        if self.redis.wait_replicas > 0 && !(1..=60_000).contains(&wait_ms) {
+            return invalid(format!(
+                "redis.wait_timeout = {wait_ms} ms: must be between 1 ms and 60 s when redis.wait_replicas is set"
+            ));
         }
         if !(1..=1024).contains(&self.redis.shards) {
             return invalid(format!("redis.shards = {}: must be between 1 and 1024", self.redis.shards));

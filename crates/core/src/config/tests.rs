@@ -176,6 +176,27 @@ fn the_metrics_section_is_optional_and_its_addr_is_checked() {
 }
 
 #[test]
+fn campaign_retention_defaults_to_30_days_and_is_checked() {
+    assert_eq!(parse("").expect("defaults").campaigns.retention, Duration::from_secs(30 * 86_400));
+    assert_eq!(parse("[campaigns]\nretention = \"7d\"\n").expect("7d").campaigns.retention.as_secs(), 7 * 86_400);
+    let short = parse("[campaigns]\nretention = \"5s\"\n").expect_err("5s").to_string();
+    assert!(short.contains("campaigns.retention"), "{short}");
+}
+
+#[test]
+fn wait_replicas_and_its_timeout_are_checked() {
+    let config = parse("[redis]\nwait_replicas = 1\nwait_timeout = \"500ms\"\n").expect("valid");
+    assert_eq!((config.redis.wait_replicas, config.redis.wait_timeout), (1, Duration::from_millis(500)));
+    assert_eq!(parse("").expect("defaults").redis.wait_replicas, 0, "off by default");
+    let too_many = parse("[redis]\nwait_replicas = 17\n").expect_err("17").to_string();
+    assert!(too_many.contains("redis.wait_replicas"), "{too_many}");
+    let no_time = parse("[redis]\nwait_replicas = 1\nwait_timeout = \"0s\"\n").expect_err("0s").to_string();
+    assert!(no_time.contains("redis.wait_timeout"), "{no_time}");
+    let too_long = parse("[redis]\nwait_replicas = 1\nwait_timeout = \"2m\"\n").expect_err("2m").to_string();
+    assert!(too_long.contains("redis.wait_timeout"), "{too_long}");
+}
+
+#[test]
 fn quickblox_batches_keep_the_url_under_8_kb() {
     let base = "https://api.quickblox.com";
     let most = super::quickblox_max_batch(base);

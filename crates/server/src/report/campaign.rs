@@ -156,6 +156,7 @@ mod tests {
                 created_ms: 5,
                 submitted: true,
                 cancelled_ms: cancelled.then_some(7),
+                finished_ms: None,
             },
             counts: all,
         }

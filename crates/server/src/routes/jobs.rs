@@ -77,14 +77,17 @@ pub(crate) struct EnqueuedIds {
 /// Every job is validated first, exactly as `deleteq enqueue` does; if any is invalid, nothing is enqueued and
 /// the answer names it: `index` is its 0-based position in the array (0 for a single job) and `field` the field
 /// at fault. A body that is not JSON, or neither an object nor a non-empty array, is answered 400 with field
-/// `body`. After a 503 the batch may or may not have been stored; resend it with `idempotency_key`s to be sure.
+/// `body`. A reply from Redis lost after the batch was sent is settled inside the server (the same batch is repeated
+/// under a batch token of its own, which stores nothing twice), so a 201 or 400 is final. A 503 says either that
+/// nothing was stored (Redis could not be reached) or, in its message, that the outcome could not be settled:
+/// then resend the batch with `idempotency_key`s to be sure.
 #[utoipa::path(post, path = "/v1/jobs", tag = "jobs", request_body = JobsBody,
     responses(
         (status = 201, description = "Every job was enqueued.", body = EnqueuedIds),
         (status = 400, description = "A job or the body is invalid; nothing was enqueued.", body = ErrorBody),
         (status = 401, description = "No valid bearer token.", body = ErrorBody),
         (status = 413, description = "The body is over `[api] max_body`.", body = ErrorBody),
-        (status = 503, description = "Redis failed, or the server is overloaded.", body = ErrorBody),
+        (status = 503, description = "Redis failed (nothing stored, or the outcome could not be settled: see the message), or the server is overloaded.", body = ErrorBody),
     ))]
 pub(crate) async fn enqueue(
     State(state): State<AppState>,
