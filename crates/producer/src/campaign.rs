@@ -115,7 +115,7 @@ impl Producer {
             .map_ok(|(jobs, sizes)| {
                 let queue = queue.clone();
                 async move {
-                    let ids = queue.enqueue(&jobs, deleteq_core::now_ms()).await?;
+                    let ids = queue.enqueue(&jobs).await?;
                     // A repeated idempotency key returns the first job's id: that job was not stored here.
                     let stored_as = jobs.iter().zip(&ids).zip(&sizes);
                     let skipped: u64 = stored_as.filter(|((job, id), _)| job.id != **id).map(|(_, n)| n).sum();

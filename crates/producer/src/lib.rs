@@ -87,9 +87,8 @@ impl Producer {
         for (index, job) in jobs.iter().enumerate() {
             validate(job, &self.config).map_err(|error| ProducerError::Invalid { index, error })?;
         }
-        let now = deleteq_core::now_ms();
         let new: Vec<NewJob> = jobs.iter().map(new_job).collect();
-        let ids = self.queue.enqueue(&new, now).await?;
+        let ids = self.queue.enqueue(&new).await?;
         Ok(ids.into_iter().map(JobId).collect())
     }
 

@@ -3,7 +3,7 @@
 -- parent moved to its next revision or is gone) or none of it did (the parent is reclaimed and expanded again, to
 -- the same child ids). Children inherit the parent's header (account, campaign).
 -- KEYS[1] jobs (HASH)   KEYS[2] ready (LIST)   KEYS[3] leased (ZSET)   KEYS[4] wake (LIST)
--- KEYS[5] pending per account (HASH)   KEYS[6] counts (HASH)
+-- KEYS[5] pending per account (HASH)   KEYS[6] counts (HASH)   KEYS[7] holders (HASH)   KEYS[8] reclaims (HASH)
 -- ARGV[1] parent id   ARGV[2] parent revision leased   ARGV[3] the parent's next envelope ("" = fully
 --   expanded: delete it)   then per child: id, envelope
 -- Returns: 1 if expanded, 0 if the parent was finished or rewritten since it was leased.
@@ -19,8 +19,11 @@ for i = 4, #ARGV, 2 do
   end
 end
 if redis.call('ZREM', KEYS[3], parent) == 1 then count(KEYS[6], 'leased', account, -1) end
+redis.call('HDEL', KEYS[7], parent)
 if rest == '' then
+  -- Gone with its reclaim count: a bulk parent leaves nothing behind.
   redis.call('HDEL', KEYS[1], parent)
+  redis.call('HDEL', KEYS[8], parent)
   added = added - 1
 else
   -- More to expand: the parent goes first in line, at its next revision, for any worker to continue.

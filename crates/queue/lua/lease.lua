@@ -1,26 +1,47 @@
--- lease: take up to N ready jobs and reserve them until the lease expires.
--- KEYS[1] ready (LIST)   KEYS[2] leased (ZSET id -> lease expiry ms)   KEYS[3] jobs (HASH)   KEYS[4] wake (LIST)
--- KEYS[5] counts (HASH)   KEYS[6] reclaims (HASH id -> times its lease expired)
--- KEYS[7] cancelled campaigns (SET)
--- ARGV[1] lease expiry (ms)   ARGV[2] N
+-- lease: take up to N ready jobs and reserve them for one holder until Redis's clock passes the lease.
+-- KEYS[1] ready (LIST)   KEYS[2] leased (ZSET id -> lease expiry, Redis ms)   KEYS[3] jobs (HASH)   KEYS[4] wake (LIST)
+-- KEYS[5] counts (HASH)   KEYS[6] reclaims (HASH id -> reclaims counted)   KEYS[7] cancelled campaigns (SET)
+-- KEYS[8] holders (HASH id -> holder token; '*' appended once its provider call started)
+-- ARGV[1] lease (ms)   ARGV[2] N   ARGV[3] holder token (the worker's id and a sequence number of its own)
 -- Returns: a flat list id, value, reclaims, cancelled (1/0) per job. Ids whose job is gone (finished while the id
--- waited in the list) are dropped here, which is why nothing ever scans the list to remove them.
+-- waited in the list) and ids held already (an id may wait in the list twice) are dropped here, which is why
+-- nothing ever scans the list to remove them. Quarantine: a job with a reclaim counted is leased alone (the batch
+-- ends before it, or is only it), so a job that kills its worker cannot take batch-mates with it.
 local ids = redis.call('LPOP', KEYS[1], tonumber(ARGV[2]))
 local out = {}
 if not ids then return out end
+local expiry = now_ms() + tonumber(ARGV[1])
 -- Reclaims are rare: look them up only when some job has one.
 local any_reclaimed = redis.call('EXISTS', KEYS[6]) == 1
 local any_cancelled = redis.call('EXISTS', KEYS[7]) == 1
 local counts = {}
-for _, id in ipairs(ids) do
+-- Hands ids[from..] back to the head of the ready list, in their order.
+local function give_back(from)
+  local back = {}
+  for n = #ids, from, -1 do back[#back + 1] = ids[n] end
+  if #back > 0 then redis.call('LPUSH', KEYS[1], unpack(back)) end
+end
+for n, id in ipairs(ids) do
   local value = redis.call('HGET', KEYS[3], id)
   if value then
-    local account, campaign = header(value)
-    if redis.call('ZADD', KEYS[2], ARGV[1], id) == 1 then tally(counts, 'leased:' .. account, 1) end
-    out[#out + 1] = id
-    out[#out + 1] = value
-    out[#out + 1] = any_reclaimed and redis.call('HGET', KEYS[6], id) or '0'
-    out[#out + 1] = (any_cancelled and campaign ~= '' and redis.call('SISMEMBER', KEYS[7], campaign) == 1) and '1' or '0'
+    local reclaims = any_reclaimed and redis.call('HGET', KEYS[6], id) or false
+    if reclaims and #out > 0 then
+      give_back(n)
+      break
+    end
+    if redis.call('ZADD', KEYS[2], 'NX', expiry, id) == 1 then
+      local account, campaign = header(value)
+      redis.call('HSET', KEYS[8], id, ARGV[3])
+      tally(counts, 'leased:' .. account, 1)
+      out[#out + 1] = id
+      out[#out + 1] = value
+      out[#out + 1] = reclaims or '0'
+      out[#out + 1] = (any_cancelled and campaign ~= '' and redis.call('SISMEMBER', KEYS[7], campaign) == 1) and '1' or '0'
+      if reclaims then
+        give_back(n + 1)
+        break
+      end
+    end
   end
 end
 apply_tally(KEYS[5], counts)

@@ -108,12 +108,14 @@ async fn write_batch(
             Finish::Reschedule(r) => reschedules.push(r),
             Finish::Expand(e) => expansions.push(e),
             Finish::Park(p) => parked.push(p),
+            // Handled by the job's handler: nothing to write.
+            Finish::Lost(_) => {}
         }
     }
     let deadline = give_up.map(|limit| Instant::now() + limit);
     write_expansions(queue, expansions, stats, deadline).await;
     for job in parked {
-        match retrying(|| queue.park_job(&job, deleteq_core::now_ms()), &job.id, deadline).await {
+        match retrying(|| queue.park_job(&job), &job.id, deadline).await {
             Some(true) => metrics.count_records(&job.records),
             Some(false) => stats.stale += 1,
             None => {}
@@ -122,7 +124,7 @@ async fn write_batch(
     let what = format!("{jobs} finished");
     // Each half is written once: an ack that went through is not repeated when the reschedules fail.
     if !acks.is_empty() {
-        if let Some(flags) = retrying(|| queue.ack(&acks, deleteq_core::now_ms()), &what, deadline).await {
+        if let Some(flags) = retrying(|| queue.ack(&acks), &what, deadline).await {
             metrics.count_written(acks.iter().map(|a| a.records.as_slice()), &flags);
             stats.acked += count(&flags, &mut stats.stale);
         }

@@ -3,6 +3,7 @@
 //! becomes an outcome.
 
 use crate::circuit::Circuits;
+use crate::keeper::Starter;
 use crate::limiter::RateGate;
 use crate::parking::{Admission, Parking};
 use crate::records::RecordBase;
@@ -27,6 +28,9 @@ pub(crate) enum Finish {
     Expand(Expand),
     /// Its account is parked: set aside, untouched and without spending an attempt, until it is resumed.
     Park(ParkJob),
+    /// Its lease was lost before its call could start (reclaimed, finished elsewhere, or handed back at
+    /// shutdown): nothing is written and no call is made; the job belongs to whoever holds it now.
+    Lost(String),
 }
 
 /// Children written by one expansion script call: bounds how long it holds Redis.
@@ -39,6 +43,7 @@ impl Finish {
             Finish::Reschedule(r) => &r.id,
             Finish::Expand(e) => &e.id,
             Finish::Park(p) => &p.id,
+            Finish::Lost(id) => id,
         }
     }
 }
@@ -87,6 +92,8 @@ pub(crate) struct Executor {
     /// Reclaims (its worker died holding it) after which a job ends `dead` without another call.
     pub(crate) max_reclaims: u32,
     pub(crate) metrics: crate::metrics::Metrics,
+    /// The gate before every provider call: records the start in Redis under this lease.
+    pub(crate) starter: Starter,
 }
 
 impl Executor {
@@ -147,8 +154,8 @@ impl Executor {
                     if self.parking.is_parked(&job.account).await {
                         return park(leased, &envelope, &job, Vec::new());
                     }
-                    if let Some(until) = self.circuits.open_until(&job.account).await {
-                        return defer_until(leased, envelope, until);
+                    if let Some(open_for) = self.circuits.open_for(&job.account).await {
+                        return defer_until(leased, envelope, open_for);
                     }
                     // Held until the answer is settled (and the account parked, if it was refused).
                     let _admission: Admission = self.parking.admit(&job.account).await;
@@ -166,6 +173,9 @@ impl Executor {
                         if !wait.is_zero() {
                             tokio::time::sleep(wait).await;
                         }
+                    }
+                    if !self.starter.start(&leased).await {
+                        return Finish::Lost(leased.id);
                     }
                     let mut progress = self.call(client, &job, &base, limit).await;
                     if let Some(reason) = progress.park.take() {
@@ -305,7 +315,9 @@ impl Executor {
                         shard: leased.shard,
                         id: leased.id,
                         rev: leased.rev,
-                        due_ms: deleteq_core::now_ms() + delay_ms,
+                        holder: leased.holder,
+                        delay,
+                        attempted: true,
                         envelope: envelope.encode(),
                         records: progress.records,
                     });
@@ -353,6 +365,7 @@ fn park(leased: Leased, envelope: &Envelope, job: &Job, records: Vec<AuditRecord
     let account = job.account.clone();
     Finish::Park(ParkJob {
         shard: leased.shard,
+        holder: leased.holder,
         account,
         id: leased.id,
         rev: leased.rev,
@@ -363,18 +376,21 @@ fn park(leased: Leased, envelope: &Envelope, job: &Job, records: Vec<AuditRecord
 
 /// Hands the job back, due at its reserved rate-limit slot; no attempt is spent and nothing is recorded.
 fn defer(leased: Leased, mut envelope: Envelope, wait: Duration) -> Finish {
-    let due_ms = deleteq_core::now_ms() + wait.as_millis() as u64;
-    envelope.reserved_at = Some(due_ms);
-    defer_until(leased, envelope, due_ms)
+    // Only its presence is read (the job already holds a slot); the time is a label, so this worker's clock is
+    // good enough for it. The due time itself is Redis's now + `wait`.
+    envelope.reserved_at = Some(deleteq_core::now_ms() + wait.as_millis() as u64);
+    defer_until(leased, envelope, wait)
 }
 
-/// Hands the job back unchanged (no attempt spent, nothing recorded), due at `due_ms`.
-fn defer_until(leased: Leased, envelope: Envelope, due_ms: u64) -> Finish {
+/// Hands the job back unchanged (no attempt spent, nothing recorded), due `delay` from Redis's now.
+fn defer_until(leased: Leased, envelope: Envelope, delay: Duration) -> Finish {
     Finish::Reschedule(Reschedule {
         shard: leased.shard,
         id: leased.id,
         rev: leased.rev,
-        due_ms,
+        holder: leased.holder,
+        delay,
+        attempted: false,
         envelope: envelope.encode(),
         records: Vec::new(),
     })
