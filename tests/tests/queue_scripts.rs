@@ -93,7 +93,7 @@ async fn enqueue_lease_ack_leaves_only_the_audit_record() {
     let ids = q.enqueue(&[job("a", 0), job("b", 0), job("a", 0)]).await.expect("enqueue");
     assert_eq!(ids, ["a", "b", "a"], "a duplicate id is stored once");
     assert_eq!(q.depths().await.expect("depths").jobs, 2);
-    let leased = q.lease(10, Duration::from_secs(30), "w#1").await.expect("lease");
+    let leased = q.lease(10, Duration::from_secs(30), "w#1", true).await.expect("lease");
     assert_eq!(leased.iter().map(|l| l.id.as_str()).collect::<Vec<_>>(), ["a", "b"], "FIFO");
     assert_eq!(leased[0].rev, 0);
     assert_eq!(leased[0].envelope, "{\"id\":\"a\"}");
@@ -110,11 +110,11 @@ async fn a_rescheduled_job_cannot_be_finished_by_a_stale_lease() {
     let redis = RedisServer::start();
     let q = queue(&redis).await;
     q.enqueue(&[job("a", 0)]).await.expect("enqueue");
-    let first = q.lease(1, Duration::from_millis(1), "w#1").await.expect("lease").remove(0);
+    let first = q.lease(1, Duration::from_millis(1), "w#1", true).await.expect("lease").remove(0);
     // The first worker stalls; its lease expires and a second worker takes the job.
     pause(20).await;
     assert_eq!(q.reclaim_expired().await.expect("reclaim"), 1);
-    let second = q.lease(1, Duration::from_secs(30), "v#1").await.expect("lease again").remove(0);
+    let second = q.lease(1, Duration::from_secs(30), "v#1", true).await.expect("lease again").remove(0);
     assert_eq!(second.rev, first.rev);
     // The first worker's lease token holds nothing any more: it can neither extend, start nor release it.
     assert_eq!(q.hold(0, &starts(std::slice::from_ref(&first)), Duration::from_secs(30)).await.expect("hold"), [false]);
@@ -138,7 +138,7 @@ async fn a_rescheduled_job_cannot_be_finished_by_a_stale_lease() {
     assert_eq!(q.promote_due().await.expect("promote early"), 0, "due 50 ms after Redis's now");
     pause(80).await;
     assert_eq!(q.promote_due().await.expect("promote"), 1);
-    let third = q.lease(1, Duration::from_secs(30), "v#2").await.expect("lease").remove(0);
+    let third = q.lease(1, Duration::from_secs(30), "v#2", true).await.expect("lease").remove(0);
     assert_eq!((third.rev, third.envelope.as_str()), (1, "{\"id\":\"a\",\"attempt\":1}"));
     assert_eq!(q.ack(&[ack("a", 1)]).await.expect("ack"), [true]);
 }
@@ -149,7 +149,7 @@ async fn scheduled_jobs_wait_and_released_jobs_go_first() {
     let q = queue(&redis).await;
     let now = deleteq_core::now_ms();
     q.enqueue(&[job("later", now + 300), job("x", 0), job("y", 0)]).await.expect("enqueue");
-    let leased = q.lease(10, Duration::from_secs(30), "w#1").await.expect("lease");
+    let leased = q.lease(10, Duration::from_secs(30), "w#1", true).await.expect("lease");
     assert_eq!(leased.len(), 2, "the scheduled job is not ready");
     assert_eq!(q.promote_due().await.expect("promote early"), 0);
     assert_eq!(q.next_due_ms().await.expect("next due"), Some(now + 300));
@@ -164,7 +164,7 @@ async fn scheduled_jobs_wait_and_released_jobs_go_first() {
     pause(400).await;
     assert_eq!(q.promote_due().await.expect("promote"), 1);
     let order: Vec<String> =
-        q.lease(10, Duration::from_secs(30), "w#1").await.expect("lease").into_iter().map(|l| l.id).collect();
+        q.lease(10, Duration::from_secs(30), "w#1", true).await.expect("lease").into_iter().map(|l| l.id).collect();
     assert_eq!(order, ["y", "later"]);
 }
 
@@ -173,7 +173,7 @@ async fn extended_leases_are_not_reclaimed_and_dead_letters_are_bounded() {
     let redis = RedisServer::start();
     let q = queue(&redis).await;
     q.enqueue(&[job("a", 0), job("b", 0), job("c", 0)]).await.expect("enqueue");
-    let leased = q.lease(3, Duration::from_millis(100), "w#1").await.expect("lease");
+    let leased = q.lease(3, Duration::from_millis(100), "w#1", true).await.expect("lease");
     let a = [(leased[0].lease(), false)];
     assert_eq!(q.hold(0, &a, Duration::from_secs(60)).await.expect("extend"), [true]);
     pause(150).await;
@@ -228,7 +228,7 @@ async fn expansion_steps_are_atomic_and_idempotent() {
     let redis = RedisServer::start();
     let q = queue(&redis).await;
     q.enqueue(&[job("p", 0)]).await.expect("enqueue");
-    let parent = q.lease(1, Duration::from_secs(30), "w#1").await.expect("lease").remove(0);
+    let parent = q.lease(1, Duration::from_secs(30), "w#1", true).await.expect("lease").remove(0);
     let child = |n: u32| (format!("p:{n}"), format!("{{\"child\":{n}}}"));
     let first = Expand {
         shard: 0,
@@ -241,7 +241,7 @@ async fn expansion_steps_are_atomic_and_idempotent() {
     assert!(q.expand(&first).await.expect("expand"));
     assert!(!q.expand(&first).await.expect("again"), "a stale revision expands nothing twice");
     // The parent is back, first in line, at its next revision; the children follow.
-    let leased = q.lease(10, Duration::from_secs(30), "w#1").await.expect("lease");
+    let leased = q.lease(10, Duration::from_secs(30), "w#1", true).await.expect("lease");
     let order: Vec<(&str, u64)> = leased.iter().map(|l| (l.id.as_str(), l.rev)).collect();
     assert_eq!(order, [("p", 1), ("p:0", 0), ("p:1", 0)]);
     // A crash after the last step was written but before the worker knew: the retried step is refused, and
@@ -295,7 +295,7 @@ async fn dead_letters_past_the_max_age_are_dropped_when_new_ones_arrive() {
         account: "cc".into(),
     };
     q.enqueue(&[job("old", 0), job("new", 0)]).await.expect("enqueue");
-    q.lease(2, Duration::from_secs(30), "w#1").await.expect("lease");
+    q.lease(2, Duration::from_secs(30), "w#1", true).await.expect("lease");
     assert_eq!(q.ack(&[dead("old")]).await.expect("ack"), [true]);
     // Past the max age (200 ms) a new dead letter pushes the old one out.
     pause(300).await;
@@ -319,7 +319,7 @@ async fn per_account_counts_follow_every_state_change() {
     q.enqueue(&[job("a", 0), job("b", 0), job("c", 0), job("later", now + 500), other("o")]).await.expect("enqueue");
     assert_eq!(depths_of(&q, "cc").await, (3, 0, 1, 0));
     assert_eq!(depths_of(&q, "other").await, (1, 0, 0, 0));
-    let leased = q.lease(3, Duration::from_secs(30), "w#1").await.expect("lease");
+    let leased = q.lease(3, Duration::from_secs(30), "w#1", true).await.expect("lease");
     assert_eq!(leased.len(), 3);
     assert_eq!(depths_of(&q, "cc").await, (0, 3, 1, 0), "a, b, c leased");
     // a: retried later; b: released; c: dead-lettered.
@@ -343,25 +343,26 @@ async fn per_account_counts_follow_every_state_change() {
     pause(600).await;
     assert_eq!(q.promote_due().await.expect("promote"), 2);
     assert_eq!(depths_of(&q, "cc").await, (3, 0, 0, 1));
-    let leased = q.lease(10, Duration::from_millis(100), "w#2").await.expect("lease");
+    let leased = q.lease(10, Duration::from_millis(100), "w#2", true).await.expect("lease");
     assert_eq!(leased.len(), 4);
     // Three of them had their calls started when their worker died; the fourth waited in its buffer.
     assert_eq!(q.hold(0, &starts(&leased[..3]), Duration::from_millis(100)).await.expect("start"), [true; 3]);
     pause(150).await;
     assert_eq!(q.reclaim_expired().await.expect("reclaim"), 4);
     assert_eq!(depths_of(&q, "cc").await, (3, 0, 0, 1));
-    // Jobs with a reclaim counted are leased one at a time (quarantine); the bystander goes in a batch again.
-    let mut again = Vec::new();
-    for n in 0..4 {
-        let batch = q.lease(10, Duration::from_secs(30), &format!("w#{}", 3 + n)).await.expect("lease again");
-        again.push(batch);
+    // A worker already running a quarantined job gets none of them: only the bystander, whose call never started.
+    let bystander = q.lease(10, Duration::from_secs(30), "w#3", false).await.expect("lease the bystander");
+    assert_eq!(bystander.iter().map(|l| l.reclaims).collect::<Vec<_>>(), [0], "only started calls count a reclaim");
+    // Jobs with a reclaim counted are leased one at a time (quarantine).
+    let mut sizes = Vec::new();
+    let mut again = bystander;
+    for n in 0..3 {
+        let batch = q.lease(10, Duration::from_secs(30), &format!("w#{}", 4 + n), true).await.expect("lease again");
+        sizes.push(batch.len());
+        again.extend(batch);
     }
-    let sizes: Vec<usize> = again.iter().map(Vec::len).collect();
-    let again: Vec<deleteq_queue::Leased> = again.into_iter().flatten().collect();
-    let counted: Vec<u32> = again.iter().map(|l| l.reclaims).collect();
-    assert_eq!(counted.iter().filter(|n| **n == 1).count(), 3, "only started calls count a reclaim: {again:?}");
-    assert_eq!(counted.iter().filter(|n| **n == 0).count(), 1, "{again:?}");
-    assert_eq!(sizes, [1, 1, 1, 1], "a quarantined job is leased alone, and ends the batch before it");
+    assert_eq!(sizes, [1, 1, 1], "a quarantined job is leased alone");
+    assert!(again[1..].iter().all(|l| l.reclaims == 1), "{again:?}");
     let acks: Vec<Ack> = again.iter().map(|l| Ack { account: String::new(), ..ack(&l.id, l.rev) }).collect();
     assert_eq!(q.ack(&acks).await.expect("ack all"), [true, true, true, true]);
     assert_eq!(depths_of(&q, "cc").await, (0, 0, 0, 1));
@@ -404,7 +405,7 @@ async fn shards_split_the_queue_and_every_reader_merges_them() {
     assert_eq!(per_shard.iter().sum::<u64>(), 201);
     let mut leased = Vec::new();
     loop {
-        let batch = q.lease(64, Duration::from_secs(30), "w#1").await.expect("lease");
+        let batch = q.lease(64, Duration::from_secs(30), "w#1", true).await.expect("lease");
         if batch.is_empty() {
             break;
         }

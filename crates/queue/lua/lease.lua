@@ -3,10 +3,13 @@
 -- KEYS[5] counts (HASH)   KEYS[6] reclaims (HASH id -> reclaims counted)   KEYS[7] cancelled campaigns (SET)
 -- KEYS[8] holders (HASH id -> holder token; '*' appended once its provider call started)
 -- ARGV[1] lease (ms)   ARGV[2] N   ARGV[3] holder token (the worker's id and a sequence number of its own)
+-- ARGV[4] 'one' (the caller may take one quarantined job) or 'none' (it runs one already: quarantined jobs stay
+--   first in line for another worker, or for this one once that job is done)
 -- Returns: a flat list id, value, reclaims, cancelled (1/0) per job. Ids whose job is gone (finished while the id
 -- waited in the list) and ids held already (an id may wait in the list twice) are dropped here, which is why
 -- nothing ever scans the list to remove them. Quarantine: a job with a reclaim counted is leased alone (the batch
--- ends before it, or is only it), so a job that kills its worker cannot take batch-mates with it.
+-- ends before it, or is only it), and a worker runs one such job at a time, so a job that kills its worker cannot
+-- take batch-mates or other suspects with it.
 local ids = redis.call('LPOP', KEYS[1], tonumber(ARGV[2]))
 local out = {}
 if not ids then return out end
@@ -15,6 +18,8 @@ local expiry = now_ms() + tonumber(ARGV[1])
 local any_reclaimed = redis.call('EXISTS', KEYS[6]) == 1
 local any_cancelled = redis.call('EXISTS', KEYS[7]) == 1
 local counts = {}
+local may_quarantine = ARGV[4] == 'one'
+local set_aside = {}
 -- Hands ids[from..] back to the head of the ready list, in their order.
 local function give_back(from)
   local back = {}
@@ -25,11 +30,12 @@ for n, id in ipairs(ids) do
   local value = redis.call('HGET', KEYS[3], id)
   if value then
     local reclaims = any_reclaimed and redis.call('HGET', KEYS[6], id) or false
-    if reclaims and #out > 0 then
+    if reclaims and not may_quarantine then
+      set_aside[#set_aside + 1] = id
+    elseif reclaims and #out > 0 then
       give_back(n)
       break
-    end
-    if redis.call('ZADD', KEYS[2], 'NX', expiry, id) == 1 then
+    elseif redis.call('ZADD', KEYS[2], 'NX', expiry, id) == 1 then
       local account, campaign = header(value)
       redis.call('HSET', KEYS[8], id, ARGV[3])
       tally(counts, 'leased:' .. account, 1)
@@ -43,6 +49,12 @@ for n, id in ipairs(ids) do
       end
     end
   end
+end
+-- Quarantined jobs this caller may not take go back first in line, in their order.
+if #set_aside > 0 then
+  local back = {}
+  for n = #set_aside, 1, -1 do back[#back + 1] = set_aside[n] end
+  redis.call('LPUSH', KEYS[1], unpack(back))
 end
 apply_tally(KEYS[5], counts)
 -- More work is waiting: pass the token on so another idle worker wakes too.

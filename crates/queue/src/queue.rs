@@ -401,12 +401,13 @@ impl Queue {
 
     /// Leases up to `max` ready jobs to `holder` (a token unique to this call, e.g. `"<worker id>#<n>"`) until
     /// Redis's now + `lease`, from the shards in turn: it starts at the shard after the one the last call started
-    /// at and moves on while a shard has nothing ready.
-    pub async fn lease(&self, max: usize, lease: Duration, holder: &str) -> Result<Vec<Leased>> {
+    /// at and moves on while a shard has nothing ready. A job with a reclaim counted (quarantined) comes alone,
+    /// and only if `may_quarantine` (the caller runs none already).
+    pub async fn lease(&self, max: usize, lease: Duration, holder: &str, may_quarantine: bool) -> Result<Vec<Leased>> {
         let count = self.shards.len();
         let start = self.next_shard.fetch_add(1, Ordering::Relaxed) % count;
         for step in 0..count {
-            let leased = self.lease_from((start + step) % count, max, lease, holder).await?;
+            let leased = self.lease_from((start + step) % count, max, lease, holder, may_quarantine).await?;
             if !leased.is_empty() {
                 return Ok(leased);
             }
@@ -415,7 +416,14 @@ impl Queue {
     }
 
     /// Leases up to `max` ready jobs of one shard.
-    pub async fn lease_from(&self, shard: usize, max: usize, lease: Duration, holder: &str) -> Result<Vec<Leased>> {
+    pub async fn lease_from(
+        &self,
+        shard: usize,
+        max: usize,
+        lease: Duration,
+        holder: &str,
+        may_quarantine: bool,
+    ) -> Result<Vec<Leased>> {
         let k = self.shard_keys(shard);
         let mut conn = self.conn.clone();
         let reply: Vec<String> = self
@@ -432,6 +440,7 @@ impl Queue {
             .arg(lease.as_millis() as u64)
             .arg(max)
             .arg(holder)
+            .arg(if may_quarantine { "one" } else { "none" })
             .invoke_async(&mut conn)
             .await?;
         let mut out = Vec::with_capacity(reply.len() / 4);

@@ -21,6 +21,8 @@ struct Held {
     shard: usize,
     holder: String,
     stage: Stage,
+    /// It was reclaimed after its worker died during its call: this process runs one such job at a time.
+    quarantined: bool,
 }
 
 /// Shared map of leased job id → its shard, lease token and stage.
@@ -31,7 +33,13 @@ impl InFlight {
     pub(crate) fn add<'a>(&self, jobs: impl IntoIterator<Item = &'a Leased>) {
         let mut map = self.lock();
         for job in jobs {
-            map.insert(job.id.clone(), Held { shard: job.shard, holder: job.holder.clone(), stage: Stage::Waiting });
+            let held = Held {
+                shard: job.shard,
+                holder: job.holder.clone(),
+                stage: Stage::Waiting,
+                quarantined: job.reclaims > 0,
+            };
+            map.insert(job.id.clone(), held);
         }
     }
 
@@ -72,6 +80,11 @@ impl InFlight {
                 map.remove(&lease.id);
             }
         }
+    }
+
+    /// Whether a quarantined job (one with a reclaim counted) is held.
+    pub(crate) fn holds_quarantined(&self) -> bool {
+        self.lock().values().any(|held| held.quarantined)
     }
 
     pub(crate) fn len(&self) -> usize {

@@ -74,7 +74,8 @@ impl State {
             }
             self.leases += 1;
             let holder = format!("{}#{}", self.worker, self.leases);
-            match self.queue.lease(self.batch, self.lease, &holder).await {
+            let may_quarantine = !self.inflight.holds_quarantined();
+            match self.queue.lease(self.batch, self.lease, &holder, may_quarantine).await {
                 Ok(leased) => {
                     if self.failures > 0 {
                         tracing::info!(failures = self.failures, "Redis is reachable again; leasing resumed.");
