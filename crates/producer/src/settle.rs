@@ -19,7 +19,7 @@ const SETTLE_PAUSES: [Duration; 5] = [
 /// leaves it unknown); [`ProducerError::Unknown`] when no repeat settles it.
 pub(crate) async fn enqueue_settled(queue: &Queue, new: &[NewJob]) -> Result<Vec<String>, ProducerError> {
     let token = ulid::Ulid::new().to_string();
-    let mut unknown = match queue.enqueue_marked(new, deleteq_core::now_ms(), Some(&token)).await {
+    let mut unknown = match queue.enqueue_marked(new, Some(&token)).await {
         Ok(ids) => return Ok(ids),
         Err(error) if error.outcome_unknown() => error,
         Err(error) => return Err(error.into()),
@@ -27,7 +27,7 @@ pub(crate) async fn enqueue_settled(queue: &Queue, new: &[NewJob]) -> Result<Vec
     for pause in SETTLE_PAUSES {
         tracing::warn!(error = %unknown, jobs = new.len(), "Enqueue reply lost; repeating the batch to settle it.");
         tokio::time::sleep(pause).await;
-        match queue.enqueue_marked(new, deleteq_core::now_ms(), Some(&token)).await {
+        match queue.enqueue_marked(new, Some(&token)).await {
             Ok(ids) => {
                 tracing::info!(jobs = new.len(), "Enqueue settled by repeating the batch.");
                 return Ok(ids);

@@ -3,6 +3,7 @@
 //! becomes an outcome.
 
 use crate::circuit::Circuits;
+use crate::keeper::Starter;
 use crate::limiter::RateGate;
 use crate::parking::{Admission, Parking};
 use crate::records::RecordBase;
@@ -27,6 +28,9 @@ pub(crate) enum Finish {
     Expand(Expand),
     /// Its account is parked: set aside, untouched and without spending an attempt, until it is resumed.
     Park(ParkJob),
+    /// Its lease was lost before its call could start (reclaimed, finished elsewhere, or handed back at
+    /// shutdown): nothing is written and no call is made; the job belongs to whoever holds it now.
+    Lost(String),
 }
 
 /// Children written by one expansion script call: bounds how long it holds Redis.
@@ -42,6 +46,7 @@ impl Finish {
             Finish::Reschedule(r) => &r.id,
             Finish::Expand(e) => &e.id,
             Finish::Park(p) => &p.id,
+            Finish::Lost(id) => id,
         }
     }
 }
@@ -92,6 +97,8 @@ pub(crate) struct Executor {
     pub(crate) metrics: crate::metrics::Metrics,
     /// For reading the id lists of bulk jobs being expanded.
     pub(crate) queue: deleteq_queue::Queue,
+    /// The gate before every provider call: records the start in Redis under this lease.
+    pub(crate) starter: Starter,
 }
 
 impl Executor {
@@ -166,8 +173,8 @@ impl Executor {
                     if self.parking.is_parked(&job.account).await {
                         return park(leased, &envelope, &job, Vec::new());
                     }
-                    if let Some(until) = self.circuits.open_until(&job.account).await {
-                        return defer_until(leased, envelope, until);
+                    if let Some(open_for) = self.circuits.open_for(&job.account).await {
+                        return defer_until(leased, envelope, open_for);
                     }
                     // Held until the answer is settled (and the account parked, if it was refused).
                     let _admission: Admission = self.parking.admit(&job.account).await;
@@ -187,6 +194,9 @@ impl Executor {
                         if !wait.is_zero() {
                             tokio::time::sleep(wait).await;
                         }
+                    }
+                    if !self.starter.start(&leased).await {
+                        return Finish::Lost(leased.id);
                     }
                     let mut progress = self.call(client, &job, &base, limit).await;
                     if let Some(reason) = progress.park.take() {
@@ -228,8 +238,7 @@ impl Executor {
             }
             Err(error) => {
                 tracing::warn!(%error, job = %leased.id, "Could not read a bulk job's next ids; trying again shortly.");
-                let due = deleteq_core::now_ms() + LISTED_RETRY.as_millis() as u64;
-                Err(defer_until(leased.clone(), envelope, due))
+                Err(defer_until(leased.clone(), envelope, LISTED_RETRY))
             }
         }
     }
@@ -362,7 +371,9 @@ impl Executor {
                         shard: leased.shard,
                         id: leased.id,
                         rev: leased.rev,
-                        due_ms: deleteq_core::now_ms() + delay_ms,
+                        holder: leased.holder,
+                        delay,
+                        attempted: true,
                         envelope: envelope.encode(),
                         records: progress.records,
                     });
@@ -411,6 +422,7 @@ fn park(leased: Leased, envelope: &Envelope, job: &Job, records: Vec<AuditRecord
     let account = job.account.clone();
     Finish::Park(ParkJob {
         shard: leased.shard,
+        holder: leased.holder,
         account,
         id: leased.id,
         rev: leased.rev,
@@ -422,19 +434,22 @@ fn park(leased: Leased, envelope: &Envelope, job: &Job, records: Vec<AuditRecord
 /// Hands the job back, due at its reserved rate-limit slot (of limiter generation `gen`); no attempt is spent and
 /// nothing is recorded.
 fn defer(leased: Leased, mut envelope: Envelope, wait: Duration, gen: u64) -> Finish {
-    let due_ms = deleteq_core::now_ms() + wait.as_millis() as u64;
-    envelope.reserved_at = Some(due_ms);
+    // Only its presence is read (the job already holds a slot); the time is a label, so this worker's clock is
+    // good enough for it. The due time itself is Redis's now + `wait`.
+    envelope.reserved_at = Some(deleteq_core::now_ms() + wait.as_millis() as u64);
     envelope.reserved_gen = Some(gen);
-    defer_until(leased, envelope, due_ms)
+    defer_until(leased, envelope, wait)
 }
 
-/// Hands the job back unchanged (no attempt spent, nothing recorded), due at `due_ms`.
-fn defer_until(leased: Leased, envelope: Envelope, due_ms: u64) -> Finish {
+/// Hands the job back unchanged (no attempt spent, nothing recorded), due `delay` from Redis's now.
+fn defer_until(leased: Leased, envelope: Envelope, delay: Duration) -> Finish {
     Finish::Reschedule(Reschedule {
         shard: leased.shard,
         id: leased.id,
         rev: leased.rev,
-        due_ms,
+        holder: leased.holder,
+        delay,
+        attempted: false,
         envelope: envelope.encode(),
         records: Vec::new(),
     })

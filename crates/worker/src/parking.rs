@@ -111,6 +111,7 @@ impl Parking {
     pub(crate) async fn park(&self, account: &str, reason: &str) {
         self.cache.lock().unwrap_or_else(PoisonError::into_inner).insert(account.to_string(), (Instant::now(), true));
         self.probe(account).accepted.store(false, Ordering::Relaxed);
+        // `since` is a label for operators, never compared: this worker's clock is fine for it.
         match self.queue.park_account(account, reason, deleteq_core::now_ms()).await {
             Ok(()) => {
                 tracing::warn!(%account, %reason, "Account parked: its jobs wait until `deleteq accounts resume`.")

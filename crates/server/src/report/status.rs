@@ -149,8 +149,7 @@ pub async fn status_report(queue: &Queue, config: &Config) -> Result<StatusRepor
         let parked = queue.account_parked(name).await?;
         let parked_jobs = queue.parked_jobs(name).await?;
         let depth = depths.get(name).copied().unwrap_or_default();
-        let now = deleteq_core::now_ms();
-        let circuit_until = queue.circuit_open_until(name, &policy, now).await?;
+        let circuit_open = queue.circuit_open_for(name, &policy).await?;
         let status = AccountStatus {
             provider: account.provider().as_str().to_string(),
             pending: depth.pending,
@@ -171,7 +170,7 @@ pub async fn status_report(queue: &Queue, config: &Config) -> Result<StatusRepor
             }),
             parked: parked.map(|p| ParkedReport { reason: p.reason, since_ms: p.since_ms }),
             parked_jobs,
-            circuit_open_ms: circuit_until.saturating_sub(now),
+            circuit_open_ms: circuit_open.as_millis() as u64,
             recent: recent.remove(name),
         };
         accounts.insert(name.clone(), status);
