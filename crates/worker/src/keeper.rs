@@ -1,22 +1,23 @@
 //! Keeps this worker's leases, the one place that writes them after leasing: every third of the lease it pushes
-//! the expiry of every job it still holds to Redis's now + lease, and before a provider call starts it records
-//! the start (the [`Starter`] gate), in the same script, batched across every call starting at once.
+//! the expiry of every job it still holds to Redis's now + lease, and as provider calls start it records each
+//! start (the [`Starter`]), in the same script, batched across every call starting at once.
 //!
-//! Guarantees: a call starts only once Redis has recorded it under this worker's lease token (so a reclaim after
-//! a crash counts toward that job's poison limit, and a job whose lease was lost or handed back is never called);
-//! a started call's lease is extended until its job leaves the in-flight set, through shutdown, until the runtime
-//! stops the keeper after the grace period.
+//! Guarantees: a call starts only while this process holds its lease (a job handed back at shutdown is never
+//! called); its start is on its way to Redis before the call is sent (written by the keeper at once, without the
+//! call waiting for the answer: a round trip per job would cost the queue half its throughput), so a worker killed
+//! during a call counts a reclaim for that job; a worker killed within the one Redis round trip after a call
+//! began may not. A started call's lease is extended until its job leaves the in-flight set, through shutdown,
+//! until the runtime stops the keeper after the grace period.
 
 use crate::inflight::InFlight;
 use deleteq_queue::{Lease, Leased, Queue};
 use std::time::{Duration, Instant};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, watch};
 
-/// A call about to start: its lease, and where to say whether it may.
+/// A call starting: its lease.
 struct StartRequest {
     shard: usize,
     lease: Lease,
-    reply: oneshot::Sender<bool>,
 }
 
 /// The gate every provider call passes: cheap to clone.
@@ -27,20 +28,14 @@ pub(crate) struct Starter {
 }
 
 impl Starter {
-    /// Records in Redis that `job`'s provider call starts now; false when it must not start: this worker no
-    /// longer holds its lease (reclaimed after it expired, finished by another worker, or handed back at
-    /// shutdown), or Redis could not record it in time (the lease then lapses and the job runs again, no
-    /// reclaim counted).
+    /// Marks `job`'s provider call as starting and hands the mark to the keeper for Redis; false when it must
+    /// not start: this process no longer holds its lease (handed back at shutdown, or dropped).
     pub(crate) async fn start(&self, job: &Leased) -> bool {
         if !self.inflight.start(&job.id, &job.holder) {
             return false;
         }
-        let (reply, answer) = oneshot::channel();
-        let request = StartRequest { shard: job.shard, lease: job.lease(), reply };
-        if self.tx.send(request).await.is_err() {
-            return false;
-        }
-        answer.await.unwrap_or(false)
+        // Waits only when the keeper is a full channel behind (backpressure), never for Redis's answer.
+        self.tx.send(StartRequest { shard: job.shard, lease: job.lease() }).await.is_ok()
     }
 }
 
@@ -111,24 +106,23 @@ impl Keeper {
         }
     }
 
-    /// Records the starts of a batch of calls, one script call per shard, and answers each. Transient failures
-    /// are retried for up to a third of the lease (the time the last extension still covers); then the calls do
-    /// not start.
+    /// Records the starts of a batch of calls, one script call per shard. Transient failures are retried for up
+    /// to a third of the lease (the time the last extension still covers); a start Redis does not take (the
+    /// lease was lost meanwhile) is logged: that job's holder is another worker now.
     async fn start(&self, batch: Vec<StartRequest>) {
-        let mut shards: Vec<usize> = batch.iter().map(|r| r.shard).collect();
-        shards.sort_unstable();
-        shards.dedup();
-        let mut requests: Vec<Option<StartRequest>> = batch.into_iter().map(Some).collect();
-        for shard in shards {
-            let members: Vec<usize> =
-                (0..requests.len()).filter(|&i| requests[i].as_ref().is_some_and(|r| r.shard == shard)).collect();
-            let items: Vec<(Lease, bool)> =
-                members.iter().filter_map(|&i| requests[i].as_ref().map(|r| (r.lease.clone(), true))).collect();
+        let mut by_shard: std::collections::BTreeMap<usize, Vec<(Lease, bool)>> = Default::default();
+        for request in batch {
+            by_shard.entry(request.shard).or_default().push((request.lease, true));
+        }
+        for (shard, items) in by_shard {
             let held = self.hold_retrying(shard, &items).await;
-            for (n, &i) in members.iter().enumerate() {
-                if let Some(request) = requests[i].take() {
-                    let _ = request.reply.send(held.get(n).copied().unwrap_or(false));
-                }
+            let lost = held.iter().filter(|h| !**h).count();
+            if lost > 0 {
+                tracing::warn!(
+                    shard,
+                    lost,
+                    "Calls started on leases this worker no longer held (it stalled past the lease)."
+                );
             }
         }
     }
@@ -142,7 +136,7 @@ impl Keeper {
                 Err(error) => {
                     failures += 1;
                     if Instant::now() >= give_up {
-                        tracing::warn!(%error, shard, jobs = items.len(), "Could not record calls starting; they do not start and run again after their lease.");
+                        tracing::warn!(%error, shard, jobs = items.len(), "Could not record calls starting; a crash now would not count them.");
                         return Vec::new();
                     }
                     tokio::time::sleep(crate::redis_backoff(failures)).await;

@@ -70,6 +70,8 @@ impl RecordBase {
             campaign: self.campaign.clone(),
             reason: self.reason.clone(),
             requested_by: self.requested_by.clone(),
+            // A label for readers, never compared by the queue: this worker's clock is good enough (leases, due times
+            // and dead-letter ages are Redis's clock).
             at: AuditRecord::now(),
             mode: None,
         }
