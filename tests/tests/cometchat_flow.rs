@@ -91,11 +91,12 @@ fn a_deletion_is_carried_out_and_audited_once() {
         Some(serde_json::json!({"permanent": true}))
     );
 
-    // Completed jobs leave nothing behind but their audit records (and at most the idle-wake token).
-    // (and the account's rate limiter, which expires on its own).
+    // Completed jobs leave nothing behind but their audit records (and at most the idle-wake token), and keys that
+    // expire on their own: the account's rate limiter, the enqueue's batch marker (kept for the idempotency
+    // retention so a retried enqueue stores nothing twice).
     let keys: Vec<String> = inspect::query(&redis.url(), redis::cmd("KEYS").arg("*"));
     for key in &keys {
-        if key.starts_with("{deleteq:acct:") {
+        if key.starts_with("{deleteq:acct:") || key.starts_with("{deleteq}:enqueued:") {
             let ttl: i64 = inspect::query(&redis.url(), redis::cmd("PTTL").arg(key));
             assert!(ttl > 0, "{key} must expire");
         } else {

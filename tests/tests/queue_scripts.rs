@@ -33,7 +33,8 @@ async fn queue_configured(redis: &RedisServer, dead_max_len: u64, wait_replicas:
         idempotency_retention: Duration::from_secs(60),
         shards: 1,
         wait_replicas,
-        wait_timeout: Duration::from_millis(300),
+        // Generous: under a loaded machine a replica may take a while to acknowledge.
+        wait_timeout: Duration::from_secs(2),
         campaign_retention: Duration::from_secs(3600),
     };
     Queue::connect(&target, options).await.expect("connect")
