@@ -8,11 +8,15 @@ RELEASE_BIN := target/release/deleteq
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-deps: ## install what is missing: redis-server, python3, curl, openssl, chromium, chromedriver (Debian packages; needs root)
+deps: ## install what is missing: redis-server, faketime, python3, curl, openssl, chromium, chromedriver (Debian packages; needs root)
 	@command -v redis-server >/dev/null 2>&1 || { \
 	  echo "installing redis-server"; \
 	  if [ "$$(id -u)" != 0 ]; then echo "redis-server is missing; run make as root or install it" >&2; exit 1; fi; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
+	@command -v faketime >/dev/null 2>&1 || { \
+	  echo "installing faketime (a worker with a shifted clock, in the lease tests)"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "faketime is missing; run make as root or install it" >&2; exit 1; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime >/dev/null; }
 	@for tool in python3 curl openssl; do command -v $$tool >/dev/null 2>&1 || { apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$tool >/dev/null; }; done
 	@command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 || { \

@@ -39,6 +39,12 @@ impl TestEmulator {
         TestEmulator { state, url: format!("http://{addr}"), stop: Some(stop), thread: Some(thread) }
     }
 
+    /// Limits `provider` to `per_second` requests in each wall-clock second, with its rate-limit headers.
+    pub fn with_plan(self, provider: &str, per_second: u32) -> TestEmulator {
+        self.state.set_plan(provider, Some(per_second));
+        self
+    }
+
     /// `http://127.0.0.1:PORT`.
     pub fn url(&self) -> &str {
         &self.url

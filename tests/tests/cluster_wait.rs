@@ -28,9 +28,8 @@ fn each_shards_wait_goes_to_the_master_of_its_slot() {
         ..QueueOptions::from_config(&deleteq_core::Config::default())
     };
     let q = rt.block_on(Queue::connect(&target, options)).expect("connect");
-    let now = deleteq_core::now_ms();
     let jobs: Vec<NewJob> = (0..600).map(|i| job(&format!("j{i}"))).collect();
-    assert_eq!(rt.block_on(q.enqueue(&jobs, now)).expect("every replica up: confirmed").len(), 600);
+    assert_eq!(rt.block_on(q.enqueue(&jobs)).expect("every replica up: confirmed").len(), 600);
 
     // The replica of the master holding shard 0 goes away: only enqueues into shards of that master fail.
     let master = cluster.master_for_key(q.shard_keys(0).jobs());
@@ -43,7 +42,7 @@ fn each_shards_wait_goes_to_the_master_of_its_slot() {
         let one = job(&format!("k{i}"));
         let shard = q.shard_of(&one);
         let on_victim = cluster.master_for_key(q.shard_keys(shard).jobs()) == master;
-        match rt.block_on(q.enqueue(&[one], now)) {
+        match rt.block_on(q.enqueue(&[one])) {
             Err(QueueError::NotReplicated { acked: 0, wanted: 1 }) => {
                 assert!(on_victim, "shard {shard} is not on the master without a replica");
                 refused += 1;

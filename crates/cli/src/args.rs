@@ -192,4 +192,18 @@ pub(crate) struct EmulatorArgs {
     /// Latency added to every provider call, in milliseconds.
     #[arg(long, default_value_t = 0)]
     pub(crate) latency_ms: u64,
+    /// A provider's plan limit, `PROVIDER=N` requests per second (a fixed window per second, with the provider's
+    /// rate-limit headers and its 429 once spent); repeatable.
+    #[arg(long, value_name = "PROVIDER=N", value_parser = parse_plan)]
+    pub(crate) plan: Vec<(String, u32)>,
+}
+
+fn parse_plan(text: &str) -> Result<(String, u32), String> {
+    let bad = || format!("{text:?} is not PROVIDER=N, e.g. cometchat=50");
+    let (provider, n) = text.split_once('=').ok_or_else(bad)?;
+    let n: u32 = n.trim().parse().map_err(|_| bad())?;
+    if provider.trim().is_empty() || n == 0 {
+        return Err(bad());
+    }
+    Ok((provider.trim().to_string(), n))
 }

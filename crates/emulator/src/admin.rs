@@ -25,6 +25,14 @@ struct SetCredentials {
 }
 
 #[derive(Deserialize)]
+struct SetPlan {
+    provider: String,
+    /// Requests per second; null or absent removes the limit.
+    #[serde(default)]
+    per_second: Option<u32>,
+}
+
+#[derive(Deserialize)]
 struct Conversation {
     conversation: Option<String>,
 }
@@ -35,6 +43,7 @@ pub(crate) fn routes() -> Router<Emulator> {
         .route("/_emulator/seed", post(seed))
         .route("/_emulator/faults", post(inject))
         .route("/_emulator/credentials", post(credentials))
+        .route("/_emulator/plans", post(plan))
         .route("/_emulator/messages/{provider}/{id}", get(message))
         .route("/_emulator/conversations/{provider}/{conversation}", get(conversation))
         .route("/_emulator/stats", get(stats))
@@ -55,6 +64,11 @@ async fn inject(State(emu): State<Emulator>, Json(fault): Json<Fault>) -> Json<V
 async fn credentials(State(emu): State<Emulator>, Json(set): Json<SetCredentials>) -> Json<Value> {
     emu.set_credentials(&set.provider, set.credentials);
     Json(json!({"ok": true}))
+}
+
+async fn plan(State(emu): State<Emulator>, Json(set): Json<SetPlan>) -> Json<Value> {
+    emu.set_plan(&set.provider, set.per_second);
+    Json(json!({"provider": set.provider, "per_second": emu.plan(&set.provider)}))
 }
 
 async fn message(

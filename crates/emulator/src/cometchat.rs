@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 // Not on the seed page: invented from the research notes (§1: the error envelope of CometChat's PHP SDK fixtures,
 // and the codes of its error guide); the seed shows only the 200 body. Every `message` text here is invented;
 // classifiers read only `error.code`.
-fn error(code: &str, message: &str) -> Value {
+pub(crate) fn error(code: &str, message: &str) -> Value {
     json!({"error": {"code": code, "message": message, "devMessage": message, "source": "chat-api"}})
 }
 

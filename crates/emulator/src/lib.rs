@@ -11,7 +11,8 @@
 //!   `shared/seeds` (paths, auth headers, bodies, error shapes, IMKIT's `_all`, QuickBlox's buckets), and IMKIT's
 //!   room deletion, which no seed page shows and deleteq must never reach. A body no seed page documents is marked
 //!   `Not on the seed page` where it is built.
-//! - `respond`: turning answers into responses and logging every provider request.
+//! - `respond`: turning answers into responses, plan limits, and logging every provider request.
+//! - `plan`: per-provider plan limits (a fixed window per second) with each provider's rate-limit headers.
 
 #![warn(missing_docs)]
 
@@ -20,6 +21,7 @@ mod cometchat;
 mod deletion;
 mod fault;
 mod ofauth;
+mod plan;
 mod quickblox;
 mod respond;
 mod room_im;
@@ -35,8 +37,8 @@ use axum::Router;
 use std::future::Future;
 
 impl Emulator {
-    /// Every route: the five providers' delete APIs (each request counted and logged by one middleware) and the
-    /// `/_emulator/*` admin endpoints.
+    /// Every route: the five providers' delete APIs (each request held to its provider's plan limit by one
+    /// middleware, counted and logged by another) and the `/_emulator/*` admin endpoints.
     pub fn router(&self) -> Router {
         let providers = Router::new()
             .route("/v3/messages/{id}", delete(cometchat::delete_message))
@@ -49,6 +51,7 @@ impl Emulator {
             .route("/open/whatsapp/message/{session}/{id}", delete(twochat::delete_message))
             .route("/v2/access/chats/{user}/messages/{id}", delete(ofauth::delete_message))
             .route("/v2/{*rest}", any(ofauth::unknown_route))
+            .layer(axum::middleware::from_fn_with_state(self.clone(), respond::plan_limit))
             .layer(axum::middleware::from_fn_with_state(self.clone(), respond::log_request));
         Router::new().merge(providers).merge(admin::routes()).with_state(self.clone())
     }

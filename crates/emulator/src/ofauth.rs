@@ -15,7 +15,7 @@ static REQUEST_IDS: AtomicU64 = AtomicU64::new(1);
 // Not on the seed page (it documents only the 200 body): the `{"error", "type", "requestId"}` envelope, the
 // types and `actionRequired` are from the research notes (§5, OFAuth's error-handling page); the `error` texts
 // are invented. Classifiers read `type`.
-fn error(status: u16, kind: &str, message: &str) -> Answer {
+pub(crate) fn error(status: u16, kind: &str, message: &str) -> Answer {
     let request_id = format!("req_emu{:08x}", REQUEST_IDS.fetch_add(1, Ordering::Relaxed));
     Answer::json(status, json!({"error": message, "type": kind, "requestId": request_id}))
 }

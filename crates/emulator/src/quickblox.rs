@@ -44,7 +44,7 @@ fn percent_decode(text: &str) -> String {
 /// QuickBlox's `{"errors": […]}` body for an injected status; `code`, when given, is the message.
 // Not on the seed page (it documents only the 404 "The resource wasn't found"): the other texts are invented,
 // paraphrasing the meanings of QuickBlox's errors page (research notes §3).
-fn error_body(status: u16, code: Option<&str>) -> serde_json::Value {
+pub(crate) fn error_body(status: u16, code: Option<&str>) -> serde_json::Value {
     let text = code.unwrap_or(match status {
         400 => "Bad Request",
         401 => "Unauthorized",

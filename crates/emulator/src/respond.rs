@@ -69,7 +69,7 @@ pub(crate) fn now_secs() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
-fn now_ms() -> u64 {
+pub(crate) fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
@@ -82,6 +82,23 @@ impl IntoResponse for Answer {
         }
         response
     }
+}
+
+/// Middleware on the provider routes, inside [`log_request`]: holds each request to its provider's plan limit,
+/// answering the provider's 429 once the second's requests are spent, and adds the provider's rate-limit headers.
+pub(crate) async fn plan_limit(State(emu): State<Emulator>, request: Request, next: Next) -> Response {
+    let Some(provider) = crate::plan::provider_of(request.uri().path()) else { return next.run(request).await };
+    let now = now_ms();
+    let admission = emu.plans().admit(provider, now);
+    let mut response = match admission {
+        crate::plan::Admission::Refused { reset_s, .. } => {
+            let retry_after = (reset_s * 1000).saturating_sub(now).div_ceil(1000).max(1);
+            crate::plan::too_many(provider, retry_after).into_response()
+        }
+        _ => next.run(request).await,
+    };
+    crate::plan::add_headers(provider, admission, response.headers_mut());
+    response
 }
 
 /// Middleware on the provider routes: counts each request as it arrives and logs it, raw path, headers and body,

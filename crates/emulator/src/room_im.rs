@@ -86,7 +86,7 @@ async fn answer(emu: &Emulator, room: &str, id: &str, headers: &HeaderMap) -> An
     }
 }
 
-fn fault_answer(status: u16, code: Option<&str>, retry_after: Option<String>) -> Answer {
+pub(crate) fn fault_answer(status: u16, code: Option<&str>, retry_after: Option<String>) -> Answer {
     let answer = match (status, code) {
         (429, c) => {
             // Not on the seed page: invented from the research notes (§2, IMKIT's current rate-limit doc gives this

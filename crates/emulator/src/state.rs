@@ -133,6 +133,7 @@ struct Inner {
     store: Mutex<Store>,
     credentials: RwLock<HashMap<String, Credentials>>,
     requests: Mutex<VecDeque<RecordedRequest>>,
+    plans: crate::plan::Plans,
     total_calls: AtomicU64,
     total_requests: AtomicU64,
 }
@@ -168,6 +169,7 @@ impl Emulator {
                 store: Mutex::default(),
                 credentials: RwLock::default(),
                 requests: Mutex::new(VecDeque::with_capacity(1024)),
+                plans: crate::plan::Plans::default(),
                 total_calls: AtomicU64::new(0),
                 total_requests: AtomicU64::new(0),
             }),
@@ -265,9 +267,26 @@ impl Emulator {
         self.inner.credentials.read().unwrap_or_else(PoisonError::into_inner).get(provider).cloned()
     }
 
-    /// Forgets everything: messages, counters, faults, credentials and the request log.
+    /// Limits a provider to `per_second` requests in each wall-clock second (`None`: unlimited, the default), with
+    /// its documented rate-limit headers on every response and its 429 once a second's requests are spent (see
+    /// the `plan` module for which headers and bodies are documented and which invented).
+    pub fn set_plan(&self, provider: &str, per_second: Option<u32>) {
+        self.inner.plans.set(provider, per_second);
+    }
+
+    /// A provider's plan limit (requests per second), if set.
+    pub fn plan(&self, provider: &str) -> Option<u32> {
+        self.inner.plans.get(provider)
+    }
+
+    pub(crate) fn plans(&self) -> &crate::plan::Plans {
+        &self.inner.plans
+    }
+
+    /// Forgets everything: messages, counters, faults, credentials, plan limits and the request log.
     pub fn reset(&self) {
         *self.store() = Store::default();
+        self.inner.plans.clear();
         self.inner.credentials.write().unwrap_or_else(PoisonError::into_inner).clear();
         self.inner.requests.lock().unwrap_or_else(PoisonError::into_inner).clear();
         self.inner.total_calls.store(0, Ordering::Relaxed);

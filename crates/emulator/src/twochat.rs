@@ -12,7 +12,7 @@ use serde_json::json;
 // research notes (§4, inferred), and every `message` text below is invented. The 2Chat classifier depends on
 // this wording (a 404 naming "message" and not "session" is `already_deleted`), but 2Chat documents none: the
 // emulator agreeing with the classifier proves only that the two agree.
-fn failure(status: u16, message: &str) -> Answer {
+pub(crate) fn failure(status: u16, message: &str) -> Answer {
     Answer::json(status, json!({"success": false, "message": message}))
 }
 

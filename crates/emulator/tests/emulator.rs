@@ -467,3 +467,49 @@ async fn admin_endpoints_drive_a_separate_process() {
     let (status, body) = call(del("m2", "any")).await;
     assert_eq!((status, &body["error"]["code"]), (404, &json!("ROOM_NOT_FOUND")));
 }
+
+/// Sleeps until early in a wall-clock second, so that a few requests land in one plan window.
+async fn start_of_a_second() {
+    let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").subsec_millis();
+    if ms > 200 {
+        tokio::time::sleep(std::time::Duration::from_millis(u64::from(1000 - ms) + 10)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_plan_limit_answers_the_providers_429_with_its_headers_once_the_second_is_spent() {
+    let (emu, url) = start(EmulatorConfig { accept_unknown: true, ..EmulatorConfig::default() }).await;
+    let http = reqwest::Client::new();
+    admin(&http, &url, "plans", json!({"provider": "cometchat", "per_second": 2})).await;
+    admin(&http, &url, "plans", json!({"provider": "quickblox", "per_second": 1})).await;
+    assert_eq!(emu.plan("cometchat"), Some(2));
+    start_of_a_second().await;
+    let del = |id: &str| http.delete(format!("{url}/v3/messages/{id}")).header("apikey", "k");
+    let header = |r: &reqwest::Response, name: &str| {
+        r.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string).unwrap_or_default()
+    };
+    let first = del("1").send().await.expect("send");
+    assert_eq!((first.status().as_u16(), header(&first, "x-rate-limit").as_str()), (200, "2"));
+    assert_eq!(header(&first, "x-rate-limit-remaining"), "1");
+    let reset: u64 = header(&first, "x-rate-limit-reset").parse().expect("an epoch");
+    let now_s = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs();
+    assert_eq!(reset, now_s + 1, "the next second");
+    assert_eq!(header(&del("2").send().await.expect("send"), "x-rate-limit-remaining"), "0");
+    let refused = del("3").send().await.expect("send");
+    assert_eq!((refused.status().as_u16(), header(&refused, "retry-after").as_str()), (429, "1"));
+    assert_eq!(header(&refused, "x-rate-limit-reset"), reset.to_string());
+    let body: Value = refused.json().await.expect("json");
+    assert_eq!(body["error"]["code"], "ERR_TOO_MANY_REQUESTS");
+    assert!(emu.exists("cometchat", None, "3"), "a limited request never reaches the message");
+    // QuickBlox documents no rate-limit headers: none are sent, and its 429 is its `errors` shape.
+    let qb = |id: &str| http.delete(format!("{url}/chat/Message/{id}.json")).header("QB-Token", "t");
+    let ok = qb("a").send().await.expect("send");
+    assert!(ok.headers().keys().all(|k| !k.as_str().contains("rate")), "{:?}", ok.headers());
+    let (status, body) = call(qb("b")).await;
+    assert_eq!((status, body), (429, json!({"errors": ["Too Many Requests"]})));
+    // Removing the plan lifts the limit; every request is in the log with its status.
+    admin(&http, &url, "plans", json!({"provider": "cometchat", "per_second": null})).await;
+    assert_eq!(call(del("3")).await.0, 200);
+    let statuses: Vec<u16> = emu.requests().iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [200, 200, 429, 200, 429, 200]);
+}

@@ -24,7 +24,7 @@ const SETTLE_WITHIN: Duration = Duration::from_secs(60);
 pub(crate) async fn enqueue_settled(queue: &Queue, new: &[NewJob]) -> Result<Vec<String>, ProducerError> {
     let token = ulid::Ulid::new().to_string();
     let started = std::time::Instant::now();
-    let mut unknown = match queue.enqueue_marked(new, deleteq_core::now_ms(), Some(&token)).await {
+    let mut unknown = match queue.enqueue_marked(new, Some(&token)).await {
         Ok(ids) => return Ok(ids),
         Err(error) if error.outcome_unknown() => error,
         Err(error) => return Err(error.into()),
@@ -35,7 +35,7 @@ pub(crate) async fn enqueue_settled(queue: &Queue, new: &[NewJob]) -> Result<Vec
         if started.elapsed() > SETTLE_WITHIN {
             break;
         }
-        match queue.enqueue_marked(new, deleteq_core::now_ms(), Some(&token)).await {
+        match queue.enqueue_marked(new, Some(&token)).await {
             Ok(ids) => {
                 tracing::info!(jobs = new.len(), "Enqueue settled by repeating the batch.");
                 return Ok(ids);

@@ -61,9 +61,14 @@ impl RawResponse {
         v.as_str()
     }
 
-    /// The longest wait the response asks for, in any of its forms.
+    /// The longest wait the response asks for, in any of its forms (reset epochs on a 429 only).
     pub fn retry_hint(&self) -> Option<Duration> {
-        crate::hint::retry_hint(&self.headers, self.json.as_ref(), std::time::SystemTime::now())
+        crate::hint::retry_hint(self.status, &self.headers, self.json.as_ref(), std::time::SystemTime::now())
+    }
+
+    /// The rate-limit budget the response reports, if its headers carry a complete one.
+    pub fn budget(&self) -> Option<crate::budget::RateBudget> {
+        crate::budget::rate_budget(&self.headers, std::time::SystemTime::now())
     }
 
     /// "HTTP 404 CODE" or "HTTP 404: <body excerpt>", for audit records.
@@ -108,15 +113,15 @@ fn location_host(url: &reqwest::Url, headers: &reqwest::header::HeaderMap) -> Op
     })
 }
 
-/// Sends a request and classifies what comes back: a response through `classify`; no response or a redirect as
-/// [`send`] classifies them.
+/// Sends a request and classifies what comes back: a response through `classify` (with the rate-limit budget its
+/// headers report); no response or a redirect as [`send`] classifies them.
 pub async fn exchange(
     request: reqwest::RequestBuilder,
     timeout: Duration,
     classify: impl FnOnce(&RawResponse) -> crate::request::Response,
 ) -> crate::request::Response {
     match send(request, timeout).await {
-        Ok(raw) => classify(&raw),
+        Ok(raw) => classify(&raw).with_budget(raw.budget()),
         Err(settled) => settled,
     }
 }

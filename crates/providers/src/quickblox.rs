@@ -98,13 +98,13 @@ impl QuickBlox {
                 Err(settled) => return settled,
             };
             match classify_response(ids, &raw, self.mode(req)) {
-                Answer::Done(response) => response,
+                Answer::Done(response) => response.with_budget(raw.budget()),
                 Answer::Forbidden(response) if ids.len() == 1 => {
                     let reason = match response.disposition {
                         Disposition::Failed { reason } => reason,
                         _ => raw.reason(None),
                     };
-                    single(ids, response.http_status, MessageResult::Failed(reason))
+                    single(ids, response.http_status, MessageResult::Failed(reason)).with_budget(raw.budget())
                 }
                 Answer::Forbidden(_) => self.halves(http, req, ids).await,
             }
@@ -135,6 +135,8 @@ fn merge(left: (&[String], Response), right: (&[String], Response)) -> Response 
     let settled = |r: &Response| matches!(&r.disposition, Disposition::Messages(l) if l.iter().all(|(_, m)| matches!(m, MessageResult::Deleted(_) | MessageResult::AlreadyDeleted)));
     // The status worth recording is the one of a half that did not simply succeed.
     let status = if !settled(&left.1) { left.1.http_status } else { right.1.http_status.or(left.1.http_status) };
+    // The later answer's budget is the freshest.
+    let budget = right.1.budget.or(left.1.budget);
     let mut list = Vec::with_capacity(left.0.len() + right.0.len());
     for (ids, half) in [left, right] {
         let result = match half.disposition {
@@ -151,7 +153,7 @@ fn merge(left: (&[String], Response), right: (&[String], Response)) -> Response 
         };
         list.extend(ids.iter().map(|id| (id.clone(), result.clone())));
     }
-    Response::new(status, Disposition::Messages(list))
+    Response::new(status, Disposition::Messages(list)).with_budget(budget)
 }
 
 /// Whether a 403 refuses the credentials rather than a message: QuickBlox answers `Need user` when an

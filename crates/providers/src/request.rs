@@ -1,5 +1,6 @@
 //! What the worker asks of a provider and what comes back. Outcomes are types, not strings.
 
+use crate::budget::RateBudget;
 use deleteq_core::DeletionMode;
 use std::time::Duration;
 
@@ -77,12 +78,14 @@ pub struct Response {
     pub http_status: Option<u16>,
     /// What it means.
     pub disposition: Disposition,
+    /// The rate-limit budget the provider reported on it, if any (filled by `http::exchange`, not by classifiers).
+    pub budget: Option<RateBudget>,
 }
 
 impl Response {
-    /// A response with `status` that means `disposition`.
-    pub fn new(status: Option<u16>, disposition: Disposition) -> Response {
-        Response { http_status: status, disposition }
+    /// A response without a reported budget (`http::exchange` adds the budget after classification).
+    pub fn new(http_status: Option<u16>, disposition: Disposition) -> Response {
+        Response { http_status, disposition, budget: None }
     }
 
     /// The whole call failed permanently.
@@ -94,5 +97,10 @@ impl Response {
     pub fn all(req: &DeleteRequest<'_>, status: Option<u16>, result: MessageResult) -> Response {
         let list = req.messages.iter().map(|m| (m.clone(), result.clone())).collect();
         Response::new(status, Disposition::Messages(list))
+    }
+
+    /// The same response, carrying the budget the provider reported.
+    pub fn with_budget(self, budget: Option<RateBudget>) -> Response {
+        Response { budget, ..self }
     }
 }

@@ -1,24 +1,29 @@
 -- ack: finish jobs: write their terminal audit records, dead-letter the failed ones, and forget them, atomically.
 -- KEYS[1] jobs (HASH)   KEYS[2] leased (ZSET)   KEYS[3] audit (STREAM)   KEYS[4] dead (ZSET id -> ms)
 -- KEYS[5] dead jobs (HASH id -> stored value)   KEYS[6] pending per account (HASH)   KEYS[7] counts (HASH)
--- KEYS[8] reclaims (HASH)   KEYS[9] campaign counts (HASH)
--- ARGV[1] now (ms)   ARGV[2] audit max len   ARGV[3] dead max len   ARGV[4] dead max age (ms)
--- ARGV[5] F = number of audit fields   ARGV[6 .. 5+F] the field names; then per job: id, rev, dead-letter envelope
---   ("" = none), R = records, then R * F name, value pairs.
+-- KEYS[8] reclaims (HASH)   KEYS[9] campaign counts (HASH)   KEYS[10] holders (HASH)
+-- ARGV[1] audit max len   ARGV[2] dead max len   ARGV[3] dead max age (ms)
+-- ARGV[4] F = number of audit fields   ARGV[5 .. 4+F] the field names; then per job: id, rev, dead-letter envelope
+--   ("" = none), R = records, then R * F name, value pairs. Dead letters are stamped with Redis's clock.
 -- Returns: per job 1 if it was finished here, 0 if it was not (already finished, or rewritten by a retry since it
 -- was leased). The job record is the terminal marker: a re-run after a crash, or a second worker whose lease had
 -- expired, finds it gone or at a newer revision and writes nothing, so every message gets one terminal record, and
 -- every campaign counter moves once per message.
-local nf = tonumber(ARGV[5])
+-- A stale holder's ack (its lease expired and another worker holds the job now) counts when the job is still at
+-- the revision it leased: its call was made and its answer is the truth. It ends the current holder's lease too,
+-- so a holder whose call has not started finds its lease gone (hold.lua) and never calls; one whose call started
+-- finds the job finished and writes nothing. Only the holder reschedules or releases (reschedule.lua, release.lua).
+local nf = tonumber(ARGV[4])
 local names = {}
-for f = 1, nf do names[f] = ARGV[5 + f] end
+for f = 1, nf do names[f] = ARGV[4 + f] end
+local now = now_ms()
 local oi = position(names, 'outcome')
 local results = {}
 local dead_written = false
 local any_reclaimed = redis.call('EXISTS', KEYS[8]) == 1
 local pending, counts, outcomes = {}, {}, {}
 
-local i = 6 + nf
+local i = 5 + nf
 while i <= #ARGV do
   local id, rev, dead, nrec = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
   i = i + 4
@@ -28,16 +33,17 @@ while i <= #ARGV do
     local account, campaign = header(current)
     redis.call('HDEL', KEYS[1], id)
     if any_reclaimed then redis.call('HDEL', KEYS[8], id) end
+    redis.call('HDEL', KEYS[10], id)
     tally(pending, account, -1)
     if redis.call('ZREM', KEYS[2], id) == 1 then tally(counts, 'leased:' .. account, -1) end
     -- Nothing to remove from the scheduled set: a job waiting there is at a revision no lease holds.
-    write_records(KEYS[3], ARGV[2], nf, i, nrec)
+    write_records(KEYS[3], ARGV[1], nf, i, nrec)
     count_outcomes(outcomes, campaign, oi, nf, i, nrec)
     if dead ~= '' then
       dead_written = true
       local letter = restamp(current, rev == 'any' and 0 or rev, dead)
       if redis.call('HSET', KEYS[5], id, letter) == 1 then tally(counts, 'dead:' .. account, 1) end
-      redis.call('ZADD', KEYS[4], ARGV[1], id)
+      redis.call('ZADD', KEYS[4], now, id)
     end
   end
   results[#results + 1] = ok and 1 or 0
@@ -50,6 +56,6 @@ apply_tally(KEYS[9], outcomes)
 -- call added, and a set left over its bound (the bound was lowered) shrinks by the rest of the step each time;
 -- maintenance catches up the rest.
 if dead_written then
-  trim_dead(KEYS[4], KEYS[5], KEYS[7], tonumber(ARGV[3]), tonumber(ARGV[1]) - tonumber(ARGV[4]), TRIM_STEP)
+  trim_dead(KEYS[4], KEYS[5], KEYS[7], tonumber(ARGV[2]), now - tonumber(ARGV[3]), TRIM_STEP)
 end
 return results

@@ -7,6 +7,7 @@
 -- held the lease at this revision), so every step moves only its own ids and the parent's small envelope.
 -- KEYS[1] jobs (HASH)   KEYS[2] ready (LIST)   KEYS[3] leased (ZSET)   KEYS[4] wake (LIST)
 -- KEYS[5] pending per account (HASH)   KEYS[6] counts (HASH)   KEYS[7] the parent's id list (LIST)
+-- KEYS[8] holders (HASH)   KEYS[9] reclaims (HASH)
 -- ARGV[1] parent id   ARGV[2] parent revision leased   ARGV[3] the parent's next envelope ("" = fully
 --   expanded: delete it and its id list)   ARGV[4] ids this step took from the head of the id list
 --   ARGV[5] P = ids to push to the id list, then those P ids; then per child: id, envelope
@@ -25,13 +26,16 @@ end
 -- Still leased (by this worker or one that took it over), or reclaimed meanwhile and so in the ready list already.
 local held = redis.call('ZREM', KEYS[3], parent) == 1
 if held then count(KEYS[6], 'leased', account, -1) end
+redis.call('HDEL', KEYS[8], parent)
 if pop > 0 then redis.call('LTRIM', KEYS[7], pop, -1) end
 for first = 6, 5 + npush, 1000 do
   redis.call('RPUSH', KEYS[7], unpack(ARGV, first, math.min(first + 999, 5 + npush)))
 end
 if rest == '' then
+  -- Gone with its reclaim count: a bulk parent leaves nothing behind.
   redis.call('HDEL', KEYS[1], parent)
   redis.call('DEL', KEYS[7])
+  redis.call('HDEL', KEYS[9], parent)
   added = added - 1
 else
   -- More to expand: the parent goes first in line, at its next revision, for any worker to continue (once: a

@@ -1,5 +1,18 @@
 -- Helpers prepended to the scripts that need them (scripts.rs joins the text; Redis sees one script).
 
+-- Redis's clock (ms since the epoch): the one clock every stored or compared time is read from, so no worker's
+-- clock can steal, strand or stretch a lease or move a due time. (Redis 7 replicates a script's effects, so reading
+-- TIME in a script that writes is safe.)
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+-- Whether `holder` (a holders-hash value: the token, with '*' appended once the call started) is `token`'s.
+local function held_by(holder, token)
+  return holder == token or holder == token .. '*'
+end
+
 -- Whether the stored job value is at revision `rev` ("<rev>|..."); 'any' matches a value that exists (the ack of
 -- a value the worker could not read).
 local function at_revision(stored, rev)

@@ -47,13 +47,12 @@ impl CircuitPolicy {
 }
 
 impl Queue {
-    async fn circuit(&self, account: &str, mode: &str, policy: &CircuitPolicy, now_ms: u64) -> Result<u64> {
+    async fn circuit(&self, account: &str, mode: &str, policy: &CircuitPolicy) -> Result<Duration> {
         let ms = |d: Duration| d.as_millis() as u64;
-        Ok(self
+        let open_for: u64 = self
             .scripts()
             .circuit
             .key(account_circuit(self.prefix(), account))
-            .arg(now_ms)
             .arg(mode)
             .arg(ms(policy.window))
             .arg(policy.threshold)
@@ -61,16 +60,17 @@ impl Queue {
             .arg(ms(policy.max_open))
             .arg(ms(policy.calm))
             .invoke_async(&mut self.conn())
-            .await?)
+            .await?;
+        Ok(Duration::from_millis(open_for))
     }
 
-    /// Until when (ms) the account's circuit is open; 0 or a past time when closed.
-    pub async fn circuit_open_until(&self, account: &str, policy: &CircuitPolicy, now_ms: u64) -> Result<u64> {
-        self.circuit(account, "check", policy, now_ms).await
+    /// How long the account's circuit stays open from now (Redis's clock); zero when closed.
+    pub async fn circuit_open_for(&self, account: &str, policy: &CircuitPolicy) -> Result<Duration> {
+        self.circuit(account, "check", policy).await
     }
 
-    /// Counts a server-side failure; returns until when the circuit is open after it.
-    pub async fn circuit_failure(&self, account: &str, policy: &CircuitPolicy, now_ms: u64) -> Result<u64> {
-        self.circuit(account, "failure", policy, now_ms).await
+    /// Counts a server-side failure; returns how long the circuit stays open after it (zero: closed).
+    pub async fn circuit_failure(&self, account: &str, policy: &CircuitPolicy) -> Result<Duration> {
+        self.circuit(account, "failure", policy).await
     }
 }

@@ -38,6 +38,7 @@ pub struct Keys {
     pending: String,
     counts: String,
     reclaims: String,
+    holders: String,
     campaigns: String,
     campaign_counts: String,
     cancelled: String,
@@ -78,6 +79,7 @@ impl Keys {
             pending: k("pending"),
             counts: k("counts"),
             reclaims: k("reclaims"),
+            holders: k("leased:holders"),
             campaigns: k("campaigns"),
             campaign_counts: k("campaign:counts"),
             cancelled: k("campaigns:cancelled"),
@@ -96,12 +98,12 @@ impl Keys {
         &self.ready
     }
 
-    /// ZSET job id → lease expiry (ms). Expired entries are reclaimed by any live worker.
+    /// ZSET job id → lease expiry (ms, Redis's clock). Expired entries are reclaimed by any live worker.
     pub fn leased(&self) -> &str {
         &self.leased
     }
 
-    /// ZSET job id → due time (ms): `run_at` jobs and retries.
+    /// ZSET job id → due time (ms, Redis's clock): `run_at` jobs and retries.
     pub fn scheduled(&self) -> &str {
         &self.scheduled
     }
@@ -162,10 +164,19 @@ impl Keys {
         &self.counts
     }
 
-    /// HASH job id → how many times its lease expired and it was reclaimed (its worker died holding it). A job
-    /// that keeps killing workers is stopped after `[worker] max_reclaims`.
+    /// HASH job id → how many times its worker died during its provider call (its lease expired after the call
+    /// had started, and it was reclaimed). A job that keeps killing workers is stopped after
+    /// `[worker] max_reclaims`; a job with a count is leased alone. Deleted with the job, and when it is
+    /// rescheduled after a call that returned.
     pub fn reclaims(&self) -> &str {
         &self.reclaims
+    }
+
+    /// HASH job id → the token of the lease holding it (`"<worker id>#<n>"`), with `*` appended once its provider
+    /// call started. Present exactly while the job is in the leased set: only that token extends, releases or
+    /// reschedules it, and a reclaim counts only when the call had started.
+    pub fn holders(&self) -> &str {
+        &self.holders
     }
 
     /// HASH campaign id → its description (JSON: name, total, created, cancelled).

@@ -4,7 +4,7 @@
 //! - [`keys`]: the key schema, every key with its Redis type. No key name is written anywhere else.
 //! - `scripts`: the Lua scripts (`lua/*.lua`), one per state change, each with a KEYS/ARGV/returns header.
 //! - [`connection`]: connecting with explicit timeouts, and the separate connection idle workers block on.
-//! - [`queue`]: [`Queue`], the typed calls: enqueue, lease, ack, reschedule, release, extend, promote, reclaim;
+//! - [`queue`]: [`Queue`], the typed calls: enqueue, lease, ack, reschedule, release, hold, promote, reclaim;
 //!   each goes to the shard of the job it concerns (a job carries its shard from the lease on).
 //! - [`inspect`]: read-only views for `status`, `audit` and `dlq`.
 //! - [`dead`]: replaying and purging dead letters.
@@ -17,11 +17,12 @@
 //! # Life of a job
 //! `enqueue` stores the envelope in the jobs hash and pushes its id to the ready list (or the scheduled set).
 //! `lease` pops ids and reserves them in the leased set until a deadline, which the worker pushes forward while the
-//! call runs (`extend`). `ack` writes the terminal audit records, dead-letters failures and deletes the job, in one
+//! call runs (`hold`, which also records that the call started). `ack` writes the terminal audit records, dead-letters failures and deletes the job, in one
 //! script; `reschedule` rewrites the envelope and moves the job to the scheduled set with a retry record;
 //! `release` hands a job back untouched; `expand` turns a bulk job into child jobs, a bounded step at a time. `promote_due` moves due scheduled jobs to the ready list and
 //! `reclaim_expired` does the same for leases whose worker died. Lua does the mechanics; when and whether to retry
-//! is decided by the worker. The current time always comes from the caller.
+//! is decided by the worker. Every stored or compared time is Redis's clock (`TIME` in the scripts): callers pass
+//! durations only. A lease has a holder token: only it extends (`hold`), releases or reschedules the job.
 
 pub mod campaign;
 pub mod circuit;
@@ -37,7 +38,7 @@ mod scripts;
 
 pub use connection::RedisTarget;
 pub use keys::Keys;
-pub use queue::{Ack, Expand, Leased, NewJob, Queue, QueueOptions, Reschedule, Waiter, UNREADABLE};
+pub use queue::{Ack, Expand, Lease, Leased, NewJob, Queue, QueueOptions, Reschedule, Waiter, UNREADABLE};
 
 /// A failed Redis operation.
 #[derive(Debug, thiserror::Error)]

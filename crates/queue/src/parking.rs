@@ -23,6 +23,8 @@ pub struct ParkJob {
     pub records: Vec<AuditRecord>,
     /// Its shard ([`crate::Leased::shard`]).
     pub shard: usize,
+    /// The lease's token ([`crate::Leased::holder`]).
+    pub holder: String,
 }
 
 /// Why and since when an account is parked.
@@ -55,17 +57,19 @@ impl Queue {
     }
 
     /// Sets a leased job of a parked account aside (with the records of messages it resolved before the account
-    /// stopped); false if it changed since it was leased.
-    pub async fn park_job(&self, job: &ParkJob, now_ms: u64) -> Result<bool> {
+    /// stopped); false if it changed since it was leased or is no longer held with its token. Its parked-at time
+    /// is Redis's clock.
+    pub async fn park_job(&self, job: &ParkJob) -> Result<bool> {
         let mut inv = self.scripts().reschedule.prepare_invoke();
         let k = self.shard_keys(job.shard);
         inv.key(k.jobs()).key(k.leased()).key(k.parked_jobs(&job.account)).key(k.audit());
-        inv.key(k.counts()).key(k.campaign_counts()).key(k.parked_accounts());
+        inv.key(k.counts()).key(k.campaign_counts()).key(k.holders()).key(k.reclaims()).key(k.parked_accounts());
         inv.arg(self.audit_max_len()).arg(FIELDS.len()).arg("");
         for name in FIELDS {
             inv.arg(name);
         }
-        inv.arg(&job.id).arg(job.rev).arg(now_ms).arg(&job.envelope).arg(job.records.len());
+        // Delay 0: parked at Redis's now. Not an attempt: its reclaim count stays.
+        inv.arg(&job.id).arg(job.rev).arg(&job.holder).arg(0).arg(0).arg(&job.envelope).arg(job.records.len());
         for record in &job.records {
             for (name, value) in FIELDS.iter().zip(record.values()) {
                 inv.arg(*name).arg(value);
@@ -107,7 +111,7 @@ impl Queue {
                 if configured.contains(&account) {
                     continue;
                 }
-                let moved = self.promote_uncounted(shard, &set, u64::MAX, "back").await?;
+                let moved = self.promote_all_uncounted(shard, &set, "back").await?;
                 match out.iter_mut().find(|(a, _)| *a == account) {
                     Some((_, n)) => *n += moved,
                     None => out.push((account, moved)),
@@ -124,7 +128,7 @@ impl Queue {
         let mut total = 0;
         for shard in 0..self.shard_count() {
             let set = self.shard_keys(shard).parked_jobs(account);
-            total += self.promote_uncounted(shard, &set, u64::MAX, "back").await?;
+            total += self.promote_all_uncounted(shard, &set, "back").await?;
         }
         Ok(total)
     }

@@ -66,7 +66,7 @@ impl QueueOptions {
 pub struct NewJob {
     /// Its id.
     pub id: String,
-    /// When it may run (ms); now or earlier means at once.
+    /// When it may run (ms since the epoch, compared with Redis's clock); 0, or any time already past, means at once.
     pub due_ms: u64,
     /// The envelope JSON.
     pub envelope: String,
@@ -97,6 +97,24 @@ pub struct Leased {
     pub cancelled: bool,
     /// The shard it lives in; everything done with it goes there.
     pub shard: usize,
+    /// The token of this lease (`"<worker id>#<n>"`): it alone extends, releases or reschedules the job.
+    pub holder: String,
+}
+
+impl Leased {
+    /// The lease itself: the job and its holder token.
+    pub fn lease(&self) -> Lease {
+        Lease { id: self.id.clone(), holder: self.holder.clone() }
+    }
+}
+
+/// A lease held: a job id and the token it was leased with.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Lease {
+    /// The job's id.
+    pub id: String,
+    /// The lease's token ([`Leased::holder`]).
+    pub holder: String,
 }
 
 /// A finished job.
@@ -125,8 +143,13 @@ pub struct Reschedule {
     pub shard: usize,
     /// The revision leased; the stored one becomes `rev + 1`.
     pub rev: u64,
-    /// When to run it again (ms).
-    pub due_ms: u64,
+    /// The lease's token ([`Leased::holder`]): a job no longer held with it is not rescheduled.
+    pub holder: String,
+    /// How long from now (Redis's clock) until it runs again.
+    pub delay: Duration,
+    /// Its provider call returned (a real attempt): its reclaim count starts over. False for a job handed back
+    /// without a call (a deferral).
+    pub attempted: bool,
     /// The rewritten envelope (attempt count, remaining ids, last error).
     pub envelope: String,
     /// Records to write with it: `retry_scheduled`, and terminal records of messages it no longer carries.
@@ -327,16 +350,16 @@ impl Queue {
     /// itself, `EVALSHA`); more is one `MULTI`/`EXEC` of `EVAL`s over every shard's chunks, which cannot
     /// half-fail on an empty script cache. On a Redis Cluster, where a transaction is confined to one slot, each
     /// chunk of 1,000 is its own atomic call.
-    pub async fn enqueue(&self, jobs: &[NewJob], now_ms: u64) -> Result<Vec<String>> {
-        self.enqueue_marked(jobs, now_ms, None).await
+    pub async fn enqueue(&self, jobs: &[NewJob]) -> Result<Vec<String>> {
+        self.enqueue_marked(jobs, None).await
     }
 
     /// [`Queue::enqueue`] under a batch token: each script call of the batch leaves a marker (kept for
     /// [`BATCH_MARKER_TTL`]), so repeating the very same call with the same token, after an error that left its
     /// outcome unknown ([`crate::QueueError::outcome_unknown`]), stores nothing twice and returns what the first
     /// run returned, even if its jobs have run and been deleted since. The jobs and their order must be the same.
-    pub async fn enqueue_marked(&self, jobs: &[NewJob], now_ms: u64, batch: Option<&str>) -> Result<Vec<String>> {
-        let ids = self.enqueue_unconfirmed(jobs, now_ms, batch).await?;
+    pub async fn enqueue_marked(&self, jobs: &[NewJob], batch: Option<&str>) -> Result<Vec<String>> {
+        let ids = self.enqueue_unconfirmed(jobs, batch).await?;
         // With `wait_replicas`, stored counts only once the replicas have it: on every shard written (the node of
         // each on a cluster; one node has them all otherwise).
         let written: Vec<usize> = if self.is_cluster() {
@@ -353,9 +376,9 @@ impl Queue {
         Ok(ids)
     }
 
-    async fn enqueue_unconfirmed(&self, jobs: &[NewJob], now_ms: u64, batch: Option<&str>) -> Result<Vec<String>> {
+    async fn enqueue_unconfirmed(&self, jobs: &[NewJob], batch: Option<&str>) -> Result<Vec<String>> {
         if self.shards.len() == 1 {
-            return self.enqueue_in(0, jobs, now_ms, batch).await;
+            return self.enqueue_in(0, jobs, batch).await;
         }
         let groups = by_shard(jobs, |j| self.shard_of(j));
         let mut out = vec![String::new(); jobs.len()];
@@ -371,7 +394,7 @@ impl Queue {
                     let (mut keys, mut args) = (Vec::new(), Vec::new());
                     let k = self.shard_keys(*shard);
                     let marker = batch.map(|t| k.enqueue_marker(&format!("{t}:{shard}:{c}")));
-                    enqueue_args(k, &part, now_ms, retention, marker, |k| keys.push(k), |a| args.push(a));
+                    enqueue_args(k, &part, retention, marker, |k| keys.push(k), |a| args.push(a));
                     pipe.cmd("EVAL").arg(ENQUEUE_SOURCE.as_str()).arg(keys.len()).arg(keys).arg(args);
                     order.push(chunk);
                 }
@@ -386,7 +409,7 @@ impl Queue {
         }
         for (shard, members) in groups {
             let part: Vec<NewJob> = members.iter().map(|&i| jobs[i].clone()).collect();
-            let ids = self.enqueue_in(shard, &part, now_ms, batch).await?;
+            let ids = self.enqueue_in(shard, &part, batch).await?;
             for (&i, id) in members.iter().zip(ids) {
                 out[i] = id;
             }
@@ -394,7 +417,7 @@ impl Queue {
         Ok(out)
     }
 
-    async fn enqueue_in(&self, shard: usize, jobs: &[NewJob], now_ms: u64, batch: Option<&str>) -> Result<Vec<String>> {
+    async fn enqueue_in(&self, shard: usize, jobs: &[NewJob], batch: Option<&str>) -> Result<Vec<String>> {
         if jobs.is_empty() {
             return Ok(Vec::new());
         }
@@ -407,7 +430,7 @@ impl Queue {
             let mut out = Vec::with_capacity(jobs.len());
             for (c, chunk) in jobs.chunks(CHUNK).enumerate() {
                 let (mut keys, mut args) = (Vec::new(), Vec::new());
-                enqueue_args(keys_of, chunk, now_ms, retention, marker(c), |k| keys.push(k), |a| args.push(a));
+                enqueue_args(keys_of, chunk, retention, marker(c), |k| keys.push(k), |a| args.push(a));
                 let mut inv = self.scripts.enqueue.prepare_invoke();
                 keys.into_iter().for_each(|k| {
                     inv.key(k);
@@ -425,20 +448,22 @@ impl Queue {
         for (c, chunk) in jobs.chunks(CHUNK).enumerate() {
             let mut keys = Vec::new();
             let mut args = Vec::new();
-            enqueue_args(keys_of, chunk, now_ms, retention, marker(c), |k| keys.push(k), |a| args.push(a));
+            enqueue_args(keys_of, chunk, retention, marker(c), |k| keys.push(k), |a| args.push(a));
             pipe.cmd("EVAL").arg(ENQUEUE_SOURCE.as_str()).arg(keys.len()).arg(keys).arg(args);
         }
         let ids: Vec<Vec<String>> = pipe.query_async(&mut conn).await?;
         Ok(ids.into_iter().flatten().collect())
     }
 
-    /// Leases up to `max` ready jobs until `now + lease`, from the shards in turn: it starts at the shard after
-    /// the one the last call started at and moves on while a shard has nothing ready.
-    pub async fn lease(&self, max: usize, lease: Duration, now_ms: u64) -> Result<Vec<Leased>> {
+    /// Leases up to `max` ready jobs to `holder` (a token unique to this call, e.g. `"<worker id>#<n>"`) until
+    /// Redis's now + `lease`, from the shards in turn: it starts at the shard after the one the last call started
+    /// at and moves on while a shard has nothing ready. A job with a reclaim counted (quarantined) comes alone,
+    /// and only if `may_quarantine` (the caller runs none already).
+    pub async fn lease(&self, max: usize, lease: Duration, holder: &str, may_quarantine: bool) -> Result<Vec<Leased>> {
         let count = self.shards.len();
         let start = self.next_shard.fetch_add(1, Ordering::Relaxed) % count;
         for step in 0..count {
-            let leased = self.lease_from((start + step) % count, max, lease, now_ms).await?;
+            let leased = self.lease_from((start + step) % count, max, lease, holder, may_quarantine).await?;
             if !leased.is_empty() {
                 return Ok(leased);
             }
@@ -447,9 +472,15 @@ impl Queue {
     }
 
     /// Leases up to `max` ready jobs of one shard.
-    pub async fn lease_from(&self, shard: usize, max: usize, lease: Duration, now_ms: u64) -> Result<Vec<Leased>> {
+    pub async fn lease_from(
+        &self,
+        shard: usize,
+        max: usize,
+        lease: Duration,
+        holder: &str,
+        may_quarantine: bool,
+    ) -> Result<Vec<Leased>> {
         let k = self.shard_keys(shard);
-        let expiry = now_ms + lease.as_millis() as u64;
         let mut conn = self.conn.clone();
         let reply: Vec<String> = self
             .scripts
@@ -461,8 +492,11 @@ impl Queue {
             .key(k.counts())
             .key(k.reclaims())
             .key(k.cancelled())
-            .arg(expiry)
+            .key(k.holders())
+            .arg(lease.as_millis() as u64)
             .arg(max)
+            .arg(holder)
+            .arg(if may_quarantine { "one" } else { "none" })
             .invoke_async(&mut conn)
             .await?;
         let mut out = Vec::with_capacity(reply.len() / 4);
@@ -483,6 +517,7 @@ impl Queue {
                 reclaims: reclaims.parse().unwrap_or(0),
                 cancelled: cancelled == "1",
                 shard,
+                holder: holder.to_string(),
             });
         }
         Ok(out)
@@ -490,11 +525,13 @@ impl Queue {
 
     /// Finishes jobs; per job, whether this call finished it (false: finished already or rewritten since). One
     /// script call per shard involved.
-    pub async fn ack(&self, acks: &[Ack], now_ms: u64) -> Result<Vec<bool>> {
+    /// A job still at the revision leased is finished whoever holds its lease now (its call was made; see
+    /// `ack.lua`), and the lease ends with it.
+    pub async fn ack(&self, acks: &[Ack]) -> Result<Vec<bool>> {
         let mut out = vec![false; acks.len()];
         for (shard, members) in by_shard(acks, |a| a.shard) {
             let part: Vec<&Ack> = members.iter().map(|&i| &acks[i]).collect();
-            for (&i, done) in members.iter().zip(self.ack_in(shard, &part, now_ms).await?) {
+            for (&i, done) in members.iter().zip(self.ack_in(shard, &part).await?) {
                 out[i] = done;
             }
         }
@@ -516,7 +553,7 @@ impl Queue {
         Ok((acked, wanted))
     }
 
-    async fn ack_in(&self, shard: usize, acks: &[&Ack], now_ms: u64) -> Result<Vec<bool>> {
+    async fn ack_in(&self, shard: usize, acks: &[&Ack]) -> Result<Vec<bool>> {
         let k = self.shard_keys(shard);
         let mut inv = self.scripts.ack.prepare_invoke();
         inv.key(k.jobs())
@@ -527,9 +564,9 @@ impl Queue {
             .key(k.pending())
             .key(k.counts())
             .key(k.reclaims())
-            .key(k.campaign_counts());
-        inv.arg(now_ms)
-            .arg(self.options.audit_max_len)
+            .key(k.campaign_counts())
+            .key(k.holders());
+        inv.arg(self.options.audit_max_len)
             .arg(self.options.dead_max_len)
             .arg(self.options.dead_max_age.as_millis() as u64)
             .arg(FIELDS.len());
@@ -572,12 +609,19 @@ impl Queue {
         let mut inv = self.scripts.reschedule.prepare_invoke();
         let k = self.shard_keys(shard);
         inv.key(k.jobs()).key(k.leased()).key(k.scheduled()).key(k.audit()).key(k.counts()).key(k.campaign_counts());
+        inv.key(k.holders()).key(k.reclaims());
         inv.arg(self.options.audit_max_len).arg(FIELDS.len()).arg("scheduled");
         for name in FIELDS {
             inv.arg(name);
         }
         for item in items {
-            inv.arg(&item.id).arg(item.rev).arg(item.due_ms).arg(&item.envelope).arg(item.records.len());
+            inv.arg(&item.id)
+                .arg(item.rev)
+                .arg(&item.holder)
+                .arg(item.delay.as_millis() as u64)
+                .arg(u8::from(item.attempted))
+                .arg(&item.envelope)
+                .arg(item.records.len());
             for record in &item.records {
                 for (name, value) in FIELDS.iter().zip(record.values()) {
                     inv.arg(*name).arg(value);
@@ -594,6 +638,7 @@ impl Queue {
         let k = self.shard_keys(step.shard);
         inv.key(k.jobs()).key(k.ready()).key(k.leased()).key(k.wake()).key(k.pending()).key(k.counts());
         inv.key(k.expansion_ids(&step.id));
+        inv.key(k.holders()).key(k.reclaims());
         inv.arg(&step.id).arg(step.rev).arg(step.rest.as_deref().unwrap_or_default());
         inv.arg(step.pop).arg(step.push.len());
         for id in &step.push {
@@ -607,66 +652,70 @@ impl Queue {
         Ok(done == 1)
     }
 
-    /// Hands leased jobs of one shard back to the front of its ready list, unchanged; returns how many.
-    pub async fn release(&self, shard: usize, ids: &[String]) -> Result<u64> {
-        if ids.is_empty() {
+    /// Hands leased jobs of one shard back to the front of its ready list, unchanged; returns how many. Only
+    /// leases still held with their token are released (another worker's lease is never touched); with
+    /// `waiting_only`, only those whose provider call has not started (a call in flight keeps its lease).
+    pub async fn release(&self, shard: usize, leases: &[Lease], waiting_only: bool) -> Result<u64> {
+        if leases.is_empty() {
             return Ok(0);
         }
         let k = self.shard_keys(shard);
         let mut inv = self.scripts.release.prepare_invoke();
-        inv.key(k.leased()).key(k.ready()).key(k.wake()).key(k.jobs()).key(k.counts());
-        for id in ids {
-            inv.arg(id);
+        inv.key(k.leased()).key(k.ready()).key(k.wake()).key(k.jobs()).key(k.counts()).key(k.holders());
+        inv.arg(if waiting_only { "waiting" } else { "any" });
+        for lease in leases {
+            inv.arg(&lease.id).arg(&lease.holder);
         }
         let mut conn = self.conn.clone();
         Ok(inv.invoke_async(&mut conn).await?)
     }
 
-    /// Pushes the leases of one shard's jobs still running forward to `now + lease`. Leases that expired and
-    /// were reclaimed meanwhile are not recreated.
-    pub async fn extend(&self, shard: usize, ids: &[String], lease: Duration, now_ms: u64) -> Result<()> {
-        if ids.is_empty() {
-            return Ok(());
-        }
-        let expiry = now_ms + lease.as_millis() as u64;
-        let mut pipe = redis::pipe();
-        for chunk in ids.chunks(CHUNK) {
-            let cmd = pipe.cmd("ZADD").arg(self.shard_keys(shard).leased()).arg("XX");
-            for id in chunk {
-                cmd.arg(expiry).arg(id);
-            }
-            cmd.ignore();
-        }
+    /// Keeps leases of one shard: each still held with its token ends `lease` after Redis's now; those marked
+    /// `true` are recorded as having their provider call start now (a reclaim then counts toward the job's
+    /// poison limit). Per lease, whether it is still held: a job whose lease was lost (reclaimed after it expired,
+    /// or finished) must not be called. One script call per chunk of 1,000.
+    pub async fn hold(&self, shard: usize, leases: &[(Lease, bool)], lease: Duration) -> Result<Vec<bool>> {
+        let mut out = Vec::with_capacity(leases.len());
         let mut conn = self.conn.clone();
-        let () = pipe.query_async(&mut conn).await?;
-        Ok(())
+        let k = self.shard_keys(shard);
+        for chunk in leases.chunks(CHUNK) {
+            let mut inv = self.scripts.hold.prepare_invoke();
+            inv.key(k.leased()).key(k.holders()).arg(lease.as_millis() as u64);
+            for (held, starts) in chunk {
+                inv.arg(&held.id).arg(&held.holder).arg(if *starts { "s" } else { "e" });
+            }
+            let flags_of_chunk: Vec<i64> = inv.invoke_async(&mut conn).await?;
+            out.extend(flags(flags_of_chunk));
+        }
+        Ok(out)
     }
 
-    /// Moves every scheduled job due by `now` to the back of its shard's ready list; returns how many.
-    pub async fn promote_due(&self, now_ms: u64) -> Result<u64> {
+    /// Moves every scheduled job due by Redis's now to the back of its shard's ready list; returns how many.
+    pub async fn promote_due(&self) -> Result<u64> {
         let mut total = 0;
         for (shard, k) in self.all_shards() {
-            total += self.promote(shard, k.scheduled(), now_ms, "back", "scheduled").await?;
+            total += self.promote(shard, k.scheduled(), "now", "back", "scheduled").await?;
         }
         Ok(total)
     }
 
-    /// Moves every job whose lease expired by `now` (its worker died or stalled) to the front of its shard's
-    /// ready list.
-    pub async fn reclaim_expired(&self, now_ms: u64) -> Result<u64> {
+    /// Moves every job whose lease expired by Redis's now (its worker died or stalled) to the front of its
+    /// shard's ready list; a job whose call had started counts a reclaim.
+    pub async fn reclaim_expired(&self) -> Result<u64> {
         let mut total = 0;
         for (shard, k) in self.all_shards() {
-            total += self.promote(shard, k.leased(), now_ms, "front", "leased").await?;
+            total += self.promote(shard, k.leased(), "now", "front", "leased").await?;
         }
         Ok(total)
     }
 
-    /// Moves due jobs of one shard's set whose members are not counted per state (a parked account's jobs).
-    pub(crate) async fn promote_uncounted(&self, shard: usize, from: &str, now_ms: u64, end: &str) -> Result<u64> {
-        self.promote(shard, from, now_ms, end, "").await
+    /// Moves every job of one shard's set whose members are not counted per state (a parked account's jobs).
+    pub(crate) async fn promote_all_uncounted(&self, shard: usize, from: &str, end: &str) -> Result<u64> {
+        self.promote(shard, from, "all", end, "").await
     }
 
-    async fn promote(&self, shard: usize, from: &str, now_ms: u64, end: &str, state: &str) -> Result<u64> {
+    /// `cutoff`: `"now"` (members due by Redis's clock) or `"all"`.
+    async fn promote(&self, shard: usize, from: &str, cutoff: &str, end: &str, state: &str) -> Result<u64> {
         let mut total = 0;
         let mut conn = self.conn.clone();
         let k = self.shard_keys(shard);
@@ -680,7 +729,8 @@ impl Queue {
                 .key(k.jobs())
                 .key(k.counts())
                 .key(k.reclaims())
-                .arg(now_ms)
+                .key(k.holders())
+                .arg(cutoff)
                 .arg(CHUNK)
                 .arg(end)
                 .arg(state)
@@ -759,7 +809,6 @@ impl Waiter {
 fn enqueue_args(
     k: &Keys,
     jobs: &[NewJob],
-    now_ms: u64,
     retention_ms: u64,
     marker: Option<String>,
     mut key: impl FnMut(String),
@@ -768,7 +817,6 @@ fn enqueue_args(
     let fixed = [k.jobs(), k.ready(), k.scheduled(), k.wake(), k.pending(), k.counts()];
     fixed.into_iter().for_each(|k| key(k.to_string()));
     let mut next_key = fixed.len();
-    arg(now_ms.to_string());
     arg(retention_ms.to_string());
     match marker {
         Some(marker) => {

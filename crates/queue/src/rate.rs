@@ -1,5 +1,7 @@
 //! Per-account rate limits held in Redis, so they hold across every worker: GCRA with reservations (each call is
-//! given its slot, so waiting calls never stampede), and a shared slow-down after a 429.
+//! given its slot, so waiting calls never stampede), a shared slow-down after a 429, and the budget the provider
+//! reports on its responses, which caps the account's rate so that the budget lasts until the provider's reset.
+//! Every time is Redis's clock; callers pass durations only.
 
 use crate::keys::account_rate;
 use crate::queue::Queue;
@@ -10,46 +12,162 @@ use std::time::Duration;
 /// How long an account must be free of 429s before its slow-down halves.
 pub const QUIET_PERIOD: Duration = Duration::from_secs(10);
 
+/// How late a slot's call may reach the provider after the slot's time: a job deferred to its slot comes back at
+/// the next promotion (every 200 ms per worker) and a lease later. A reported budget counts the slots of this
+/// last stretch as not yet reported, so a report cannot make the limiter forget calls still on their way.
+pub const LATE_ARRIVAL: Duration = Duration::from_millis(250);
+
+/// Call slots handed out by one reservation, all of limiter generation `gen`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reservation {
+    /// The limiter generation: a provider budget that cannot cover the slots already out revokes them by
+    /// starting a new one, and a job deferred to a slot of an older generation must reserve again.
+    pub gen: u64,
+    /// How long each slot must wait, in order.
+    pub waits: Vec<Duration>,
+}
+
+/// What a provider reported about an account's budget on one response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReportedBudget {
+    /// Calls per window, when reported.
+    pub limit: Option<u64>,
+    /// Calls left in the window.
+    pub remaining: u64,
+    /// How long until the window resets, measured when the response arrived.
+    pub reset_after: Duration,
+}
+
+/// The provider's latest report as the limiter holds it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StoredBudget {
+    /// Calls per window, when reported.
+    pub limit: Option<u64>,
+    /// Calls left, as reported.
+    pub remaining: u64,
+    /// Calls of it the limiter has not handed out yet.
+    pub left: u64,
+    /// Until the reset, from now; zero once it has passed (the cap no longer applies).
+    pub reset_in: Duration,
+    /// When it was reported (Redis time, ms since the epoch).
+    pub observed_at_ms: u64,
+    /// The provider's window length, once learnt from two reset instants: with the limit, calls are spaced at
+    /// least window / limit apart.
+    pub window: Option<Duration>,
+}
+
+/// An account's limiter at one moment.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LimiterState {
+    /// The slow-down after 429s, with the quiet periods since applied (1 = none).
+    pub slow_down: f64,
+    /// The provider's latest reported budget, if any was.
+    pub budget: Option<StoredBudget>,
+    /// The generation of the slots handed out now.
+    pub gen: u64,
+}
+
+impl LimiterState {
+    /// Calls per second `limit` allows now: the configured rate over the slow-down, capped while the provider's
+    /// budget applies by what is left of it until the reset, and by the provider's plan (limit per window).
+    pub fn effective_per_second(&self, limit: &RateLimit) -> f64 {
+        let mut rate = limit.per_second() / self.slow_down;
+        if let Some(b) = self.budget.filter(|b| !b.reset_in.is_zero()) {
+            rate = rate.min(b.left as f64 / b.reset_in.as_secs_f64());
+            if let (Some(plan), Some(window)) = (b.limit, b.window.filter(|w| !w.is_zero())) {
+                rate = rate.min(plan as f64 / window.as_secs_f64());
+            }
+        }
+        rate
+    }
+}
+
+fn interval_ms(limit: &RateLimit) -> f64 {
+    limit.interval().as_secs_f64() * 1000.0
+}
+
 impl Queue {
-    /// Reserves `n` call slots for `account` at `limit`; returns how long each must wait, in order.
+    fn rate_script(&self, account: &str, mode: &str, limit: &RateLimit) -> redis::ScriptInvocation<'_> {
+        let mut call = self.scripts().rate.key(account_rate(self.prefix(), account));
+        call.arg(mode).arg(interval_ms(limit)).arg(limit.burst).arg(QUIET_PERIOD.as_millis() as u64);
+        call
+    }
+
+    /// Reserves up to `most` call slots for `account` at `limit` (at least one, and no more than start within
+    /// `span` from now at the account's effective rate): how long each must wait, in order, and their generation.
     pub async fn reserve_calls(
         &self,
         account: &str,
         limit: &RateLimit,
-        n: usize,
-        now_ms: u64,
-    ) -> Result<Vec<Duration>> {
-        let interval_ms = limit.interval().as_secs_f64() * 1000.0;
-        let waits: Vec<u64> = self
-            .scripts()
-            .rate
-            .key(account_rate(self.prefix(), account))
-            .arg(now_ms)
-            .arg(interval_ms)
-            .arg(limit.burst)
-            .arg(n)
-            .arg(QUIET_PERIOD.as_millis() as u64)
-            .arg("reserve")
+        most: usize,
+        span: Duration,
+    ) -> Result<Reservation> {
+        let reply: Vec<u64> = self
+            .rate_script(account, "reserve", limit)
+            .arg(most.max(1))
+            .arg(span.as_millis() as u64)
             .invoke_async(&mut self.conn())
             .await?;
-        Ok(waits.into_iter().map(Duration::from_millis).collect())
+        let gen = reply.first().copied().unwrap_or(0);
+        Ok(Reservation { gen, waits: reply.into_iter().skip(1).map(Duration::from_millis).collect() })
     }
 
-    /// Slows `account` down for every worker after a 429 (doubling, at most 64×); returns the new slow-down.
-    pub async fn slow_down(&self, account: &str, limit: &RateLimit, now_ms: u64) -> Result<f64> {
-        let factor: String = self
-            .scripts()
-            .rate
-            .key(account_rate(self.prefix(), account))
-            .arg(now_ms)
-            .arg(limit.interval().as_secs_f64() * 1000.0)
-            .arg(limit.burst)
-            .arg(0)
-            .arg(QUIET_PERIOD.as_millis() as u64)
-            .arg("penalize")
+    /// Slows `account` down for every worker after a 429 (doubling, at most 64×); returns the new slow-down. While
+    /// the provider's reported window lasts, the 429 spends that window instead (no slot before its reset).
+    pub async fn slow_down(&self, account: &str, limit: &RateLimit) -> Result<f64> {
+        let factor: String = self.rate_script(account, "penalize", limit).invoke_async(&mut self.conn()).await?;
+        Ok(factor.parse().unwrap_or(1.0))
+    }
+
+    /// Records the budget the provider reported for `account`: until its reset, every worker's slots are spaced
+    /// so that what is left lasts (slots already handed out count against it, or are revoked when there are more
+    /// than it leaves). Returns the spacing the next slot gets and the generation of the slots handed out now.
+    pub async fn observe_budget(
+        &self,
+        account: &str,
+        limit: &RateLimit,
+        budget: &ReportedBudget,
+    ) -> Result<(Duration, u64)> {
+        let (step, gen): (String, u64) = self
+            .rate_script(account, "observe", limit)
+            .arg(budget.remaining)
+            .arg(budget.reset_after.as_millis() as u64)
+            .arg(budget.limit.map(|l| l.to_string()).unwrap_or_default())
+            .arg(LATE_ARRIVAL.as_millis() as u64)
             .invoke_async(&mut self.conn())
             .await?;
-        Ok(factor.parse().unwrap_or(1.0))
+        let ms = step.parse::<f64>().ok().filter(|ms| ms.is_finite() && *ms >= 0.0).unwrap_or(0.0);
+        Ok((Duration::from_secs_f64(ms / 1000.0), gen))
+    }
+
+    /// The account's limiter now: its slow-down and the provider's latest reported budget. Reads only.
+    pub async fn limiter_state(&self, account: &str, limit: &RateLimit) -> Result<LimiterState> {
+        let fields: Vec<String> = self.rate_script(account, "peek", limit).invoke_async(&mut self.conn()).await?;
+        let field = |i: usize| fields.get(i).map(String::as_str).unwrap_or("");
+        let number = |i: usize| field(i).parse::<f64>().ok().filter(|n| n.is_finite() && *n >= 0.0);
+        let budget = match (number(2), number(3), number(4), number(5)) {
+            (Some(remaining), Some(left), Some(reset_in), Some(seen)) => Some(StoredBudget {
+                limit: number(1).map(|l| l as u64),
+                remaining: remaining as u64,
+                left: left as u64,
+                reset_in: Duration::from_millis(reset_in as u64),
+                observed_at_ms: seen as u64,
+                window: number(8).map(|w| Duration::from_millis(w as u64)),
+            }),
+            _ => None,
+        };
+        let gen = number(7).map_or(0, |g| g as u64);
+        Ok(LimiterState { slow_down: number(0).filter(|f| *f >= 1.0).unwrap_or(1.0), budget, gen })
+    }
+
+    /// The generation of the account's slots handed out now (0 before any was revoked).
+    pub async fn rate_generation(&self, account: &str) -> Result<u64> {
+        let gen: Option<u64> = redis::cmd("HGET")
+            .arg(account_rate(self.prefix(), account))
+            .arg("gen")
+            .query_async(&mut self.conn())
+            .await?;
+        Ok(gen.unwrap_or(0))
     }
 
     /// The account's current slow-down (1 = its configured rate), as last written.

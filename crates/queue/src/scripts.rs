@@ -10,6 +10,7 @@ pub(crate) struct Scripts {
     pub(crate) ack: Script,
     pub(crate) reschedule: Script,
     pub(crate) release: Script,
+    pub(crate) hold: Script,
     pub(crate) promote: Script,
     pub(crate) expand: Script,
     pub(crate) replay: Script,
@@ -26,12 +27,13 @@ impl Scripts {
             ack: Script::new(&with_shared(include_str!("../lua/ack.lua"))),
             reschedule: Script::new(&with_shared(include_str!("../lua/reschedule.lua"))),
             release: Script::new(&with_shared(include_str!("../lua/release.lua"))),
+            hold: Script::new(&with_shared(include_str!("../lua/hold.lua"))),
             promote: Script::new(&with_shared(include_str!("../lua/promote.lua"))),
             expand: Script::new(&with_shared(include_str!("../lua/expand.lua"))),
             replay: Script::new(&with_shared(include_str!("../lua/replay.lua"))),
             purge_dead: Script::new(&with_shared(include_str!("../lua/purge_dead.lua"))),
             rate: Script::new(include_str!("../lua/rate.lua")),
-            circuit: Script::new(include_str!("../lua/circuit.lua")),
+            circuit: Script::new(&with_shared(include_str!("../lua/circuit.lua"))),
         }
     }
 }
@@ -40,9 +42,21 @@ impl Scripts {
     /// Every script, for loading them all ahead of use (readiness checks). Destructured so that a new script
     /// cannot be forgotten here.
     pub(crate) fn all(&self) -> Vec<&Script> {
-        let Scripts { enqueue, lease, ack, reschedule, release, promote, expand, replay, purge_dead, rate, circuit } =
-            self;
-        vec![enqueue, lease, ack, reschedule, release, promote, expand, replay, purge_dead, rate, circuit]
+        let Scripts {
+            enqueue,
+            lease,
+            ack,
+            reschedule,
+            release,
+            hold,
+            promote,
+            expand,
+            replay,
+            purge_dead,
+            rate,
+            circuit,
+        } = self;
+        vec![enqueue, lease, ack, reschedule, release, hold, promote, expand, replay, purge_dead, rate, circuit]
     }
 }
 

@@ -264,6 +264,12 @@ function accountState(a) {
   if (a.slow_down > 1) {
     badges.push(el("span", { class: "badge slowed", title: "slowed down after 429s" }, `slowed ×${a.slow_down.toFixed(1)}`));
   }
+  const budget = a.provider_budget;
+  if (budget && budget.reset_ms > 0 && a.rate_per_s < a.configured_rate_per_s) {
+    const limit = budget.limit == null ? "" : `/${budget.limit}`;
+    const title = `the provider reports ${budget.remaining}${limit} calls left, reset in ${budget.reset_ms} ms`;
+    badges.push(el("span", { class: "badge slowed", title }, `provider budget ${budget.remaining}${limit}`));
+  }
   if (badges.length === 0) badges.push(el("span", { class: "badge ok" }, "ok"));
   return badges;
 }

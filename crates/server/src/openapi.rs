@@ -5,7 +5,7 @@
 use crate::error::{ErrorBody, ErrorDetail};
 use crate::report::{
     AccountStatus, AuditReport, CampaignPhase, CampaignReport, CampaignSubmitted, DeadLetterReport, ParkedReport,
-    ScheduleReport, ShardStatus, StatusReport,
+    ProviderBudgetReport, ScheduleReport, ShardStatus, StatusReport,
 };
 use crate::routes::{CampaignBody, EnqueuedIds, JobInput, JobsBody, ReplayRequest, Replayed};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -39,8 +39,8 @@ const BEARER: &str = "bearer";
     ),
     components(schemas(
         JobInput, JobsBody, EnqueuedIds, CampaignBody, CampaignSubmitted, CampaignReport, CampaignPhase,
-        StatusReport, AccountStatus, ParkedReport, ScheduleReport, ShardStatus, DeadLetterReport, ReplayRequest,
-        Replayed, AuditReport, ErrorBody, ErrorDetail, crate::routes::health::Health,
+        StatusReport, AccountStatus, ParkedReport, ProviderBudgetReport, ScheduleReport, ShardStatus, DeadLetterReport,
+        ReplayRequest, Replayed, AuditReport, ErrorBody, ErrorDetail, crate::routes::health::Health,
     )),
     modifiers(&BearerScheme),
     security(("bearer" = [])),

@@ -16,7 +16,9 @@ pub use audit::{audit_json, audit_records, AuditReport};
 pub use campaign::{campaign_json, campaign_label, submitted_json, CampaignPhase, CampaignReport, CampaignSubmitted};
 pub use dead_letters::{dead_letters, dead_letters_json, DeadLetterReport};
 pub use schedules::{schedules_at, schedules_json, ScheduleReport};
-pub use status::{status_json, status_report, AccountStatus, ParkedReport, ShardStatus, StatusReport};
+pub use status::{
+    status_json, status_report, AccountStatus, ParkedReport, ProviderBudgetReport, ShardStatus, StatusReport,
+};
 
 /// A report as JSON. Serializing these plain structs (string keys, numbers, strings) cannot fail; `Null` would
 /// only stand for a bug, never a panic in a server.

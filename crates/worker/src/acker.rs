@@ -29,6 +29,8 @@ pub(crate) fn weight(finish: &Finish) -> usize {
         Finish::Reschedule(r) => 5 + records(r.records.len()),
         Finish::Park(p) => 5 + records(p.records.len()),
         Finish::Expand(e) => 5 + e.push.len() + 2 * e.children.len(),
+        // Nothing to write.
+        Finish::Lost(_) => 0,
     }
 }
 
@@ -113,11 +115,13 @@ async fn write_batch(queue: &Queue, batch: Vec<Finish>, stats: &mut AckStats, li
             Finish::Reschedule(r) => reschedules.push(r),
             Finish::Expand(e) => expansions.push(e),
             Finish::Park(p) => parked.push(p),
+            // Handled by the job's handler: nothing to write.
+            Finish::Lost(_) => {}
         }
     }
     if !acks.is_empty() {
         let what = format!("{} finished", acks.len());
-        match retrying(|| queue.ack(&acks, deleteq_core::now_ms()), &what, limits).await {
+        match retrying(|| queue.ack(&acks), &what, limits).await {
             Some(flags) => {
                 metrics.count_written(acks.iter().map(|a| a.records.as_slice()), &flags);
                 stats.acked += count(&flags, &mut stats.stale);
@@ -136,7 +140,7 @@ async fn write_batch(queue: &Queue, batch: Vec<Finish>, stats: &mut AckStats, li
         }
     }
     for job in parked {
-        match retrying(|| queue.park_job(&job, deleteq_core::now_ms()), &job.id, limits).await {
+        match retrying(|| queue.park_job(&job), &job.id, limits).await {
             Some(true) => metrics.count_records(&job.records),
             Some(false) => stats.stale += 1,
             None => stats.given_up += 1,

@@ -6,7 +6,7 @@
 
 use crate::execute::{Executor, Finish};
 use crate::inflight::InFlight;
-use crate::lease_stream::lease_stream;
+use crate::lease_stream::{lease_stream, LeaseSource};
 use apalis::layers::WorkerBuilderExt;
 use apalis_core::backend::custom::BackendBuilder;
 use apalis_core::error::{BoxDynError, WorkerError};
@@ -48,6 +48,11 @@ async fn handle(job: Leased, ctx: Data<Arc<JobContext>>) -> Result<(), BoxDynErr
         () = abandoned(ctx.abandon.clone()) => return Ok(()),
     };
     match executed {
+        Ok(Finish::Lost(id)) => {
+            // Not this worker's any more: nothing to write, and no call was made.
+            tracing::debug!(job = %id, "Lease lost before the call; left to its holder.");
+            ctx.inflight.remove([id.as_str()]);
+        }
         Ok(finish) => {
             // The acker outlives every handler, so this only fails once the runtime is gone.
             let _ = ctx.finishes.send(finish).await;
@@ -74,12 +79,22 @@ impl ApalisWorker {
     /// Runs until `stop` turns true and every call in flight has finished.
     pub(crate) async fn run(self, stop: watch::Receiver<bool>) -> Result<(), WorkerError> {
         let (queue, inflight, lease) = (self.queue, self.context.inflight.clone(), self.lease);
+        let (worker, leasing_stop) = (self.name.clone(), stop.clone());
         // Lease about half the slots' worth at a time: big enough that Redis round trips per job stay far below
         // one, small enough that jobs do not wait long in this worker's buffer while another worker is idle.
         let batch = (self.concurrency / 2).clamp(1, 256);
         let backend = BackendBuilder::new()
             .database(())
-            .fetcher(move |_, _, _| lease_stream(queue.clone(), inflight.clone(), lease, batch))
+            .fetcher(move |_, _, _| {
+                lease_stream(LeaseSource {
+                    queue: queue.clone(),
+                    inflight: inflight.clone(),
+                    lease,
+                    batch,
+                    worker: worker.clone(),
+                    stop: leasing_stop.clone(),
+                })
+            })
             .sink(|_, _| {
                 futures_util::sink::drain().sink_map_err(|never: Infallible| -> BoxDynError { match never {} })
             })

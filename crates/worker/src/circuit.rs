@@ -16,7 +16,8 @@ const FRESH: Duration = Duration::from_millis(250);
 pub(crate) struct Circuits {
     queue: Queue,
     policy: CircuitPolicy,
-    cache: Arc<Mutex<HashMap<String, (Instant, u64)>>>,
+    /// Account → when it was checked and until when (this process's monotonic clock) it stays open.
+    cache: Arc<Mutex<HashMap<String, (Instant, Instant)>>>,
 }
 
 impl Circuits {
@@ -24,43 +25,42 @@ impl Circuits {
         Circuits { queue, policy, cache: Arc::default() }
     }
 
-    fn remember(&self, account: &str, open_until: u64) {
-        self.cache
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(account.to_string(), (Instant::now(), open_until));
+    /// Remembers that the circuit stays open `open_for` from now (Redis answers durations: no clock is shared).
+    fn remember(&self, account: &str, open_for: Duration) {
+        let now = Instant::now();
+        self.cache.lock().unwrap_or_else(PoisonError::into_inner).insert(account.to_string(), (now, now + open_for));
     }
 
-    /// Until when the account's circuit is open, if it is. Unknown (Redis unreachable) counts as closed.
-    pub(crate) async fn open_until(&self, account: &str) -> Option<u64> {
-        let now = deleteq_core::now_ms();
+    /// How much longer the account's circuit is open, if it is. Unknown (Redis unreachable) counts as closed.
+    pub(crate) async fn open_for(&self, account: &str) -> Option<Duration> {
         let cached = self.cache.lock().unwrap_or_else(PoisonError::into_inner).get(account).copied();
         let until = match cached {
             Some((at, until)) if at.elapsed() < FRESH => until,
             _ => {
-                let until = self.queue.circuit_open_until(account, &self.policy, now).await.unwrap_or(0);
-                self.remember(account, until);
-                until
+                let open_for = self.queue.circuit_open_for(account, &self.policy).await.unwrap_or_default();
+                self.remember(account, open_for);
+                Instant::now() + open_for
             }
         };
-        (until > now).then_some(until)
+        let left = until.saturating_duration_since(Instant::now());
+        (!left.is_zero()).then_some(left)
     }
 
     /// Counts a server-side failure of the account's provider.
     pub(crate) async fn failure(&self, account: &str) {
-        let now = deleteq_core::now_ms();
-        match self.queue.circuit_failure(account, &self.policy, now).await {
-            Ok(until) => {
+        match self.queue.circuit_failure(account, &self.policy).await {
+            Ok(open_for) => {
+                let now = Instant::now();
                 let was_open = self
                     .cache
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner)
                     .get(account)
-                    .is_some_and(|(_, u)| *u > now);
-                if until > now && !was_open {
-                    tracing::warn!(%account, open_for_ms = until - now, "Provider failing: circuit open, the account's jobs wait.");
+                    .is_some_and(|(_, until)| *until > now);
+                if !open_for.is_zero() && !was_open {
+                    tracing::warn!(%account, open_for_ms = open_for.as_millis() as u64, "Provider failing: circuit open, the account's jobs wait.");
                 }
-                self.remember(account, until);
+                self.remember(account, open_for);
             }
             Err(error) => tracing::debug!(%error, %account, "Could not count a provider failure."),
         }

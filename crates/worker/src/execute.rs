@@ -3,8 +3,9 @@
 //! becomes an outcome.
 
 use crate::circuit::Circuits;
+use crate::keeper::Starter;
 use crate::limiter::RateGate;
-use crate::parking::{Admission, Parking, PROBE_RETRY};
+use crate::parking::{Admission, Parking};
 use crate::records::RecordBase;
 use crate::retry::{decide, RetryDecision};
 use deleteq_core::config::RetryConfig;
@@ -27,6 +28,9 @@ pub(crate) enum Finish {
     Expand(Expand),
     /// Its account is parked: set aside, untouched and without spending an attempt, until it is resumed.
     Park(ParkJob),
+    /// Its lease was lost before its call could start (reclaimed, finished elsewhere, or handed back at
+    /// shutdown): nothing is written and no call is made; the job belongs to whoever holds it now.
+    Lost(String),
 }
 
 /// Children written by one expansion script call: bounds how long it holds Redis.
@@ -42,6 +46,7 @@ impl Finish {
             Finish::Reschedule(r) => &r.id,
             Finish::Expand(e) => &e.id,
             Finish::Park(p) => &p.id,
+            Finish::Lost(id) => id,
         }
     }
 }
@@ -92,6 +97,8 @@ pub(crate) struct Executor {
     pub(crate) metrics: crate::metrics::Metrics,
     /// For reading the id lists of bulk jobs being expanded.
     pub(crate) queue: deleteq_queue::Queue,
+    /// The gate before every provider call: records the start in Redis under this lease.
+    pub(crate) starter: Starter,
 }
 
 impl Executor {
@@ -166,31 +173,30 @@ impl Executor {
                     if self.parking.is_parked(&job.account).await {
                         return park(leased, &envelope, &job, Vec::new());
                     }
-                    if let Some(until) = self.circuits.open_until(&job.account).await {
-                        return defer_until(leased, envelope, until);
+                    if let Some(open_for) = self.circuits.open_for(&job.account).await {
+                        return defer_until(leased, envelope, open_for);
                     }
                     // Held until the answer is settled (and the account parked, if it was refused).
-                    let _admission = match self.parking.admit(&job.account).await {
-                        Admission::Wait => {
-                            let due = deleteq_core::now_ms() + PROBE_RETRY.as_millis() as u64;
-                            return defer_until(leased, envelope, due);
-                        }
-                        admitted => admitted,
-                    };
+                    let _admission: Admission = self.parking.admit(&job.account).await;
                     if self.parking.is_parked(&job.account).await {
                         // The probe this job waited for found the account refused.
                         return park(leased, &envelope, &job, Vec::new());
                     }
                     let limit = self.limits.get(&job.account).copied();
-                    // A deferred job already holds its slot; others reserve one now.
-                    if let (Some(limit), None) = (limit, envelope.reserved_at.take()) {
-                        let wait = self.gate.slot(&job.account, limit).await;
+                    // A deferred job already holds its slot (unless a provider's budget revoked it); others reserve.
+                    let (reserved, gen) = (envelope.reserved_at.take(), envelope.reserved_gen.take());
+                    let held = reserved.is_some() && self.gate.holds(&job.account, gen).await;
+                    if let (Some(limit), false) = (limit, held) {
+                        let (wait, gen) = self.gate.slot(&job.account, limit).await;
                         if wait > self.rate_wait {
-                            return defer(leased, envelope, wait);
+                            return defer(leased, envelope, wait, gen);
                         }
                         if !wait.is_zero() {
                             tokio::time::sleep(wait).await;
                         }
+                    }
+                    if !self.starter.start(&leased).await {
+                        return Finish::Lost(leased.id);
                     }
                     let mut progress = self.call(client, &job, &base, limit).await;
                     if let Some(reason) = progress.park.take() {
@@ -232,8 +238,7 @@ impl Executor {
             }
             Err(error) => {
                 tracing::warn!(%error, job = %leased.id, "Could not read a bulk job's next ids; trying again shortly.");
-                let due = deleteq_core::now_ms() + LISTED_RETRY.as_millis() as u64;
-                Err(defer_until(leased.clone(), envelope, due))
+                Err(defer_until(leased.clone(), envelope, LISTED_RETRY))
             }
         }
     }
@@ -261,6 +266,9 @@ impl Executor {
                 self.gate.slow_down(&job.account, limit);
             }
             self.parking.settle(&job.account, status, &response.disposition);
+            if let (Some(budget), Some(limit)) = (&response.budget, limit) {
+                self.gate.observe(&job.account, limit, budget);
+            }
             if deleteq_providers::classify::is_server_side(status, &response.disposition) {
                 self.circuits.failure(&job.account).await;
             }
@@ -363,7 +371,9 @@ impl Executor {
                         shard: leased.shard,
                         id: leased.id,
                         rev: leased.rev,
-                        due_ms: deleteq_core::now_ms() + delay_ms,
+                        holder: leased.holder,
+                        delay,
+                        attempted: true,
                         envelope: envelope.encode(),
                         records: progress.records,
                     });
@@ -408,9 +418,11 @@ fn park(leased: Leased, envelope: &Envelope, job: &Job, records: Vec<AuditRecord
     let mut envelope = envelope.clone();
     envelope.job = job.to_value();
     envelope.reserved_at = None;
+    envelope.reserved_gen = None;
     let account = job.account.clone();
     Finish::Park(ParkJob {
         shard: leased.shard,
+        holder: leased.holder,
         account,
         id: leased.id,
         rev: leased.rev,
@@ -419,20 +431,25 @@ fn park(leased: Leased, envelope: &Envelope, job: &Job, records: Vec<AuditRecord
     })
 }
 
-/// Hands the job back, due at its reserved rate-limit slot; no attempt is spent and nothing is recorded.
-fn defer(leased: Leased, mut envelope: Envelope, wait: Duration) -> Finish {
-    let due_ms = deleteq_core::now_ms() + wait.as_millis() as u64;
-    envelope.reserved_at = Some(due_ms);
-    defer_until(leased, envelope, due_ms)
+/// Hands the job back, due at its reserved rate-limit slot (of limiter generation `gen`); no attempt is spent and
+/// nothing is recorded.
+fn defer(leased: Leased, mut envelope: Envelope, wait: Duration, gen: u64) -> Finish {
+    // Only its presence is read (the job already holds a slot); the time is a label, so this worker's clock is
+    // good enough for it. The due time itself is Redis's now + `wait`.
+    envelope.reserved_at = Some(deleteq_core::now_ms() + wait.as_millis() as u64);
+    envelope.reserved_gen = Some(gen);
+    defer_until(leased, envelope, wait)
 }
 
-/// Hands the job back unchanged (no attempt spent, nothing recorded), due at `due_ms`.
-fn defer_until(leased: Leased, envelope: Envelope, due_ms: u64) -> Finish {
+/// Hands the job back unchanged (no attempt spent, nothing recorded), due `delay` from Redis's now.
+fn defer_until(leased: Leased, envelope: Envelope, delay: Duration) -> Finish {
     Finish::Reschedule(Reschedule {
         shard: leased.shard,
         id: leased.id,
         rev: leased.rev,
-        due_ms,
+        holder: leased.holder,
+        delay,
+        attempted: false,
         envelope: envelope.encode(),
         records: Vec::new(),
     })
@@ -461,6 +478,7 @@ fn expand(leased: Leased, mut envelope: Envelope, job: &Job, per_call: usize) ->
                 expanded: 0,
                 listed: 0,
                 reserved_at: None,
+                reserved_gen: None,
                 parent: Some(deleteq_core::JobId(leased.id.clone())),
                 last_error: None,
                 last_status: None,

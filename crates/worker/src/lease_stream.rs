@@ -3,7 +3,11 @@
 //! is free), and, when the queue is empty, blocks on the wake list so a new job starts within milliseconds.
 //!
 //! It never yields an error or `None`: a Redis failure is logged and retried with backoff here (apalis would end
-//! the worker on a backend error), and an empty queue is a wait, not the end of the stream.
+//! the worker on a backend error), and an empty queue is a wait, not the end of the stream. Once the worker stops
+//! it leases nothing more (what it holds is released by the runtime).
+//!
+//! Every lease call has a token of its own, `"<worker id>#<n>"`: only it extends, releases or reschedules the
+//! jobs that call leased, so a lease that lapsed and was taken by another worker is never touched by this one.
 
 use crate::inflight::InFlight;
 use apalis_core::error::BoxDynError;
@@ -12,6 +16,7 @@ use deleteq_queue::{Leased, Queue, Waiter};
 use futures_util::stream::{self, Stream};
 use std::collections::VecDeque;
 use std::time::Duration;
+use tokio::sync::watch;
 
 /// How long an idle worker blocks on the wake list before looking again.
 const IDLE_BLOCK: Duration = Duration::from_secs(1);
@@ -25,20 +30,32 @@ struct State {
     buffer: VecDeque<Leased>,
     waiter: Waiter,
     failures: u32,
+    worker: String,
+    leases: u64,
+    stop: watch::Receiver<bool>,
 }
 
 /// The item type apalis expects from a custom backend's fetcher.
 pub(crate) type Fetched = Result<Option<Task<Leased>>, BoxDynError>;
 
+/// Where the stream leases from and for whom.
+pub(crate) struct LeaseSource {
+    pub(crate) queue: Queue,
+    pub(crate) inflight: InFlight,
+    pub(crate) lease: Duration,
+    pub(crate) batch: usize,
+    /// The worker's id, the first part of every lease token.
+    pub(crate) worker: String,
+    /// Turns true at shutdown: no more leasing.
+    pub(crate) stop: watch::Receiver<bool>,
+}
+
 /// A never-ending stream of leased jobs, leased `batch` at a time for `lease`.
-pub(crate) fn lease_stream(
-    queue: Queue,
-    inflight: InFlight,
-    lease: Duration,
-    batch: usize,
-) -> std::pin::Pin<Box<dyn Stream<Item = Fetched> + Send>> {
+pub(crate) fn lease_stream(source: LeaseSource) -> std::pin::Pin<Box<dyn Stream<Item = Fetched> + Send>> {
+    let LeaseSource { queue, inflight, lease, batch, worker, stop } = source;
     let waiter = queue.waiter();
-    let state = State { queue, inflight, lease, batch, buffer: VecDeque::new(), waiter, failures: 0 };
+    let state =
+        State { queue, inflight, lease, batch, buffer: VecDeque::new(), waiter, failures: 0, worker, leases: 0, stop };
     Box::pin(stream::unfold(state, |mut state| async move {
         let job = state.next().await;
         Some((Ok(Some(Task::new(job))), state))
@@ -48,10 +65,17 @@ pub(crate) fn lease_stream(
 impl State {
     async fn next(&mut self) -> Leased {
         loop {
+            if *self.stop.borrow() {
+                // Shutting down: nothing more is leased or handed out (the runtime releases the buffer's jobs).
+                std::future::pending::<()>().await;
+            }
             if let Some(job) = self.buffer.pop_front() {
                 return job;
             }
-            match self.queue.lease(self.batch, self.lease, deleteq_core::now_ms()).await {
+            self.leases += 1;
+            let holder = format!("{}#{}", self.worker, self.leases);
+            let may_quarantine = !self.inflight.holds_quarantined();
+            match self.queue.lease(self.batch, self.lease, &holder, may_quarantine).await {
                 Ok(leased) => {
                     if self.failures > 0 {
                         tracing::info!(failures = self.failures, "Redis is reachable again; leasing resumed.");
@@ -64,7 +88,7 @@ impl State {
                         }
                         continue;
                     }
-                    self.inflight.add(leased.iter().map(|l| (l.id.clone(), l.shard)));
+                    self.inflight.add(&leased);
                     self.buffer.extend(leased);
                 }
                 Err(error) => {

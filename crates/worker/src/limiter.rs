@@ -1,32 +1,103 @@
 //! The worker's side of the per-account rate limits. Slots are reserved in Redis (so a limit holds across every
-//! worker) a few at a time: each refill takes about 50 ms worth of the account's rate (at least one, at most 256),
-//! so a generous limit costs a Redis call per hundreds of provider calls and a tight one stays shared fairly.
-//! A slot not used within [`STALE`] of its time is dropped rather than spent late, which would burst. A 429 slows
-//! the account down for every worker and drops the local stock. Each wait and each 429 counts in
-//! `deleteq_rate_limited_total`.
+//! worker) a few at a time: each refill takes about 50 ms worth of the account's effective rate (at least one, at
+//! most 256; Redis sizes it, so a slowed-down or budget-capped account gets fewer), so a generous limit costs a
+//! Redis call per hundreds of provider calls and a tight one stays shared fairly. A slot not used within [`STALE`]
+//! of its time is dropped rather than spent late, which would burst. A 429 slows the account down for every worker
+//! and drops the local stock. The budget a provider reports on its responses is passed on to the shared limiter
+//! ([`RateGate::observe`]); slots already handed out count against it there, and when there are more than it
+//! leaves (jobs deferred to their slot hold slots seconds ahead) they are revoked: the limiter starts a new
+//! generation, stock of an older one is dropped, and a deferred job of an older one reserves again
+//! ([`RateGate::holds`]). Each wait and each 429 counts in `deleteq_rate_limited_total`.
 
 use crate::metrics::Metrics;
 use deleteq_core::rate::RateLimit;
+use deleteq_providers::RateBudget;
+use deleteq_queue::rate::ReportedBudget;
 use deleteq_queue::Queue;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How late a reserved slot may still be used.
 const STALE: Duration = Duration::from_millis(50);
 /// How much of the rate one refill reserves.
 const REFILL_SPAN: Duration = Duration::from_millis(50);
+/// Slots one refill may take at most.
+const REFILL_MAX: usize = 256;
+/// How often one worker refreshes an account's reported budget in Redis at most, while it binds.
+///
+/// Every response may carry a budget, and a Redis call per provider call would double the cost of a fast account.
+/// A report is only worth sending when it binds (the budget cannot last at the configured rate; otherwise it
+/// changes nothing), and then the shared limiter counts the budget down by itself as it hands out slots, so a
+/// refresh is only needed to catch calls it does not see (other clients of the same provider account) and its
+/// own rounding: every 250 ms per worker, plus at once when the window it last reported has reset (the first
+/// binding response of a new window). One report per account is in flight at a time. At a 50/s budget and two
+/// workers that is about 4 reports per worker per second, one per six provider calls.
+const OBSERVE_EVERY: Duration = Duration::from_millis(250);
+/// How long a worker trusts the limiter generation it last heard of before asking Redis again, when a deferred job
+/// comes back: a revocation reaches a worker that only runs deferred jobs within this.
+const GENERATION_FRESH: Duration = Duration::from_millis(50);
 
-/// One account's reserved slots (their times, ms), and the lock that lets one task refill while others wait.
+/// One account's reserved slots (their times, ms), the lock that lets one task refill while others wait, and the
+/// last budget report sent.
 #[derive(Default)]
 struct Stock {
     slots: Mutex<VecDeque<u64>>,
     refill: tokio::sync::Mutex<()>,
+    reported: Mutex<Reported>,
+    /// The limiter generation last heard of, and when.
+    generation: Mutex<Option<(u64, Instant)>>,
+}
+
+/// The last budget report sent for an account.
+#[derive(Default)]
+struct Reported {
+    at: Option<Instant>,
+    /// When the window it reported resets.
+    reset_at: Option<Instant>,
+    in_flight: bool,
+}
+
+impl Reported {
+    /// Whether a binding report is worth a Redis call now; if so, records it as sent.
+    fn take_turn(&mut self, now: Instant, reset_after: Duration) -> bool {
+        let due = match (self.at, self.reset_at) {
+            (Some(at), Some(reset_at)) => now >= at + OBSERVE_EVERY || now >= reset_at,
+            _ => true,
+        };
+        if !due || self.in_flight {
+            return false;
+        }
+        *self = Reported { at: Some(now), reset_at: Some(now + reset_after), in_flight: true };
+        true
+    }
 }
 
 impl Stock {
     fn slots(&self) -> MutexGuard<'_, VecDeque<u64>> {
         self.slots.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn reported(&self) -> MutexGuard<'_, Reported> {
+        self.reported.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn generation(&self) -> MutexGuard<'_, Option<(u64, Instant)>> {
+        self.generation.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Records the limiter's generation; slots of an older one are revoked and dropped.
+    fn heard(&self, gen: u64) {
+        let mut known = self.generation();
+        if known.is_some_and(|(old, _)| old != gen) {
+            self.slots().clear();
+        }
+        *known = Some((gen, Instant::now()));
+    }
+
+    /// The generation last heard of (0 before any).
+    fn gen(&self) -> u64 {
+        self.generation().map_or(0, |(gen, _)| gen)
     }
 
     /// The next usable slot's wait, dropping stale ones.
@@ -61,28 +132,52 @@ impl RateGate {
 
     /// How long this call must wait for its slot. If Redis cannot be asked, the call goes at once: the limit is a
     /// courtesy to the provider, whose 429s are handled anyway.
-    pub(crate) async fn slot(&self, account: &str, limit: RateLimit) -> Duration {
+    /// Returns the wait and the slot's limiter generation (for a job deferred to it).
+    pub(crate) async fn slot(&self, account: &str, limit: RateLimit) -> (Duration, u64) {
         let stock = self.stock(account);
         loop {
             if let Some(wait) = stock.take(deleteq_core::now_ms()) {
                 if !wait.is_zero() {
                     self.metrics.rate_limited(account);
                 }
-                return wait;
+                return (wait, stock.gen());
             }
             let _refilling = stock.refill.lock().await;
             if !stock.slots().is_empty() {
                 continue;
             }
-            let n = (limit.per_second() * REFILL_SPAN.as_secs_f64()).clamp(1.0, 256.0) as usize;
-            let now = deleteq_core::now_ms();
-            match self.queue.reserve_calls(account, &limit, n, now).await {
-                Ok(waits) => stock.slots().extend(waits.iter().map(|w| now + w.as_millis() as u64)),
+            match self.queue.reserve_calls(account, &limit, REFILL_MAX, REFILL_SPAN).await {
+                Ok(reservation) => {
+                    stock.heard(reservation.gen);
+                    // The waits are from Redis's now; this clock only places them (a round trip late, never early).
+                    let now = deleteq_core::now_ms();
+                    stock.slots().extend(reservation.waits.iter().map(|w| now + w.as_millis() as u64))
+                }
                 Err(error) => {
                     tracing::warn!(%error, %account, "Could not reserve rate-limit slots; calling without.");
-                    return Duration::ZERO;
+                    return (Duration::ZERO, stock.gen());
                 }
             }
+        }
+    }
+
+    /// Whether a deferred job's slot of generation `gen` still stands: it does unless the limiter has revoked that
+    /// generation since. `None` (an envelope from before generations) stands. Asks Redis only when this worker has
+    /// not heard of the account's generation within [`GENERATION_FRESH`]; if Redis cannot be asked, the job reserves
+    /// again (never trusted blindly).
+    pub(crate) async fn holds(&self, account: &str, gen: Option<u64>) -> bool {
+        let Some(gen) = gen else { return true };
+        let stock = self.stock(account);
+        let known = *stock.generation();
+        match known {
+            Some((current, at)) if at.elapsed() < GENERATION_FRESH => current == gen,
+            _ => match self.queue.rate_generation(account).await {
+                Ok(current) => {
+                    stock.heard(current);
+                    current == gen
+                }
+                Err(_) => false,
+            },
         }
     }
 
@@ -92,12 +187,57 @@ impl RateGate {
         self.stock(account).slots().clear();
         let (queue, account) = (self.queue.clone(), account.to_string());
         tokio::spawn(async move {
-            match queue.slow_down(&account, &limit, deleteq_core::now_ms()).await {
+            match queue.slow_down(&account, &limit).await {
                 Ok(factor) => {
                     tracing::warn!(%account, factor, "429 from the provider: slowing the account down for every worker.")
                 }
                 Err(error) => tracing::warn!(%error, %account, "Could not record a 429 slow-down."),
             }
         });
+    }
+
+    /// Passes the budget the provider reported on a response to the account's shared limiter, when it binds and
+    /// no report was sent lately (see [`OBSERVE_EVERY`]). Never waits: the report is sent in the background.
+    pub(crate) fn observe(&self, account: &str, limit: RateLimit, budget: &RateBudget) {
+        if !budget.binds_below(limit.per_second()) {
+            return;
+        }
+        let stock = self.stock(account);
+        if !stock.reported().take_turn(Instant::now(), budget.reset_after) {
+            return;
+        }
+        let (queue, account) = (self.queue.clone(), account.to_string());
+        let reported =
+            ReportedBudget { limit: budget.limit, remaining: budget.remaining, reset_after: budget.reset_after };
+        tokio::spawn(async move {
+            match queue.observe_budget(&account, &limit, &reported).await {
+                Ok((step, gen)) => {
+                    stock.heard(gen);
+                    tracing::debug!(%account, remaining = reported.remaining, ?step, gen, "Provider budget recorded.")
+                }
+                Err(error) => tracing::warn!(%error, %account, "Could not record the provider's rate-limit budget."),
+            }
+            stock.reported().in_flight = false;
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn budget_reports_go_out_every_so_often_and_when_the_window_resets() {
+        let mut reported = Reported::default();
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        assert!(reported.take_turn(t0, Duration::from_secs(1)), "the first one goes");
+        reported.in_flight = false;
+        assert!(!reported.take_turn(t0 + ms(100), Duration::from_secs(1)), "too soon, same window");
+        assert!(reported.take_turn(t0 + OBSERVE_EVERY, ms(20)), "a refresh; this window resets 20 ms later");
+        assert!(!reported.take_turn(t0 + OBSERVE_EVERY, ms(20)), "one in flight at a time");
+        reported.in_flight = false;
+        assert!(!reported.take_turn(t0 + OBSERVE_EVERY + ms(10), ms(10)), "too soon, same window");
+        assert!(reported.take_turn(t0 + OBSERVE_EVERY + ms(30), Duration::from_secs(1)), "a new window goes at once");
     }
 }

@@ -40,11 +40,8 @@ pub(crate) async fn run_maintenance(queue: Queue, accounts: Vec<String>, mut sto
             _ = tokio::time::sleep(delay) => {}
             _ = stop.changed() => return,
         }
-        let now = deleteq_core::now_ms();
-        match async {
-            Ok::<_, deleteq_queue::QueueError>((queue.promote_due(now).await?, queue.reclaim_expired(now).await?))
-        }
-        .await
+        match async { Ok::<_, deleteq_queue::QueueError>((queue.promote_due().await?, queue.reclaim_expired().await?)) }
+            .await
         {
             Ok((promoted, reclaimed)) => {
                 failures = 0;

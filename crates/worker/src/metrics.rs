@@ -280,9 +280,7 @@ mod tests {
     #[tokio::test]
     async fn calls_are_timed_by_status_class_and_noop_is_not() {
         let metrics = Metrics::new(["cc".to_string(), "nop".to_string()]);
-        let answer = |status| async move {
-            Response { http_status: status, disposition: Disposition::Failed { reason: String::new() } }
-        };
+        let answer = |status| async move { Response::new(status, Disposition::Failed { reason: String::new() }) };
         metrics.timed_call("cc", ProviderKind::CometChat, answer(Some(200))).await;
         metrics.timed_call("cc", ProviderKind::CometChat, answer(Some(404))).await;
         metrics.timed_call("cc", ProviderKind::CometChat, answer(None)).await;

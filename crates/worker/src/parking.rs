@@ -4,10 +4,12 @@
 //!   second per worker, not one per job), and set when a provider says the whole account must wait for a person
 //!   (credentials refused, 2Chat credits exhausted, an OFAuth session expired).
 //! - Until a call of an account has shown that the provider accepts it (any answer but an account-wide refusal or
-//!   no answer at all), this worker lets one call of that account out at a time: the probe. Its jobs wait for the
-//!   probe's answer (at most [`PROBE_WAIT`] in their call slot, then they step back without spending an attempt),
-//!   so a refused key makes one call per worker, not one per job in flight. An account is probed again after it
-//!   was seen parked, so a key still wrong after `accounts resume` parks the account again at once, without a loop.
+//!   no answer at all), this worker lets one call of that account out at a time: the probe. Its other jobs wait
+//!   in their call slots for the probe's answer, so a refused key makes one call per worker, not one per job in
+//!   flight. A refusal comes fast; a probe still unanswered after [`PROBE_HOLD`] is the provider at work, so the
+//!   waiting calls go ahead then (a slow provider costs each worker at most that much at start). An account is
+//!   probed again after it was seen parked, so a key still wrong after `accounts resume` parks the account again
+//!   at once, without a loop.
 
 use deleteq_providers::Disposition;
 use deleteq_queue::Queue;
@@ -18,10 +20,8 @@ use std::time::{Duration, Instant};
 
 /// How long a parked/unparked answer is trusted.
 const FRESH: Duration = Duration::from_secs(1);
-/// How long a job waits in its call slot for the account's probe before stepping back to the queue.
-pub(crate) const PROBE_WAIT: Duration = Duration::from_millis(250);
-/// How long a job that stepped back for the probe waits in Redis before it is leased again.
-pub(crate) const PROBE_RETRY: Duration = Duration::from_millis(500);
+/// How long a job waits in its call slot for the account's probe before it goes ahead anyway.
+pub(crate) const PROBE_HOLD: Duration = Duration::from_secs(1);
 
 /// One account's probe: whether its provider has accepted a call, and the one permit a probe holds.
 struct Probe {
@@ -42,8 +42,6 @@ pub(crate) enum Admission {
     /// This call is the account's probe; the permit is held (dropped with the admission) until the answer is
     /// settled.
     Probe(#[allow(dead_code)] tokio::sync::OwnedSemaphorePermit),
-    /// Another call is probing the account: step back and come again.
-    Wait,
 }
 
 /// Parked-account state and probes; cheap to clone.
@@ -80,19 +78,20 @@ impl Parking {
         parked
     }
 
-    /// Whether this job may call its account now: at once if the provider has accepted the account, as the probe
-    /// if no call is probing it, else after waiting up to [`PROBE_WAIT`] for the probe's answer.
+    /// When this job may call its account: at once if the provider has accepted the account, as the probe if no
+    /// call is probing it, else once the probe is answered (the caller then checks whether the account was parked
+    /// meanwhile) or [`PROBE_HOLD`] has passed.
     pub(crate) async fn admit(&self, account: &str) -> Admission {
         let probe = self.probe(account);
         if probe.accepted.load(Ordering::Relaxed) {
             return Admission::Call;
         }
-        let permit = tokio::time::timeout(PROBE_WAIT, probe.permit.clone().acquire_owned()).await;
+        let permit = tokio::time::timeout(PROBE_HOLD, probe.permit.clone().acquire_owned()).await;
         match permit {
             Ok(Ok(_)) if probe.accepted.load(Ordering::Relaxed) => Admission::Call,
             Ok(Ok(permit)) => Admission::Probe(permit),
-            // The semaphore is never closed; a timeout means the probe is still out.
-            Ok(Err(_)) | Err(_) => Admission::Wait,
+            // The semaphore is never closed; a timeout means the probe is still out: a slow answer, not a refusal.
+            Ok(Err(_)) | Err(_) => Admission::Call,
         }
     }
 
@@ -112,6 +111,7 @@ impl Parking {
     pub(crate) async fn park(&self, account: &str, reason: &str) {
         self.cache.lock().unwrap_or_else(PoisonError::into_inner).insert(account.to_string(), (Instant::now(), true));
         self.probe(account).accepted.store(false, Ordering::Relaxed);
+        // `since` is a label for operators, never compared: this worker's clock is fine for it.
         match self.queue.park_account(account, reason, deleteq_core::now_ms()).await {
             Ok(()) => {
                 tracing::warn!(%account, %reason, "Account parked: its jobs wait until `deleteq accounts resume`.")

@@ -5,10 +5,14 @@
 //!
 //! Shutdown, in this order:
 //! 1. stop leasing;
-//! 2. let in-flight calls finish, for at most `shutdown_grace`; abort the rest;
-//! 3. write every outcome already known (the acker drains its channel);
-//! 4. release the leases still held, so those jobs run again at once elsewhere;
-//! 5. stop the metrics server (it answers throughout, `/readyz` with 503 from step 1).
+//! 2. release at once the leases of jobs whose provider call has not started (leased but waiting in the buffer,
+//!    or before their call), so they run elsewhere now; a call that starts after this finds its lease gone and
+//!    does not start;
+//! 3. let in-flight calls finish, for at most `shutdown_grace`, while the keeper goes on extending their leases
+//!    (no other worker can take them meanwhile); abort the rest;
+//! 4. write every outcome already known (the acker drains its channel), then stop the keeper;
+//! 5. release the leases still held, so those jobs run again at once elsewhere;
+//! 6. stop the metrics server (it answers throughout, `/readyz` with 503 from step 1).
 
 use crate::acker::run_acker;
 use crate::apalis_worker::{ApalisWorker, JobContext};
@@ -16,7 +20,7 @@ use crate::circuit::Circuits;
 use crate::execute::Executor;
 use crate::health_server::HealthServer;
 use crate::inflight::InFlight;
-use crate::keeper::run_keeper;
+use crate::keeper::keeper;
 use crate::limiter::RateGate;
 use crate::maintenance::run_maintenance;
 use crate::metrics::Metrics;
@@ -25,7 +29,7 @@ use crate::scheduler::run_scheduler;
 use deleteq_core::Config;
 use deleteq_providers::Providers;
 use deleteq_queue::circuit::CircuitPolicy;
-use deleteq_queue::{Queue, QueueOptions, RedisTarget};
+use deleteq_queue::{Lease, Queue, QueueOptions, RedisTarget};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -89,6 +93,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         .iter()
         .filter_map(|(name, account)| account.effective_rate_limit().map(|limit| (name.clone(), limit)))
         .collect();
+    let (starter, keeper) = keeper(queue.clone(), inflight.clone(), config.worker.lease);
     let executor = Executor {
         providers: Providers::new(&config, concurrency).map_err(|e| WorkerError::HttpClient(e.to_string()))?,
         retry: config.retry.clone(),
@@ -100,6 +105,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         max_reclaims: config.worker.max_reclaims,
         metrics: metrics.clone(),
         queue: queue.clone(),
+        starter,
     };
     let (abandon_tx, abandon) = watch::channel(false);
     let context = Arc::new(JobContext { executor, finishes: finish_tx, inflight: inflight.clone(), abandon });
@@ -112,7 +118,9 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     };
     let limits = (Duration::from_secs(5), config.worker.lease);
     let acker = tokio::spawn(run_acker(queue.clone(), finish_rx, inflight.clone(), stop.clone(), limits, metrics));
-    let keeper = tokio::spawn(run_keeper(queue.clone(), inflight.clone(), config.worker.lease, stop.clone()));
+    // The keeper outlives the calls: it stops only after the grace period (step 4 of shutdown).
+    let (keeper_stop_tx, keeper_stop) = watch::channel(false);
+    let keeper = tokio::spawn(keeper.run(keeper_stop));
     let accounts = config.accounts.keys().cloned().collect();
     let maintenance = tokio::spawn(run_maintenance(queue.clone(), accounts, stop.clone()));
     let scheduler = tokio::spawn(run_scheduler(queue.clone(), config.clone(), stop.clone()));
@@ -127,6 +135,12 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     }
     tracing::info!(worker = %worker_id, in_flight = inflight.len(), "Shutting down: no new jobs; finishing calls in flight.");
     let _ = stop_tx.send(true);
+    let handed_back = release(&queue, inflight.waiting(), true, &inflight).await;
+    tracing::info!(
+        released = handed_back,
+        in_flight = inflight.len(),
+        "Released the jobs whose calls had not started."
+    );
     let grace = config.worker.shutdown_grace;
     if !running.is_finished() && tokio::time::timeout(grace, &mut running).await.is_err() {
         tracing::warn!(?grace, in_flight = inflight.len(), "Grace period over; abandoning calls still running.");
@@ -137,18 +151,11 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         }
     }
     let stats = acker.await.unwrap_or_default();
+    let _ = keeper_stop_tx.send(true);
     let _ = keeper.await;
     let _ = maintenance.await;
     let _ = scheduler.await;
-    let mut released = 0;
-    for (shard, leftover) in inflight.snapshot() {
-        match queue.release(shard, &leftover).await {
-            Ok(n) => released += n,
-            Err(error) => {
-                tracing::warn!(%error, shard, jobs = leftover.len(), "Could not release leases; they will expire instead.");
-            }
-        }
-    }
+    let released = handed_back + release(&queue, inflight.snapshot(), false, &inflight).await;
     tracing::info!(
         worker = %worker_id,
         acked = stats.acked,
@@ -163,6 +170,24 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         health.stop().await;
     }
     Ok(())
+}
+
+/// Releases `leases` (grouped by shard): with `waiting_only`, only those whose call has not started, which are
+/// then forgotten here unless their call began meanwhile. Returns how many Redis released.
+async fn release(queue: &Queue, leases: Vec<(usize, Vec<Lease>)>, waiting_only: bool, inflight: &InFlight) -> u64 {
+    let mut released = 0;
+    for (shard, leases) in leases {
+        match queue.release(shard, &leases, waiting_only).await {
+            Ok(n) => released += n,
+            Err(error) => {
+                tracing::warn!(%error, shard, jobs = leases.len(), "Could not release leases; they will expire instead.");
+            }
+        }
+        if waiting_only {
+            inflight.forget_waiting(&leases);
+        }
+    }
+    released
 }
 
 /// Connects, retrying with backoff for as long as it takes: a worker started before Redis waits for it.

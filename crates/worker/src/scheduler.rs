@@ -107,7 +107,7 @@ async fn fire(
     let give_up_at = schedule.next_after(tick);
     let mut failures: u32 = 0;
     loop {
-        match queue.enqueue(std::slice::from_ref(&new), deleteq_core::now_ms()).await {
+        match queue.enqueue(std::slice::from_ref(&new)).await {
             Ok(ids) => {
                 let id = ids.into_iter().next().unwrap_or_default();
                 if id == new.id {

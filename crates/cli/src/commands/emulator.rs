@@ -1,4 +1,4 @@
-//! `deleteq emulator [--addr A]`: the provider emulator, until SIGINT or SIGTERM.
+//! `deleteq emulator [--addr A] [--plan PROVIDER=N]…`: the provider emulator, until SIGINT or SIGTERM.
 
 use crate::args::EmulatorArgs;
 use crate::exit::Failure;
@@ -13,7 +13,11 @@ pub(crate) async fn run(args: EmulatorArgs) -> Result<(), Failure> {
         EmulatorConfig { accept_unknown: args.accept_unknown, latency: Duration::from_millis(args.latency_ms) };
     let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or(args.addr.clone());
     tracing::info!(%addr, accept_unknown = args.accept_unknown, "Emulator listening.");
-    deleteq_emulator::serve(listener, Emulator::new(config), async {
+    let emulator = Emulator::new(config);
+    for (provider, per_second) in &args.plan {
+        emulator.set_plan(provider, Some(*per_second));
+    }
+    deleteq_emulator::serve(listener, emulator, async {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await

@@ -1,5 +1,6 @@
 //! `deleteq status [--json]`: queue depths, and per account its queued, leased, scheduled, parked and dead jobs,
-//! effective rate, slow-down, parking, circuit, and outcome counts over the latest 10,000 audit records.
+//! effective rate, slow-down, the provider's reported budget, parking, circuit, and outcome counts over the latest
+//! 10,000 audit records.
 
 use crate::exit::Failure;
 use deleteq_core::Config;
@@ -30,10 +31,7 @@ pub(crate) async fn run(config: Config, json: bool) -> Result<(), Failure> {
         let rate = a["rate_per_s"].as_f64().map(|r| format!("{r:.1}")).unwrap_or_else(|| "unlimited".into());
         let state = match a["parked"].as_object() {
             Some(p) => format!("PARKED ({} jobs): {}", a["parked_jobs"], p["reason"].as_str().unwrap_or("")),
-            None if a["slow_down"].as_f64().unwrap_or(1.0) > 1.0 => {
-                format!("slowed down {}x after 429s", a["slow_down"])
-            }
-            None => "ok".into(),
+            None => limiter_state(a),
         };
         let recent: Vec<String> =
             a["recent"].as_object().map(|m| m.iter().map(|(k, v)| format!("{k}={v}")).collect()).unwrap_or_default();
@@ -50,4 +48,28 @@ pub(crate) async fn run(config: Config, json: bool) -> Result<(), Failure> {
     }
     super::schedules::print_table(&config);
     Ok(())
+}
+
+/// "ok", or what holds an account below its configured rate: 429 slow-downs and the provider's reported budget
+/// (`provider 12/50 left, reset in 400 ms of 100/s`).
+fn limiter_state(a: &serde_json::Value) -> String {
+    let mut parts = Vec::new();
+    if a["slow_down"].as_f64().unwrap_or(1.0) > 1.0 {
+        parts.push(format!("slowed down {}x after 429s", a["slow_down"]));
+    }
+    if let Some(b) = a["provider_budget"].as_object() {
+        let limit = b.get("limit").and_then(|l| l.as_u64()).map(|l| format!("/{l}")).unwrap_or_default();
+        let remaining = b.get("remaining").and_then(|r| r.as_u64()).unwrap_or(0);
+        let reset = b.get("reset_ms").and_then(|r| r.as_u64()).unwrap_or(0);
+        let configured = a["configured_rate_per_s"].as_f64().map(|r| format!(" of {r:.1}/s")).unwrap_or_default();
+        parts.push(match reset {
+            0 => format!("provider {remaining}{limit} left, window since reset"),
+            ms => format!("provider {remaining}{limit} left, reset in {ms} ms{configured}"),
+        });
+    }
+    if parts.is_empty() {
+        "ok".into()
+    } else {
+        parts.join("; ")
+    }
 }

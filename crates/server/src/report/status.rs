@@ -1,6 +1,6 @@
 //! `status --json` and `GET /v1/status`: queue depths in total and per shard, and per account its queued, leased,
-//! scheduled, parked and dead jobs, effective rate, slow-down, parking, circuit, and outcome counts over the latest
-//! audit records.
+//! scheduled, parked and dead jobs, configured and effective rate, slow-down, the provider's reported budget,
+//! parking, circuit, and outcome counts over the latest audit records.
 
 use super::schedules::{schedules_at, ScheduleReport};
 use deleteq_core::Config;
@@ -72,10 +72,15 @@ pub struct AccountStatus {
     pub scheduled: u64,
     /// Its dead letters.
     pub dead: u64,
-    /// Calls per second it is held to now (its limit divided by the slow-down); null when unlimited.
+    /// Calls per second it is held to now: its limit divided by the slow-down, capped by what is left of the
+    /// provider's reported budget until its reset; null when unlimited.
     pub rate_per_s: Option<f64>,
+    /// Calls per second its `rate_limit` allows; null when unlimited.
+    pub configured_rate_per_s: Option<f64>,
     /// How much 429s have slowed it down (1 = not at all).
     pub slow_down: f64,
+    /// The rate-limit budget the provider last reported on a response; null when none was (or unlimited).
+    pub provider_budget: Option<ProviderBudgetReport>,
     /// Why and since when it is parked; null when it is not.
     pub parked: Option<ParkedReport>,
     /// Jobs set aside while it is parked.
@@ -84,6 +89,23 @@ pub struct AccountStatus {
     pub circuit_open_ms: u64,
     /// Outcome counts over the latest audit records; null when it has none among them.
     pub recent: Option<BTreeMap<String, u64>>,
+}
+
+/// What the provider last reported about the account's rate-limit window.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ProviderBudgetReport {
+    /// Calls per window, when the provider says.
+    pub limit: Option<u64>,
+    /// Calls left in the window, as reported.
+    pub remaining: u64,
+    /// Of those, not yet handed out to workers.
+    pub left: u64,
+    /// Until the window resets (ms); 0 once it has (the budget no longer holds the account back).
+    pub reset_ms: u64,
+    /// When it was reported (ms since the epoch, Redis's clock).
+    pub observed_at: u64,
+    /// The provider's window length (ms), once learnt from two resets; null before.
+    pub window_ms: Option<u64>,
 }
 
 /// A parked account's reason.
@@ -119,15 +141,15 @@ pub async fn status_report(queue: &Queue, config: &Config) -> Result<StatusRepor
     let mut accounts = BTreeMap::new();
     for (name, account) in &config.accounts {
         let limit = account.effective_rate_limit();
-        let factor = match limit {
-            Some(_) => queue.slow_down_factor(name).await?,
-            None => 1.0,
+        let limiter = match &limit {
+            Some(limit) => Some(queue.limiter_state(name, limit).await?),
+            None => None,
         };
+        let budget = limiter.and_then(|l| l.budget);
         let parked = queue.account_parked(name).await?;
         let parked_jobs = queue.parked_jobs(name).await?;
         let depth = depths.get(name).copied().unwrap_or_default();
-        let now = deleteq_core::now_ms();
-        let circuit_until = queue.circuit_open_until(name, &policy, now).await?;
+        let circuit_open = queue.circuit_open_for(name, &policy).await?;
         let status = AccountStatus {
             provider: account.provider().as_str().to_string(),
             pending: depth.pending,
@@ -135,11 +157,20 @@ pub async fn status_report(queue: &Queue, config: &Config) -> Result<StatusRepor
             leased: depth.leased,
             scheduled: depth.scheduled,
             dead: depth.dead,
-            rate_per_s: limit.map(|l| l.per_second() / factor),
-            slow_down: factor,
+            rate_per_s: limit.zip(limiter).map(|(l, state)| state.effective_per_second(&l)),
+            configured_rate_per_s: limit.map(|l| l.per_second()),
+            slow_down: limiter.map_or(1.0, |l| l.slow_down),
+            provider_budget: budget.map(|b| ProviderBudgetReport {
+                limit: b.limit,
+                remaining: b.remaining,
+                left: b.left,
+                reset_ms: b.reset_in.as_millis() as u64,
+                observed_at: b.observed_at_ms,
+                window_ms: b.window.map(|w| w.as_millis() as u64),
+            }),
             parked: parked.map(|p| ParkedReport { reason: p.reason, since_ms: p.since_ms }),
             parked_jobs,
-            circuit_open_ms: circuit_until.saturating_sub(now),
+            circuit_open_ms: circuit_open.as_millis() as u64,
             recent: recent.remove(name),
         };
         accounts.insert(name.clone(), status);
