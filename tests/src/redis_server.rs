@@ -95,10 +95,11 @@ impl RedisServer {
             child: None,
         };
         server.spawn();
-        let url = server.url();
+        let (url, primary_url) = (server.url(), primary.url());
+        // Linked on both sides: the primary counts it for WAIT once it reports it online.
         let linked = || {
-            crate::inspect::query::<String>(&url, redis::cmd("INFO").arg("replication"))
-                .contains("master_link_status:up")
+            let info = |url: &str| crate::inspect::query::<String>(url, redis::cmd("INFO").arg("replication"));
+            info(&url).contains("master_link_status:up") && info(&primary_url).contains("state=online")
         };
         assert!(crate::wait_until(Duration::from_secs(10), linked), "the replica did not link to its primary");
         server

@@ -3,9 +3,10 @@
 -- KEYS[4] wake (LIST, one token)   KEYS[5] pending per account (HASH)   KEYS[6] counts (HASH "<state>:<account>")
 -- KEYS[7..] this call's batch marker (STRING, expiring; when ARGV[2] > 0), then idempotency keys (STRING -> first
 --   job id, expiring)
--- ARGV[1] idempotency retention (ms)   ARGV[2] m = index in KEYS of the batch marker (0 = none); then per job: id,
---   due (ms since the epoch, 0 = now), stored value, k = index in KEYS of its idempotency key (0 = none), account.
---   Stored values carry their header (shared.lua). A due time is compared with Redis's clock, never the producer's.
+-- ARGV[1] idempotency retention (ms)   ARGV[2] m = index in KEYS of the batch marker (0 = none)   ARGV[3] how long
+--   the marker is kept (ms: longer than the producer repeats a batch); then per job: id, due (ms since the epoch,
+--   0 = now), stored value, k = index in KEYS of its idempotency key (0 = none), account. Stored values carry their
+--   header (shared.lua). A due time is compared with Redis's clock, never the producer's.
 -- Returns: per job, the id it is known by: its own, or the first job's when its idempotency key was seen within the
 -- retention (then nothing is stored). An id that already exists is left untouched, so a retried enqueue is harmless.
 -- The batch marker makes a retry of the very same call (its reply was lost: the producer cannot tell whether it
@@ -14,14 +15,14 @@ local now = now_ms()
 local m = tonumber(ARGV[2])
 local out, ready = {}, 0
 if m > 0 and redis.call('EXISTS', KEYS[m]) == 1 then
-  for i = 3, #ARGV, 5 do
+  for i = 4, #ARGV, 5 do
     local k = tonumber(ARGV[i + 3])
     out[#out + 1] = (k > 0 and redis.call('GET', KEYS[k])) or ARGV[i]
   end
   return out
 end
-if m > 0 then redis.call('SET', KEYS[m], '1', 'PX', ARGV[1]) end
-for i = 3, #ARGV, 5 do
+if m > 0 then redis.call('SET', KEYS[m], '1', 'PX', ARGV[3]) end
+for i = 4, #ARGV, 5 do
   local id, due, k = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 3])
   local first = false
   if k > 0 then

@@ -12,6 +12,11 @@ use std::time::Duration;
 /// Jobs per `EVAL` inside an enqueue transaction, and ids per promote call (under Lua's unpack limit).
 const CHUNK: usize = 1000;
 
+/// How long an enqueue call's batch marker is kept ([`Queue::enqueue_marked`]): longer than a producer goes on
+/// repeating a batch whose reply was lost (a minute at most), and short enough that markers of many small enqueues
+/// cost little memory.
+pub const BATCH_MARKER_TTL: Duration = Duration::from_secs(120);
+
 /// The revision of a leased value that cannot be read (corrupted, or written by something else): its ack matches
 /// whatever is stored, so the worker can record it `failed` and move it to the dead letters.
 pub const UNREADABLE: u64 = u64::MAX;
@@ -349,8 +354,8 @@ impl Queue {
         self.enqueue_marked(jobs, None).await
     }
 
-    /// [`Queue::enqueue`] under a batch token: each script call of the batch leaves a marker (kept for the
-    /// idempotency retention), so repeating the very same call with the same token, after an error that left its
+    /// [`Queue::enqueue`] under a batch token: each script call of the batch leaves a marker (kept for
+    /// [`BATCH_MARKER_TTL`]), so repeating the very same call with the same token, after an error that left its
     /// outcome unknown ([`crate::QueueError::outcome_unknown`]), stores nothing twice and returns what the first
     /// run returned, even if its jobs have run and been deleted since. The jobs and their order must be the same.
     pub async fn enqueue_marked(&self, jobs: &[NewJob], batch: Option<&str>) -> Result<Vec<String>> {
@@ -821,6 +826,7 @@ fn enqueue_args(
         }
         None => arg("0".to_string()),
     }
+    arg(BATCH_MARKER_TTL.as_millis().to_string());
     for job in jobs {
         let index = match &job.idempotency_key {
             Some(key_text) => {
