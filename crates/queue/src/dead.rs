@@ -3,6 +3,7 @@
 use crate::queue::{split_stored, Queue};
 use crate::Result;
 use deleteq_core::audit::{AuditRecord, FIELDS};
+use std::time::Duration;
 
 /// Most dead letters one trim step forgets (`TRIM_STEP` in `lua/shared.lua`).
 pub const TRIM_STEP: u64 = 1000;
@@ -108,19 +109,20 @@ impl Queue {
         Ok(inv.invoke_async(&mut self.conn()).await?)
     }
 
-    /// Forgets dead letters dead-lettered at or before `cutoff_ms`, in every shard; returns how many.
-    pub async fn purge_dead(&self, cutoff_ms: u64) -> Result<u64> {
+    /// Forgets dead letters dead-lettered at least `older_than` ago (by Redis's clock, which stamped them), in
+    /// every shard; returns how many. `Duration::ZERO` forgets them all.
+    pub async fn purge_dead(&self, older_than: Duration) -> Result<u64> {
         let mut total = 0;
         for shard in 0..self.shard_count() {
-            total += self.purge_dead_in(shard, cutoff_ms).await?;
+            total += self.purge_dead_in(shard, older_than).await?;
         }
         Ok(total)
     }
 
-    async fn purge_dead_in(&self, shard: usize, cutoff_ms: u64) -> Result<u64> {
+    async fn purge_dead_in(&self, shard: usize, older_than: Duration) -> Result<u64> {
         let mut total = 0;
         loop {
-            let removed = self.trim_dead_step(shard, Some(cutoff_ms), None).await?;
+            let removed = self.trim_dead_step(shard, Some(older_than), None).await?;
             total += removed;
             if removed < TRIM_STEP {
                 return Ok(total);
@@ -131,21 +133,22 @@ impl Queue {
     /// One bounded trim step of shard `shard`'s dead letters (at most [`TRIM_STEP`]): the oldest over the configured
     /// `[dlq] max_len`, then those older than `max_age`. Maintenance calls it while a shard is over its bound (after
     /// the bound was lowered, say), so the set shrinks to it over time without one unbounded script call.
-    pub async fn trim_dead_letters(&self, shard: usize, now_ms: u64) -> Result<u64> {
+    pub async fn trim_dead_letters(&self, shard: usize) -> Result<u64> {
         let (max_len, max_age) = self.dead_bounds();
-        self.trim_dead_step(shard, Some(now_ms.saturating_sub(max_age.as_millis() as u64)), Some(max_len)).await
+        self.trim_dead_step(shard, Some(max_age), Some(max_len)).await
     }
 
-    async fn trim_dead_step(&self, shard: usize, cutoff_ms: Option<u64>, max_len: Option<u64>) -> Result<u64> {
+    async fn trim_dead_step(&self, shard: usize, age: Option<Duration>, max_len: Option<u64>) -> Result<u64> {
         let k = self.shard_keys(shard);
         let text = |n: Option<u64>| n.map(|n| n.to_string()).unwrap_or_default();
+        let age_ms = age.map(|a| u64::try_from(a.as_millis()).unwrap_or(u64::MAX));
         Ok(self
             .scripts()
             .purge_dead
             .key(k.dead())
             .key(k.dead_jobs())
             .key(k.counts())
-            .arg(text(cutoff_ms))
+            .arg(text(age_ms))
             .arg(TRIM_STEP)
             .arg(text(max_len))
             .invoke_async(&mut self.conn())

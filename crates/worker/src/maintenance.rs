@@ -65,9 +65,8 @@ pub(crate) async fn run_maintenance(queue: Queue, accounts: Vec<String>, mut sto
 /// One bounded trim step of every shard's dead letters; errors wait for the next round (the promote below reports
 /// an outage).
 async fn trim_dead_letters(queue: &Queue) {
-    let now = deleteq_core::now_ms();
     for shard in 0..queue.shard_count() {
-        match queue.trim_dead_letters(shard, now).await {
+        match queue.trim_dead_letters(shard).await {
             Ok(0) | Err(_) => {}
             Ok(removed) => tracing::debug!(shard, removed, "Trimmed dead letters to their bounds."),
         }

@@ -30,8 +30,7 @@ pub(crate) async fn run(config: Config, command: DlqCommand) -> Result<(), Failu
                 .transpose()?
                 .unwrap_or_default();
             let queue = super::connect(&config).await?;
-            let cutoff = deleteq_core::now_ms().saturating_sub(age.as_millis() as u64);
-            println!("purged {}", queue.purge_dead(cutoff).await?);
+            println!("purged {}", queue.purge_dead(age).await?);
             return Ok(());
         }
         DlqCommand::List { .. } => {}
