@@ -22,8 +22,7 @@
 -- Returns: reserve, {gen, then one wait (ms from now) per slot, in order}; penalize, the new factor; observe,
 --   {the spacing (ms) the next slot gets, as a string; gen}; peek, {factor, b_limit, b_remaining, b_left, ms until
 --   b_reset, b_seen, now, gen, b_window} as strings ('' for unknown fields).
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = now_ms()
 local mode, interval, burst, quiet = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local h = redis.call('HMGET', KEYS[1], 'tat', 'factor', 'calm', 'step', 'b_reset', 'b_left', 'b_limit',
   'b_remaining', 'b_seen', 'gen', 'b_window', 'run')

@@ -32,7 +32,7 @@ impl Scripts {
             expand: Script::new(&with_shared(include_str!("../lua/expand.lua"))),
             replay: Script::new(&with_shared(include_str!("../lua/replay.lua"))),
             purge_dead: Script::new(&with_shared(include_str!("../lua/purge_dead.lua"))),
-            rate: Script::new(include_str!("../lua/rate.lua")),
+            rate: Script::new(&with_shared(include_str!("../lua/rate.lua"))),
             circuit: Script::new(&with_shared(include_str!("../lua/circuit.lua"))),
         }
     }
