@@ -64,7 +64,11 @@ impl Keeper {
         loop {
             tokio::select! {
                 _ = tokio::time::sleep_until(next_extend) => {
-                    self.extend_all().await;
+                    // A write stuck on an unreachable Redis must not outlive the runtime's stop.
+                    tokio::select! {
+                        _ = self.extend_all() => {}
+                        _ = stopped(&mut stop) => return,
+                    }
                     next_extend = tokio::time::Instant::now() + every;
                 }
                 Some(first) = self.rx.recv() => {
@@ -75,13 +79,12 @@ impl Keeper {
                             Err(_) => break,
                         }
                     }
-                    self.start(batch).await;
-                }
-                _ = stop.changed() => {
-                    if *stop.borrow() {
-                        return;
+                    tokio::select! {
+                        _ = self.start(batch) => {}
+                        _ = stopped(&mut stop) => return,
                     }
                 }
+                _ = stopped(&mut stop) => return,
             }
         }
     }
@@ -144,4 +147,9 @@ impl Keeper {
             }
         }
     }
+}
+
+/// Resolves once the runtime says stop (or is gone).
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stop| *stop).await;
 }
