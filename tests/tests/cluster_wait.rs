@@ -13,6 +13,7 @@ fn job(id: &str) -> NewJob {
         idempotency_key: None,
         account: "cc".into(),
         campaign: None,
+        priority: Default::default(),
     }
 }
 

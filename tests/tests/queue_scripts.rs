@@ -66,6 +66,7 @@ fn job(id: &str, due_ms: u64) -> NewJob {
         idempotency_key: None,
         account: "cc".into(),
         campaign: None,
+        priority: Default::default(),
     }
 }
 

@@ -15,6 +15,7 @@ pub mod duration;
 pub mod envelope;
 pub mod job;
 pub mod outcome;
+pub mod priority;
 pub mod rate;
 pub mod validate;
 
@@ -23,6 +24,7 @@ pub use config::{Account, AccountKind, Config, ConfigError, ProviderKind};
 pub use envelope::{Envelope, GivenUp, JobId};
 pub use job::{Job, JobError, Target};
 pub use outcome::{DeletionMode, Outcome};
+pub use priority::Priority;
 
 /// Milliseconds since the Unix epoch, the one time unit stored in Redis.
 pub fn now_ms() -> u64 {

@@ -64,6 +64,7 @@ fn stored_job(job: &Job, campaign: Option<&str>) -> NewJob {
         idempotency_key: job.idempotency_key.clone(),
         account: job.account.clone(),
         campaign: campaign.map(str::to_string),
+        priority: deleteq_core::Priority::default(),
     }
 }
 

@@ -76,6 +76,8 @@ pub struct NewJob {
     pub account: String,
     /// Its campaign, for the campaign's counters and cancellation.
     pub campaign: Option<String>,
+    /// Its lane (DESIGN §6).
+    pub priority: deleteq_core::Priority,
 }
 
 /// A job reserved for this worker.
