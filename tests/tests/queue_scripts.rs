@@ -36,6 +36,7 @@ async fn queue_configured(redis: &RedisServer, dead_max_len: u64, wait_replicas:
         // Generous: under a loaded machine a replica may take a while to acknowledge.
         wait_timeout: Duration::from_secs(2),
         campaign_retention: Duration::from_secs(3600),
+        ..QueueOptions::from_config(&deleteq_core::Config::default())
     };
     Queue::connect(&target, options).await.expect("connect")
 }
@@ -279,9 +280,11 @@ async fn promotion_moves_more_than_luas_unpack_limit() {
     let redis = RedisServer::start();
     let q = queue(&redis).await;
     let now = deleteq_core::now_ms();
-    let jobs: Vec<NewJob> = (0..9_000).map(|i| job(&format!("j{i}"), now + 200)).collect();
+    // Due far enough ahead that none is due yet when the enqueue ends, on a loaded machine too.
+    let jobs: Vec<NewJob> = (0..9_000).map(|i| job(&format!("j{i}"), now + 3_000)).collect();
     q.enqueue(&jobs).await.expect("enqueue");
-    pause(300).await;
+    assert_eq!(q.depths().await.expect("depths").scheduled, 9_000);
+    pause((now + 3_100).saturating_sub(deleteq_core::now_ms())).await;
     assert_eq!(q.promote_due().await.expect("promote"), 9_000);
     assert_eq!(q.depths().await.expect("depths").ready, 9_000);
 }
@@ -549,14 +552,12 @@ async fn an_expansion_step_after_a_reclaim_leaves_the_parent_in_line_once() {
         account: "cc".into(),
     };
     assert!(q.expand(&step).await.expect("expand"));
-    let url = redis.url();
-    let ready: Vec<String> = tokio::task::spawn_blocking(move || {
-        inspect::query(&url, redis::cmd("LRANGE").arg("{deleteq}:ready").arg(0).arg(-1))
-    })
-    .await
-    .expect("ready");
-    assert_eq!(ready, ["p", "p:0"], "the parent once, at its next revision");
+    assert_eq!(q.depths().await.expect("depths").ready, 2, "the parent once, and its child");
     assert_eq!(depths_of(&q, "cc").await, (2, 0, 0, 0), "nothing counted leased");
+    let mut ready: Vec<(String, u64)> =
+        q.lease(10, LONG, "w#2", true).await.expect("lease").into_iter().map(|l| (l.id, l.rev)).collect();
+    ready.sort();
+    assert_eq!(ready, [("p".to_string(), parent.rev + 1), ("p:0".to_string(), 0)], "the parent at its next revision");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -565,10 +566,10 @@ async fn rate_slots_are_reserved_in_order_and_a_429_slows_everyone_down_until_it
     let redis = RedisServer::start();
     let q = queue(&redis).await;
     let limit: RateLimit = "10/s".parse().expect("rate");
-    let waits = ms(q.reserve_calls("acct", &limit, 3, LONG).await.expect("reserve").waits);
+    let waits = ms(q.reserve_calls("acct", &limit, 3, LONG, LONG).await.expect("reserve").waits);
     assert!(near(&waits, &[0, 100, 200]), "{waits:?}");
     assert_eq!(q.slow_down("acct", &limit).await.expect("429"), 2.0);
-    let waits = ms(q.reserve_calls("acct", &limit, 2, LONG).await.expect("reserve").waits);
+    let waits = ms(q.reserve_calls("acct", &limit, 2, LONG, LONG).await.expect("reserve").waits);
     assert!(near(&waits, &[300, 500]), "half the rate: {waits:?}");
     assert_eq!(q.slow_down_factor("acct").await.expect("factor"), 2.0);
     // Ten quiet seconds later (Redis's clock decides: move the last 429 and the slots back) the slow-down halves
@@ -585,16 +586,19 @@ async fn rate_slots_are_reserved_in_order_and_a_429_slows_everyone_down_until_it
     })
     .await
     .expect("rewind");
-    let waits = ms(q.reserve_calls("acct", &limit, 2, LONG).await.expect("reserve").waits);
+    let waits = ms(q.reserve_calls("acct", &limit, 2, LONG, LONG).await.expect("reserve").waits);
     assert!(near(&waits, &[0, 100]), "{waits:?}");
     assert_eq!(q.slow_down_factor("acct").await.expect("factor"), 1.0);
     // A burst lets that many calls go back to back.
     let bursty: RateLimit = "60/min burst 3".parse().expect("rate");
-    let waits = ms(q.reserve_calls("b", &bursty, 4, LONG).await.expect("reserve").waits);
+    let waits = ms(q.reserve_calls("b", &bursty, 4, LONG, LONG).await.expect("reserve").waits);
     assert!(near(&waits, &[0, 0, 0, 1000]), "{waits:?}");
     // A refill takes what starts within its span: 50 ms at 100/s is five slots.
     let fast: RateLimit = "100/s".parse().expect("rate");
-    assert_eq!(q.reserve_calls("c", &fast, 256, Duration::from_millis(50)).await.expect("reserve").waits.len(), 5);
+    assert_eq!(
+        q.reserve_calls("c", &fast, 256, Duration::from_millis(50), LONG).await.expect("reserve").waits.len(),
+        5
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -605,14 +609,14 @@ async fn a_reported_budget_caps_every_workers_rate_until_its_reset() {
     // Two workers: one sees the provider's budget, the other reserves.
     let (seer, other) = (queue(&redis).await, queue(&redis).await);
     let limit: RateLimit = "100/s".parse().expect("rate");
-    let waits = ms(other.reserve_calls("acct", &limit, 3, LONG).await.expect("reserve").waits);
+    let waits = ms(other.reserve_calls("acct", &limit, 3, LONG, LONG).await.expect("reserve").waits);
     assert!(near(&waits, &[0, 10, 20]), "the configured rate: {waits:?}");
     // 5 calls left for a second, 3 of them already handed out: 2 to spread over the second, then the reset.
     let budget = ReportedBudget { limit: Some(50), remaining: 5, reset_after: Duration::from_millis(1000) };
     let (step, gen) = seer.observe_budget("acct", &limit, &budget).await.expect("observe");
     assert_eq!(gen, 0, "the 3 slots out fit in the budget: none is revoked");
     assert!(step.as_millis().abs_diff(485) <= 5, "the next slot's spacing: {step:?}");
-    let waits = ms(other.reserve_calls("acct", &limit, 4, LONG).await.expect("reserve").waits);
+    let waits = ms(other.reserve_calls("acct", &limit, 4, LONG, LONG).await.expect("reserve").waits);
     assert!(near(&waits, &[30, 515, 1000, 1010]), "two slots spread out, then the reset, then 100/s: {waits:?}");
     let state = other.limiter_state("acct", &limit).await.expect("state");
     let stored = state.budget.expect("a budget");
@@ -622,27 +626,28 @@ async fn a_reported_budget_caps_every_workers_rate_until_its_reset() {
     // A capped account's refill is short: one slot, not 50 ms at the configured rate.
     let tight = ReportedBudget { limit: None, remaining: 2, reset_after: Duration::from_millis(1000) };
     seer.observe_budget("b", &limit, &tight).await.expect("observe");
-    let waits = ms(other.reserve_calls("b", &limit, 256, Duration::from_millis(50)).await.expect("reserve").waits);
+    let waits =
+        ms(other.reserve_calls("b", &limit, 256, Duration::from_millis(50), LONG).await.expect("reserve").waits);
     assert!(near(&waits, &[0]), "{waits:?}");
     // The cap expires at the reset: a spent budget holds the next slot until then, and no longer.
     let spent = ReportedBudget { limit: Some(50), remaining: 0, reset_after: Duration::from_millis(300) };
     seer.observe_budget("c", &limit, &spent).await.expect("observe");
-    let waits = ms(other.reserve_calls("c", &limit, 1, LONG).await.expect("reserve").waits);
+    let waits = ms(other.reserve_calls("c", &limit, 1, LONG, LONG).await.expect("reserve").waits);
     assert!(near(&waits, &[300]), "{waits:?}");
     tokio::time::sleep(Duration::from_millis(400)).await;
-    let waits = ms(other.reserve_calls("c", &limit, 3, LONG).await.expect("reserve").waits);
+    let waits = ms(other.reserve_calls("c", &limit, 3, LONG, LONG).await.expect("reserve").waits);
     assert!(near(&waits, &[0, 10, 20]), "the configured rate after the reset: {waits:?}");
     let state = other.limiter_state("c", &limit).await.expect("state");
     assert_eq!(state.budget.map(|b| b.reset_in), Some(Duration::ZERO), "kept for status, no longer applied");
     assert_eq!(state.effective_per_second(&limit), 100.0);
     // Slots handed out beyond what the budget leaves (jobs deferred to them) are revoked: a new generation, and
     // the next slots are spread over the budget from now.
-    let far = other.reserve_calls("d", &limit, 30, LONG).await.expect("reserve");
+    let far = other.reserve_calls("d", &limit, 30, LONG, LONG).await.expect("reserve");
     assert_eq!((far.gen, far.waits.len()), (0, 30));
     let few = ReportedBudget { limit: Some(50), remaining: 4, reset_after: Duration::from_millis(800) };
     let (_, gen) = seer.observe_budget("d", &limit, &few).await.expect("observe");
     assert_eq!(gen, 1, "30 slots out, 4 calls left: revoked");
-    let next = other.reserve_calls("d", &limit, 5, LONG).await.expect("reserve");
+    let next = other.reserve_calls("d", &limit, 5, LONG, LONG).await.expect("reserve");
     assert_eq!(next.gen, 1);
     assert!(near(&ms(next.waits.clone()), &[0, 200, 400, 600, 800]), "{:?}", next.waits);
     assert_eq!(other.rate_generation("d").await.expect("gen"), 1);
@@ -650,7 +655,7 @@ async fn a_reported_budget_caps_every_workers_rate_until_its_reset() {
     let plenty = ReportedBudget { limit: Some(50), remaining: 10, reset_after: Duration::from_millis(500) };
     seer.observe_budget("e", &limit, &plenty).await.expect("observe");
     assert_eq!(other.slow_down("e", &limit).await.expect("429"), 1.0);
-    let waits = ms(other.reserve_calls("e", &limit, 1, LONG).await.expect("reserve").waits);
+    let waits = ms(other.reserve_calls("e", &limit, 1, LONG, LONG).await.expect("reserve").waits);
     assert!(near(&waits, &[500]), "nothing before the reset: {waits:?}");
 }
 
@@ -688,12 +693,13 @@ async fn per_account_counts_follow_every_state_change() {
     let q = queue(&redis).await;
     let now = deleteq_core::now_ms();
     let other = |id: &str| NewJob { account: "other".into(), ..job(id, 0) };
-    q.enqueue(&[job("a", 0), job("b", 0), job("c", 0), job("later", now + 500), other("o")]).await.expect("enqueue");
+    q.enqueue(&[job("a", 0), job("b", 0), job("c", 0), job("later", now + 500)]).await.expect("enqueue");
     assert_eq!(depths_of(&q, "cc").await, (3, 0, 1, 0));
-    assert_eq!(depths_of(&q, "other").await, (1, 0, 0, 0));
     let leased = q.lease(3, Duration::from_secs(30), "w#1", true).await.expect("lease");
     assert_eq!(leased.len(), 3);
     assert_eq!(depths_of(&q, "cc").await, (0, 3, 1, 0), "a, b, c leased");
+    q.enqueue(&[other("o")]).await.expect("enqueue");
+    assert_eq!(depths_of(&q, "other").await, (1, 0, 0, 0));
     // a: retried later; b: released; c: dead-lettered.
     let retry = Reschedule {
         shard: 0,
@@ -761,6 +767,7 @@ async fn shards_split_the_queue_and_every_reader_merges_them() {
         wait_replicas: 0,
         wait_timeout: Duration::from_secs(1),
         campaign_retention: Duration::from_secs(3600),
+        ..QueueOptions::from_config(&deleteq_core::Config::default())
     };
     let q = Queue::connect(&target, options).await.expect("connect");
     let jobs: Vec<NewJob> = (0..200).map(|i| job(&format!("j{i}"), 0)).collect();

@@ -71,13 +71,6 @@ pub struct Envelope {
     /// step's ids. Keeps every step's writes to the ids it expands (linear in the ids, not quadratic).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub listed: u64,
-    /// A rate-limit slot already reserved for this job's call (ms); set when the job was deferred to its slot.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reserved_at: Option<u64>,
-    /// The limiter generation of that slot: a provider budget that could not honour the slots handed out revokes
-    /// them by starting a new one, and the job reserves again. Absent (older envelopes): the slot is honoured.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reserved_gen: Option<u64>,
     /// The bulk job this one was expanded from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent: Option<JobId>,
@@ -112,8 +105,6 @@ impl Envelope {
             job: job.to_value(),
             expanded: 0,
             listed: 0,
-            reserved_at: None,
-            reserved_gen: None,
             parent: None,
             last_error: None,
             last_status: None,

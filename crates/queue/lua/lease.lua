@@ -1,44 +1,222 @@
--- lease: take up to N ready jobs and reserve them for one holder until Redis's clock passes the lease.
--- KEYS[1] ready (LIST)   KEYS[2] leased (ZSET id -> lease expiry, Redis ms)   KEYS[3] jobs (HASH)   KEYS[4] wake (LIST)
--- KEYS[5] counts (HASH)   KEYS[6] reclaims (HASH id -> reclaims counted)   KEYS[7] cancelled campaigns (SET)
--- KEYS[8] holders (HASH id -> holder token; '*' appended once its provider call started)
+-- lease: take up to N ready jobs from the lanes (shared.lua) and reserve them for one holder until Redis's clock
+-- passes the lease.
+-- KEYS[1] legacy ready (LIST: ids queued before lanes; drained first)   KEYS[2] leased (ZSET id -> lease expiry, Redis
+--   ms)   KEYS[3] jobs (HASH)   KEYS[4] wake (LIST)   KEYS[5] counts (HASH)   KEYS[6] reclaims (HASH id -> reclaims
+--   counted)   KEYS[7] cancelled campaigns (SET)   KEYS[8] holders (HASH id -> holder token; '*' appended once its
+--   provider call started)   KEYS[9] the accounts with ready jobs (LIST, R..':accounts')
 -- ARGV[1] lease (ms)   ARGV[2] N   ARGV[3] holder token (the worker's id and a sequence number of its own)
 -- ARGV[4] 'one' (the caller may take one quarantined job) or 'none' (it runs one already: quarantined jobs stay
 --   first in line for another worker, or for this one once that job is done)
--- Returns: a flat list id, value, reclaims, cancelled (1/0) per job. Ids whose job is gone (finished while the id
--- waited in the list) and ids held already (an id may wait in the list twice) are dropped here, which is why
--- nothing ever scans the list to remove them. Quarantine: a job with a reclaim counted is leased alone (the batch
--- ends before it, or is only it), and a worker runs one such job at a time, so a job that kills its worker cannot
--- take batch-mates or other suspects with it.
-local ids = redis.call('LPOP', KEYS[1], tonumber(ARGV[2]))
-local out = {}
-if not ids then return out end
-local expiry = now_ms() + tonumber(ARGV[1])
+-- ARGV[5] R, the ready prefix   ARGV[6] horizon (ms): a paced account's jobs are leased at most this far ahead of
+--   its rate   ARGV[7] the least share of an account's jobs for `normal` while `high` waits   ARGV[8] the same
+--   for `low` while `high` or `normal` waits   ARGV[9..] per paced account: name, spacing of its calls (ms), the
+--   calls it may make back to back (its burst)
+--
+-- Order: accounts in turn (each gets an equal part of N, so one account's backlog never holds another back); in an
+-- account, `high` before `normal` before `low`, except that each lower lane is owed its share of the account's
+-- jobs while it waits (credits carried from call to call, so the shares hold even one job at a time); in a lane,
+-- its flows in turn. A paced account (one with a rate limit) is handed out only as far as its calls fit within
+-- the horizon by the shard's pace (R..':pace', account -> Redis ms when its next call may go, as this shard
+-- knows it): its other jobs wait here, in order, holding no slot, so a later `high` job is next.
+-- Returns: first the ms until a paced account held back here may be leased again ('' when none was held back),
+-- then a flat list id, value, reclaims, cancelled (1/0) per job. Ids whose job is gone (finished while the id
+-- waited) and ids held already (an id may wait twice) are dropped here, which is why nothing ever scans the lanes
+-- to remove them. Quarantine: a job with a reclaim counted is leased alone (the batch ends before it, or is only
+-- it), and a worker runs one such job at a time, so a job that kills its worker cannot take batch-mates or other
+-- suspects with it.
+local now = now_ms()
+local want = tonumber(ARGV[2])
+local R, horizon = ARGV[5], tonumber(ARGV[6])
+local shares = {normal = tonumber(ARGV[7]), low = tonumber(ARGV[8])}
+local spacing, burst = {}, {}
+for i = 9, #ARGV, 3 do
+  spacing[ARGV[i]] = tonumber(ARGV[i + 1])
+  burst[ARGV[i]] = tonumber(ARGV[i + 2])
+end
+local accounts_key, pace_key, credits_key = KEYS[9], R .. ':pace', R .. ':credits'
+
+-- Taken ids, in order, with the lane and account each came from.
+local taken = {}
+local depth = {}
+local function took(ids, lane, account)
+  for _, id in ipairs(ids) do taken[#taken + 1] = {id = id, account = account} end
+  local field = lane .. ':' .. account
+  depth[field] = (depth[field] or 0) - #ids
+end
+
+-- Takes up to `k` ids of one lane, its flows in turn; returns how many.
+local function take_lane(lane, account, k)
+  local flows_key = lane_key(R, lane, account)
+  local flows = redis.call('LLEN', flows_key)
+  if flows == 0 or k <= 0 then return 0 end
+  local quantum = math.max(1, math.ceil(k / flows))
+  local got, turns = 0, 0
+  while got < k and turns < flows * 2 and turns < k + 8 do
+    turns = turns + 1
+    local flow = redis.call('LINDEX', flows_key, 0)
+    if not flow then break end
+    local flow_key = flows_key .. ':' .. flow
+    local ids = redis.call('LPOP', flow_key, math.min(quantum, k - got))
+    if ids then
+      took(ids, lane, account)
+      got = got + #ids
+    end
+    if redis.call('EXISTS', flow_key) == 1 then
+      redis.call('LMOVE', flows_key, flows_key, 'LEFT', 'RIGHT')
+    else
+      redis.call('LPOP', flows_key)
+    end
+  end
+  return got
+end
+
+-- Takes up to `k` ids of one account by lane order and shares; returns how many, and whether it has more.
+local function take_account(account, k)
+  local present, top = {}, nil
+  for l, lane in ipairs(LANES) do
+    present[l] = redis.call('EXISTS', lane_key(R, lane, account)) == 1
+    if present[l] and not top then top = l end
+  end
+  if not top then return 0, false end
+  local alloc, rest = {0, 0, 0}, k
+  local credit_fields = {nil, account .. ':normal', account .. ':low'}
+  local credits = redis.call('HMGET', credits_key, credit_fields[2], credit_fields[3])
+  for l = 3, 2, -1 do
+    local field = credit_fields[l]
+    if present[l] and l > top then
+      -- Owed its share of these k while a lane above waits: whole jobs now, the fraction carried to the next call.
+      local credit = (tonumber(credits[l - 1]) or 0) + k * shares[LANES[l]]
+      local n = math.min(math.floor(credit), rest)
+      alloc[l], rest = n, rest - n
+      redis.call('HSET', credits_key, field, credit - n)
+    elseif credits[l - 1] then
+      -- Nothing above it waits (or it is empty): no credit is banked for later.
+      redis.call('HDEL', credits_key, field)
+    end
+  end
+  alloc[top] = alloc[top] + rest
+  local got, short = 0, 0
+  for l = top, 3 do
+    if present[l] then
+      local n = take_lane(LANES[l], account, alloc[l] + short)
+      short = alloc[l] + short - n
+      got = got + n
+    else
+      short = short + alloc[l]
+    end
+  end
+  local more = false
+  for _, lane in ipairs(LANES) do
+    if redis.call('EXISTS', lane_key(R, lane, account)) == 1 then more = true end
+  end
+  return got, more
+end
+
+-- Ids queued before lanes existed come first, as they did.
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  local ids = redis.call('LPOP', KEYS[1], want)
+  if ids then
+    for _, id in ipairs(ids) do taken[#taken + 1] = {id = id, account = ''} end
+  end
+end
+
+-- Accounts in turn, an equal part each, paced ones within their horizon; what an account could not use goes to
+-- the others in another pass.
+local wait_hint = false
+local paced_leased = {}
+local more_ready = false
+local accounts = redis.call('LLEN', accounts_key)
+for _ = 1, 3 do
+  if #taken >= want or accounts == 0 then break end
+  local before = #taken
+  local part = math.max(1, math.ceil((want - #taken) / accounts))
+  more_ready = false
+  for _ = 1, accounts do
+    if #taken >= want then
+      more_ready = true
+      break
+    end
+    local account = redis.call('LMOVE', accounts_key, accounts_key, 'LEFT', 'RIGHT')
+    if not account then break end
+    local k = math.min(part, want - #taken)
+    local step = spacing[account]
+    local pace = paced_leased[account]
+    if step then
+      if not pace then
+        pace = {next_free = math.max(tonumber(redis.call('HGET', pace_key, account)) or now, now), step = step, n = 0,
+          popped = 0}
+        paced_leased[account] = pace
+      end
+      -- Its calls at next_free, next_free + step, ... up to the horizon (plus its burst) fit.
+      local next_free = pace.next_free + pace.popped * step
+      local reach = now + horizon + (burst[account] - 1) * step
+      local room = next_free <= reach and math.floor((reach - next_free) / step) + 1 or 0
+      if room < k then
+        -- When one more of its calls fits.
+        local open = math.max(1, math.ceil(next_free + room * step - reach))
+        if not wait_hint or open < wait_hint then wait_hint = open end
+      end
+      k = math.min(k, room)
+    end
+    local more
+    if k > 0 then
+      local got
+      got, more = take_account(account, k)
+      if pace then pace.popped = pace.popped + got end
+    else
+      more = redis.call('EXISTS', lane_key(R, 'high', account)) == 1
+        or redis.call('EXISTS', lane_key(R, 'normal', account)) == 1
+        or redis.call('EXISTS', lane_key(R, 'low', account)) == 1
+    end
+    if not more then
+      -- Nothing of it is ready any more: out of the turn (it was moved to the tail just now).
+      redis.call('LREM', accounts_key, -1, account)
+    elseif not step then
+      more_ready = true
+    end
+  end
+  accounts = redis.call('LLEN', accounts_key)
+  if #taken == before then break end
+end
+for field, by in pairs(depth) do
+  if redis.call('HINCRBY', R .. ':depth', field, by) <= 0 then redis.call('HDEL', R .. ':depth', field) end
+end
+
+local out = {wait_hint and tostring(wait_hint) or ''}
+if #taken == 0 then return out end
+local expiry = now + tonumber(ARGV[1])
 -- Reclaims are rare: look them up only when some job has one.
 local any_reclaimed = redis.call('EXISTS', KEYS[6]) == 1
 local any_cancelled = redis.call('EXISTS', KEYS[7]) == 1
 local counts = {}
 local may_quarantine = ARGV[4] == 'one'
-local set_aside = {}
--- Hands ids[from..] back to the head of the ready list, in their order.
+local back = ready_batch(R, true)
+local values = {}
+-- Hands taken[from..] back to the front of their lanes, in their order.
 local function give_back(from)
-  local back = {}
-  for n = #ids, from, -1 do back[#back + 1] = ids[n] end
-  if #back > 0 then redis.call('LPUSH', KEYS[1], unpack(back)) end
+  for n = from, #taken do
+    local value = values[n] or redis.call('HGET', KEYS[3], taken[n].id)
+    if value then ready_add(back, taken[n].id, value) end
+  end
 end
-for n, id in ipairs(ids) do
+local leased = 0
+for n, item in ipairs(taken) do
+  local id = item.id
   local value = redis.call('HGET', KEYS[3], id)
+  values[n] = value
   if value then
     local reclaims = any_reclaimed and redis.call('HGET', KEYS[6], id) or false
     if reclaims and not may_quarantine then
-      set_aside[#set_aside + 1] = id
-    elseif reclaims and #out > 0 then
+      ready_add(back, id, value)
+    elseif reclaims and leased > 0 then
       give_back(n)
       break
     elseif redis.call('ZADD', KEYS[2], 'NX', expiry, id) == 1 then
       local account, campaign = header(value)
       redis.call('HSET', KEYS[8], id, ARGV[3])
       tally(counts, 'leased:' .. account, 1)
+      leased = leased + 1
+      if paced_leased[account] then paced_leased[account].n = paced_leased[account].n + 1 end
       out[#out + 1] = id
       out[#out + 1] = value
       out[#out + 1] = reclaims or '0'
@@ -50,15 +228,15 @@ for n, id in ipairs(ids) do
     end
   end
 end
--- Quarantined jobs this caller may not take go back first in line, in their order.
-if #set_aside > 0 then
-  local back = {}
-  for n = #set_aside, 1, -1 do back[#back + 1] = set_aside[n] end
-  redis.call('LPUSH', KEYS[1], unpack(back))
-end
+-- Quarantined jobs this caller may not take, and the rest of a batch cut short, go back first in line.
+ready_flush(back)
 apply_tally(KEYS[5], counts)
--- More work is waiting: pass the token on so another idle worker wakes too.
-if redis.call('LLEN', KEYS[1]) > 0 then
+-- The shard's pace moves on by the calls handed out.
+for account, pace in pairs(paced_leased) do
+  if pace.n > 0 then redis.call('HSET', pace_key, account, pace.next_free + pace.n * pace.step) end
+end
+-- More work is waiting now: pass the token on so another idle worker wakes too.
+if more_ready or redis.call('LLEN', KEYS[1]) > 0 then
   wake(KEYS[4])
 end
 return out

@@ -17,9 +17,12 @@
 -- ARGV[1] 'reserve', 'penalize', 'observe' or 'peek'   ARGV[2] emission interval (ms, may be fractional)
 --   ARGV[3] burst   ARGV[4] quiet period (ms)
 --   reserve: ARGV[5] most slots   ARGV[6] span (ms): slots starting that far ahead are left for later refills
+--     ARGV[7] horizon (ms): no slot is handed out further ahead than this (no job holds the future: a job whose
+--     slot would be later waits in its lane, and a later `high` job takes the next free slot)
 --   observe: ARGV[5] remaining   ARGV[6] reset after (ms)   ARGV[7] the provider's limit ('' when not reported)
 --     ARGV[8] how late a slot's call may reach the provider (ms; jobs deferred to a slot come back late)
--- Returns: reserve, {gen, then one wait (ms from now) per slot, in order}; penalize, the new factor; observe,
+-- Returns: reserve, {gen, 0, then one wait (ms from now) per slot, in order}, or {gen, ms until the first slot}
+--   when it is beyond the horizon (nothing is reserved then); penalize, the new factor; observe,
 --   {the spacing (ms) the next slot gets, as a string; gen}; peek, {factor, b_limit, b_remaining, b_left, ms until
 --   b_reset, b_seen, now, gen, b_window} as strings ('' for unknown fields).
 local now = now_ms()
@@ -119,17 +122,22 @@ elseif mode == 'observe' then
   local start, step = place(math.max(tat, now))
   result = {tostring(math.max(step, start - now)), gen}
 else
-  local most, span = tonumber(ARGV[5]), tonumber(ARGV[6])
+  local most, span, horizon = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
   -- While the provider's budget or plan applies, its spacing rules: no burst may pull a slot before the reset.
   local capped = reset and now < reset
   local tolerance = (capped or base > configured) and 0 or base * (burst - 1)
-  result = {gen}
+  result = {gen, 0}
   if tat <= now then run = now end
   for i = 1, most do
     local start, step, counted = place(math.max(tat, now))
     if i > 1 and start - now >= span then break end
+    local wait = math.max(0, math.ceil(start - tolerance - now))
+    if wait > horizon then
+      if i == 1 then result[2] = wait end
+      break
+    end
     if counted then left = left - 1 end
-    result[i + 1] = math.max(0, math.ceil(start - tolerance - now))
+    result[#result + 1] = wait
     tat = start + step
     last_step = step
   end

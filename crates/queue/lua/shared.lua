@@ -35,18 +35,116 @@ local function wake(list)
   redis.call('LTRIM', list, 0, 0)
 end
 
--- A stored job value is "<rev>|<account>|<campaign>|<envelope>": the header lets scripts keep per-account and
--- per-campaign counts without decoding JSON. Returns its account and campaign ('' for none; also for a value of
--- the older "<rev>|<envelope>" form, whose envelope starts with '{', which no header part contains).
+-- A stored job value is "<rev>|<account>|<campaign>|<lane>|<flow>|<envelope>": the header lets scripts keep
+-- per-account and per-campaign counts and place the job in its lane without decoding JSON. The lane is 'high',
+-- 'normal' or 'low'; the flow is what shares a lane round-robin (a campaign's jobs, one bulk job's children, or
+-- '' for an account's other jobs). Returns its account, campaign, lane and flow. Older forms read too:
+-- "<rev>|<account>|<campaign>|<envelope>" (lane 'normal', flow its campaign) and "<rev>|<envelope>" (no header:
+-- its envelope starts with '{', which no header part contains).
 local function header(stored)
-  local account, campaign = string.match(stored, '^%d+|([^|{]*)|([^|{]*)|')
-  return account or '', campaign or ''
+  local account, campaign, lane, flow = string.match(stored, '^%d+|([^|{]*)|([^|{]*)|(%l+)|([^|{]*)|')
+  if account then
+    if lane ~= 'high' and lane ~= 'low' then lane = 'normal' end
+    return account, campaign, lane, flow
+  end
+  account, campaign = string.match(stored, '^%d+|([^|{]*)|([^|{]*)|')
+  return account or '', campaign or '', 'normal', campaign or ''
 end
 
--- `stored`'s header at revision `rev`, followed by a new envelope.
-local function restamp(stored, rev, envelope)
-  local account, campaign = header(stored)
-  return rev .. '|' .. account .. '|' .. campaign .. '|' .. envelope
+-- The envelope part of a stored value.
+local function envelope_of(stored)
+  local first = string.find(stored, '{', 1, true)
+  return first and string.sub(stored, first) or ''
+end
+
+-- `stored`'s header at revision `rev` (its flow replaced by `flow` when given), followed by a new envelope.
+local function restamp(stored, rev, envelope, flow)
+  local account, campaign, lane, own_flow = header(stored)
+  return rev .. '|' .. account .. '|' .. campaign .. '|' .. lane .. '|' .. (flow or own_flow) .. '|' .. envelope
+end
+
+-- Ready jobs wait in lanes (DESIGN §6), under a shard's ready prefix R ('{tag}:ready'):
+--   R..':accounts'                           LIST  the accounts with ready jobs, each once, taken in turn
+--   R..':'..lane..':'..account               LIST  the lane's flows with ready jobs, each once, taken in turn
+--   R..':'..lane..':'..account..':'..flow    LIST  the flow's job ids, in order
+--   R..':depth'                              HASH  "<lane>:<account>" -> ids waiting
+-- An account is in the accounts list exactly while one of its lanes has a flow; a flow is in its lane's list
+-- exactly while it has ids (both kept so by the scripts that push and take, atomically). Ids of jobs finished
+-- meanwhile may wait there: leasing drops them. Account names never contain ':' (config rule), so the names
+-- cannot collide.
+local LANES = {'high', 'normal', 'low'}
+
+local function lane_key(R, lane, account)
+  return R .. ':' .. lane .. ':' .. account
+end
+
+-- Ids to put in their lanes, gathered per flow in order and pushed once per flow by `ready_flush`.
+local function ready_batch(R, front)
+  return {R = R, front = front, flows = {}, order = {}}
+end
+
+-- Adds job `id` (stored value `value`) to `batch`.
+local function ready_add(batch, id, value)
+  local account, _, lane, flow = header(value)
+  local key = lane .. '\0' .. account .. '\0' .. flow
+  local entry = batch.flows[key]
+  if not entry then
+    entry = {lane = lane, account = account, flow = flow, ids = {}}
+    batch.flows[key] = entry
+    batch.order[#batch.order + 1] = entry
+  end
+  entry.ids[#entry.ids + 1] = id
+end
+
+-- Pushes a list's `items` to the back (RPUSH) or, keeping their order, to the front (LPUSH), in chunks under Lua's
+-- unpack limit. Returns the list's new length.
+local function push_all(key, items, front)
+  local n = 0
+  if front then
+    for last = #items, 1, -1000 do
+      local chunk = {}
+      for i = last, math.max(1, last - 999), -1 do chunk[#chunk + 1] = items[i] end
+      n = redis.call('LPUSH', key, unpack(chunk))
+    end
+  else
+    for first = 1, #items, 1000 do
+      n = redis.call('RPUSH', key, unpack(items, first, math.min(first + 999, #items)))
+    end
+  end
+  return n
+end
+
+-- Pushes the gathered ids into their flows (at the back, or the front for a batch handed back), and each flow
+-- and account that had nothing ready into its rotation (at the same end). Returns how many ids it pushed.
+local function ready_flush(batch)
+  local R, front, pushed = batch.R, batch.front, 0
+  local depth = {}
+  for _, entry in ipairs(batch.order) do
+    local lanes = lane_key(R, entry.lane, entry.account)
+    if push_all(lanes .. ':' .. entry.flow, entry.ids, front) == #entry.ids then
+      if redis.call(front and 'LPUSH' or 'RPUSH', lanes, entry.flow) == 1 then
+        local listed = false
+        for _, other in ipairs(LANES) do
+          if other ~= entry.lane and redis.call('EXISTS', lane_key(R, other, entry.account)) == 1 then
+            listed = true
+          end
+        end
+        if not listed then redis.call(front and 'LPUSH' or 'RPUSH', R .. ':accounts', entry.account) end
+      end
+    end
+    local field = entry.lane .. ':' .. entry.account
+    depth[field] = (depth[field] or 0) + #entry.ids
+    pushed = pushed + #entry.ids
+  end
+  for field, by in pairs(depth) do redis.call('HINCRBY', R .. ':depth', field, by) end
+  return pushed
+end
+
+-- Puts one job in its lane (see `ready_batch`).
+local function ready_push(R, id, value, front)
+  local batch = ready_batch(R, front)
+  ready_add(batch, id, value)
+  ready_flush(batch)
 end
 
 -- Adds `by` to the count of jobs of `account` in `state` (leased, scheduled, dead) in the counts hash; a field

@@ -91,9 +91,9 @@ impl Queue {
     async fn replay_in(&self, shard: usize, items: &[&Replay]) -> Result<u64> {
         let k = self.shard_keys(shard);
         let mut inv = self.scripts().replay.prepare_invoke();
-        inv.key(k.dead()).key(k.dead_jobs()).key(k.jobs()).key(k.ready()).key(k.wake()).key(k.audit()).key(k.pending());
-        inv.key(k.counts()).key(k.campaign_counts());
-        inv.arg(self.audit_max_len()).arg(FIELDS.len());
+        inv.key(k.dead()).key(k.dead_jobs()).key(k.jobs()).key(k.ready_accounts()).key(k.wake()).key(k.audit());
+        inv.key(k.pending()).key(k.counts()).key(k.campaign_counts());
+        inv.arg(self.audit_max_len()).arg(k.ready()).arg(FIELDS.len());
         for name in FIELDS {
             inv.arg(name);
         }

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 pub struct Depths {
     /// Jobs stored and not finished (ready, leased, scheduled).
     pub jobs: u64,
-    /// Ids in the ready list (may include a few already finished).
+    /// Ids waiting in the lanes (may include a few of jobs already finished).
     pub ready: u64,
     /// Jobs leased by workers.
     pub leased: u64,
@@ -90,9 +90,11 @@ impl Queue {
     /// Current depths of one shard, in one pipelined round trip.
     pub async fn shard_depths(&self, shard: usize) -> Result<Depths> {
         let k = self.shard_keys(shard);
-        let (jobs, ready, leased, scheduled, dead, audit): (u64, u64, u64, u64, u64, u64) = redis::pipe()
+        type Reply = (u64, u64, HashMap<String, i64>, u64, u64, u64, u64);
+        let (jobs, legacy, lanes, leased, scheduled, dead, audit): Reply = redis::pipe()
             .hlen(k.jobs())
             .llen(k.ready())
+            .hgetall(k.ready_depth())
             .zcard(k.leased())
             .zcard(k.scheduled())
             .zcard(k.dead())
@@ -100,7 +102,23 @@ impl Queue {
             .arg(k.audit())
             .query_async(&mut self.conn())
             .await?;
+        let ready = legacy + lanes.values().map(|n| (*n).max(0) as u64).sum::<u64>();
         Ok(Depths { jobs, ready, leased, scheduled, dead, audit })
+    }
+
+    /// Ids waiting per account and lane, summed over the shards (ids queued before lanes are not included).
+    pub async fn lane_depths(&self) -> Result<BTreeMap<(String, deleteq_core::Priority), u64>> {
+        let mut out = BTreeMap::new();
+        for (_, k) in self.all_shards() {
+            let lanes: HashMap<String, i64> =
+                redis::cmd("HGETALL").arg(k.ready_depth()).query_async(&mut self.conn()).await?;
+            for (field, n) in lanes {
+                let Some((lane, account)) = field.split_once(':') else { continue };
+                let Ok(lane) = lane.parse() else { continue };
+                *out.entry((account.to_string(), lane)).or_insert(0) += n.max(0) as u64;
+            }
+        }
+        Ok(out)
     }
 
     /// Current depths, summed over the shards.

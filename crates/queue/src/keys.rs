@@ -92,10 +92,39 @@ impl Keys {
         &self.jobs
     }
 
-    /// LIST of job ids ready to run, leased from the head. May hold ids of jobs already finished; leasing skips
-    /// them.
+    /// LIST of job ids queued before lanes (an older version's ready list): leased first, never pushed to. Also
+    /// the prefix of the lanes' keys ([`Keys::ready_accounts`], `lua/shared.lua`).
     pub fn ready(&self) -> &str {
         &self.ready
+    }
+
+    /// LIST of the accounts with ready jobs, each once, leased from in turn. The root of the lanes: under the
+    /// [`Keys::ready`] prefix, `<lane>:<account>` lists the lane's flows and `<lane>:<account>:<flow>` a flow's
+    /// job ids (DESIGN §6; kept by the scripts, see `lua/shared.lua`).
+    pub fn ready_accounts(&self) -> String {
+        format!("{}:accounts", self.ready)
+    }
+
+    /// LIST of one lane's flows with ready jobs (a campaign, a bulk job's children, or `""` for the account's
+    /// other jobs), each once, taken in turn.
+    pub fn ready_flows(&self, lane: deleteq_core::Priority, account: &str) -> String {
+        format!("{}:{lane}:{account}", self.ready)
+    }
+
+    /// LIST of one flow's ready job ids, in order. May hold ids of jobs already finished; leasing skips them.
+    pub fn ready_flow(&self, lane: deleteq_core::Priority, account: &str, flow: &str) -> String {
+        format!("{}:{lane}:{account}:{flow}", self.ready)
+    }
+
+    /// HASH `"<lane>:<account>"` → ids waiting in that lane (kept by the scripts that push and take).
+    pub fn ready_depth(&self) -> String {
+        format!("{}:depth", self.ready)
+    }
+
+    /// HASH account → Redis ms when its next call may go, as this shard knows it: a paced account's jobs are
+    /// leased only as far as their calls fit within the horizon ahead of it.
+    pub fn ready_pace(&self) -> String {
+        format!("{}:pace", self.ready)
     }
 
     /// ZSET job id → lease expiry (ms, Redis's clock). Expired entries are reclaimed by any live worker.

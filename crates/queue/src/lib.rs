@@ -38,7 +38,9 @@ mod scripts;
 
 pub use connection::RedisTarget;
 pub use keys::Keys;
-pub use queue::{Ack, Expand, Lease, Leased, NewJob, Queue, QueueOptions, Reschedule, Waiter, UNREADABLE};
+pub use queue::{
+    Ack, Expand, Lease, LeaseBatch, Leased, NewJob, Paced, Queue, QueueOptions, Reschedule, Waiter, UNREADABLE,
+};
 
 /// A failed Redis operation.
 #[derive(Debug, thiserror::Error)]

@@ -42,6 +42,24 @@ pub struct QueueOptions {
     pub wait_timeout: Duration,
     /// How long a finished campaign is kept (`[campaigns] retention`).
     pub campaign_retention: Duration,
+    /// How an account's jobs are shared between its lanes.
+    pub lanes: deleteq_core::config::LanesConfig,
+    /// How far ahead of its account's rate a paced job is leased at most (`[worker] rate_wait`): the jobs beyond
+    /// wait in their lanes, holding no rate-limit slot, so a later `high` job is next.
+    pub horizon: Duration,
+    /// The accounts with a rate limit: their name, the spacing of their calls and their burst.
+    pub paced: Vec<Paced>,
+}
+
+/// An account whose calls are spaced (it has a rate limit): its jobs are leased only as their calls fit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Paced {
+    /// The account.
+    pub account: String,
+    /// The spacing of its calls at its configured rate.
+    pub spacing: Duration,
+    /// Calls it may make back to back.
+    pub burst: u64,
 }
 
 impl QueueOptions {
@@ -57,6 +75,16 @@ impl QueueOptions {
             wait_replicas: config.redis.wait_replicas,
             wait_timeout: config.redis.wait_timeout,
             campaign_retention: config.campaigns.retention,
+            lanes: config.lanes,
+            horizon: config.worker.rate_wait,
+            paced: config
+                .accounts
+                .iter()
+                .filter_map(|(name, account)| {
+                    let limit = account.effective_rate_limit()?;
+                    Some(Paced { account: name.clone(), spacing: limit.interval(), burst: limit.burst.max(1) })
+                })
+                .collect(),
         }
     }
 }
@@ -108,6 +136,16 @@ impl Leased {
     pub fn lease(&self) -> Lease {
         Lease { id: self.id.clone(), holder: self.holder.clone() }
     }
+}
+
+/// What one lease call got.
+#[derive(Debug, Clone, Default)]
+pub struct LeaseBatch {
+    /// The jobs leased.
+    pub jobs: Vec<Leased>,
+    /// When jobs held back because their account's calls did not fit the horizon may be leased (from now); `None`
+    /// when none was held back.
+    pub paced_for: Option<Duration>,
 }
 
 /// A lease held: a job id and the token it was leased with.
@@ -210,10 +248,11 @@ pub(crate) fn by_shard<T>(items: &[T], shard: impl Fn(&T) -> usize) -> Vec<(usiz
     groups
 }
 
-/// A stored job value: `"<rev>|<account>|<campaign>|<envelope>"`. The header lets the scripts keep per-account
-/// and per-campaign counts without decoding JSON (account names and campaign ids never contain `|`).
-pub(crate) fn stored(rev: u64, account: &str, campaign: &str, envelope: &str) -> String {
-    format!("{rev}|{account}|{campaign}|{envelope}")
+/// A stored job value: `"<rev>|<account>|<campaign>|<lane>|<flow>|<envelope>"`. The header lets the scripts keep
+/// per-account and per-campaign counts and place a ready job in its lane and flow without decoding JSON (account
+/// names, campaign and job ids never contain `|` or `{`). A new job's flow is its campaign (`""` for none).
+pub(crate) fn stored(rev: u64, account: &str, campaign: &str, lane: deleteq_core::Priority, envelope: &str) -> String {
+    format!("{rev}|{account}|{campaign}|{lane}|{campaign}|{envelope}")
 }
 
 /// Splits a stored value into its revision and envelope.
@@ -221,9 +260,9 @@ pub(crate) fn split_stored(value: &str) -> Option<(u64, &str)> {
     split_header(value).map(|(rev, _, _, envelope)| (rev, envelope))
 }
 
-/// Splits a stored value into its revision, account, campaign (`""` for none) and envelope. A value of the older
-/// `"<rev>|<envelope>"` form (its envelope starts with `{`, which no header part contains) reads with an empty
-/// account and campaign: its envelope is whole.
+/// Splits a stored value into its revision, account, campaign (`""` for none) and envelope. Older forms read too:
+/// `"<rev>|<account>|<campaign>|<envelope>"`, and `"<rev>|<envelope>"` (its envelope starts with `{`, which no
+/// header part contains), which reads with an empty account and campaign: its envelope is whole.
 pub(crate) fn split_header(value: &str) -> Option<(u64, &str, &str, &str)> {
     let (rev, rest) = value.split_once('|')?;
     let rev = rev.parse().ok()?;
@@ -231,7 +270,13 @@ pub(crate) fn split_header(value: &str) -> Option<(u64, &str, &str, &str)> {
         return Some((rev, "", "", rest));
     }
     let mut parts = rest.splitn(3, '|');
-    let (account, campaign, envelope) = (parts.next()?, parts.next()?, parts.next()?);
+    let (account, campaign, rest) = (parts.next()?, parts.next()?, parts.next()?);
+    if rest.starts_with('{') {
+        return Some((rev, account, campaign, rest));
+    }
+    // The lane and flow, then the envelope.
+    let mut parts = rest.splitn(3, '|');
+    let (_lane, _flow, envelope) = (parts.next()?, parts.next()?, parts.next()?);
     Some((rev, account, campaign, envelope))
 }
 
@@ -462,18 +507,34 @@ impl Queue {
     /// at and moves on while a shard has nothing ready. A job with a reclaim counted (quarantined) comes alone,
     /// and only if `may_quarantine` (the caller runs none already).
     pub async fn lease(&self, max: usize, lease: Duration, holder: &str, may_quarantine: bool) -> Result<Vec<Leased>> {
-        let count = self.shards.len();
-        let start = self.next_shard.fetch_add(1, Ordering::Relaxed) % count;
-        for step in 0..count {
-            let leased = self.lease_from((start + step) % count, max, lease, holder, may_quarantine).await?;
-            if !leased.is_empty() {
-                return Ok(leased);
-            }
-        }
-        Ok(Vec::new())
+        Ok(self.lease_batch(max, lease, holder, may_quarantine).await?.jobs)
     }
 
-    /// Leases up to `max` ready jobs of one shard.
+    /// [`Queue::lease`], also saying when jobs held back by their account's pace may be leased.
+    pub async fn lease_batch(
+        &self,
+        max: usize,
+        lease: Duration,
+        holder: &str,
+        may_quarantine: bool,
+    ) -> Result<LeaseBatch> {
+        let count = self.shards.len();
+        let start = self.next_shard.fetch_add(1, Ordering::Relaxed) % count;
+        let mut paced_for: Option<Duration> = None;
+        for step in 0..count {
+            let batch = self.lease_from((start + step) % count, max, lease, holder, may_quarantine).await?;
+            paced_for = match (paced_for, batch.paced_for) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            if !batch.jobs.is_empty() {
+                return Ok(LeaseBatch { jobs: batch.jobs, paced_for });
+            }
+        }
+        Ok(LeaseBatch { jobs: Vec::new(), paced_for })
+    }
+
+    /// Leases up to `max` ready jobs of one shard, by lane, flow and pace (`lua/lease.lua`).
     pub async fn lease_from(
         &self,
         shard: usize,
@@ -481,13 +542,11 @@ impl Queue {
         lease: Duration,
         holder: &str,
         may_quarantine: bool,
-    ) -> Result<Vec<Leased>> {
+    ) -> Result<LeaseBatch> {
         let k = self.shard_keys(shard);
         let mut conn = self.conn.clone();
-        let reply: Vec<String> = self
-            .scripts
-            .lease
-            .key(k.ready())
+        let mut inv = self.scripts.lease.prepare_invoke();
+        inv.key(k.ready())
             .key(k.leased())
             .key(k.jobs())
             .key(k.wake())
@@ -495,14 +554,22 @@ impl Queue {
             .key(k.reclaims())
             .key(k.cancelled())
             .key(k.holders())
-            .arg(lease.as_millis() as u64)
+            .key(k.ready_accounts());
+        inv.arg(lease.as_millis() as u64)
             .arg(max)
             .arg(holder)
             .arg(if may_quarantine { "one" } else { "none" })
-            .invoke_async(&mut conn)
-            .await?;
-        let mut out = Vec::with_capacity(reply.len() / 4);
+            .arg(k.ready())
+            .arg(self.options.horizon.as_millis() as u64)
+            .arg(self.options.lanes.normal_share)
+            .arg(self.options.lanes.low_share);
+        for paced in &self.options.paced {
+            inv.arg(&paced.account).arg(paced.spacing.as_secs_f64() * 1000.0).arg(paced.burst);
+        }
+        let reply: Vec<String> = inv.invoke_async(&mut conn).await?;
         let mut it = reply.into_iter();
+        let paced_for = it.next().and_then(|ms| ms.parse::<u64>().ok()).map(Duration::from_millis);
+        let mut out = Vec::with_capacity(it.len() / 4);
         while let (Some(id), Some(value), Some(reclaims), Some(cancelled)) =
             (it.next(), it.next(), it.next(), it.next())
         {
@@ -522,7 +589,7 @@ impl Queue {
                 holder: holder.to_string(),
             });
         }
-        Ok(out)
+        Ok(LeaseBatch { jobs: out, paced_for })
     }
 
     /// Finishes jobs; per job, whether this call finished it (false: finished already or rewritten since). One
@@ -638,11 +705,11 @@ impl Queue {
     pub async fn expand(&self, step: &Expand) -> Result<bool> {
         let mut inv = self.scripts.expand.prepare_invoke();
         let k = self.shard_keys(step.shard);
-        inv.key(k.jobs()).key(k.ready()).key(k.leased()).key(k.wake()).key(k.pending()).key(k.counts());
+        inv.key(k.jobs()).key(k.ready_accounts()).key(k.leased()).key(k.wake()).key(k.pending()).key(k.counts());
         inv.key(k.expansion_ids(&step.id));
         inv.key(k.holders()).key(k.reclaims());
         inv.arg(&step.id).arg(step.rev).arg(step.rest.as_deref().unwrap_or_default());
-        inv.arg(step.pop).arg(step.push.len());
+        inv.arg(step.pop).arg(k.ready()).arg(step.push.len());
         for id in &step.push {
             inv.arg(id);
         }
@@ -654,17 +721,34 @@ impl Queue {
         Ok(done == 1)
     }
 
-    /// Hands leased jobs of one shard back to the front of its ready list, unchanged; returns how many. Only
+    /// Hands leased jobs of one shard back to the front of their lanes, unchanged; returns how many. Only
     /// leases still held with their token are released (another worker's lease is never touched); with
     /// `waiting_only`, only those whose provider call has not started (a call in flight keeps its lease).
     pub async fn release(&self, shard: usize, leases: &[Lease], waiting_only: bool) -> Result<u64> {
+        self.release_paced(shard, leases, waiting_only, None).await
+    }
+
+    /// [`Queue::release`] of jobs whose account has no rate-limit slot for them within the horizon: `paced` is
+    /// the account and how long from Redis's now until its next slot, where the shard's pace for it moves, so
+    /// its jobs wait in their lanes until then (holding no slot).
+    pub async fn release_paced(
+        &self,
+        shard: usize,
+        leases: &[Lease],
+        waiting_only: bool,
+        paced: Option<(&str, Duration)>,
+    ) -> Result<u64> {
         if leases.is_empty() {
             return Ok(0);
         }
         let k = self.shard_keys(shard);
         let mut inv = self.scripts.release.prepare_invoke();
-        inv.key(k.leased()).key(k.ready()).key(k.wake()).key(k.jobs()).key(k.counts()).key(k.holders());
-        inv.arg(if waiting_only { "waiting" } else { "any" });
+        inv.key(k.leased()).key(k.ready_accounts()).key(k.wake()).key(k.jobs()).key(k.counts()).key(k.holders());
+        inv.arg(if waiting_only { "waiting" } else { "any" }).arg(k.ready());
+        match paced {
+            Some((account, wait)) => inv.arg(account).arg(wait.as_millis() as u64),
+            None => inv.arg("").arg(0),
+        };
         for lease in leases {
             inv.arg(&lease.id).arg(&lease.holder);
         }
@@ -726,7 +810,7 @@ impl Queue {
                 .scripts
                 .promote
                 .key(from)
-                .key(k.ready())
+                .key(k.ready_accounts())
                 .key(k.wake())
                 .key(k.jobs())
                 .key(k.counts())
@@ -736,6 +820,7 @@ impl Queue {
                 .arg(CHUNK)
                 .arg(end)
                 .arg(state)
+                .arg(k.ready())
                 .invoke_async(&mut conn)
                 .await?;
             total += moved;
@@ -816,7 +901,8 @@ fn enqueue_args(
     mut key: impl FnMut(String),
     mut arg: impl FnMut(String),
 ) {
-    let fixed = [k.jobs(), k.ready(), k.scheduled(), k.wake(), k.pending(), k.counts()];
+    let accounts = k.ready_accounts();
+    let fixed = [k.jobs(), accounts.as_str(), k.scheduled(), k.wake(), k.pending(), k.counts()];
     fixed.into_iter().for_each(|k| key(k.to_string()));
     let mut next_key = fixed.len();
     arg(retention_ms.to_string());
@@ -829,6 +915,7 @@ fn enqueue_args(
         None => arg("0".to_string()),
     }
     arg(BATCH_MARKER_TTL.as_millis().to_string());
+    arg(k.ready().to_string());
     for job in jobs {
         let index = match &job.idempotency_key {
             Some(key_text) => {
@@ -840,7 +927,7 @@ fn enqueue_args(
         };
         arg(job.id.clone());
         arg(job.due_ms.to_string());
-        arg(stored(0, &job.account, job.campaign.as_deref().unwrap_or(""), &job.envelope));
+        arg(stored(0, &job.account, job.campaign.as_deref().unwrap_or(""), job.priority, &job.envelope));
         arg(index.to_string());
         arg(job.account.clone());
     }
@@ -852,8 +939,14 @@ mod tests {
 
     #[test]
     fn stored_values_split_in_both_forms() {
-        let value = stored(3, "cc", "C1", r#"{"v":1,"job":{"reason":"a|b"}}"#);
+        let value = stored(3, "cc", "C1", deleteq_core::Priority::Low, r#"{"v":1,"job":{"reason":"a|b"}}"#);
+        assert!(value.starts_with("3|cc|C1|low|C1|{"), "{value}");
         assert_eq!(split_header(&value), Some((3, "cc", "C1", r#"{"v":1,"job":{"reason":"a|b"}}"#)));
+        assert_eq!(
+            split_header(r#"4|cc|C1|{"v":1,"job":{"reason":"a|b"}}"#),
+            Some((4, "cc", "C1", r#"{"v":1,"job":{"reason":"a|b"}}"#)),
+            "the form before lanes"
+        );
         assert_eq!(
             split_header(r#"2|{"v":1,"job":{"reason":"a|b|c"}}"#),
             Some((2, "", "", r#"{"v":1,"job":{"reason":"a|b|c"}}"#))

@@ -12,9 +12,9 @@ use std::time::Duration;
 /// How long an account must be free of 429s before its slow-down halves.
 pub const QUIET_PERIOD: Duration = Duration::from_secs(10);
 
-/// How late a slot's call may reach the provider after the slot's time: a job deferred to its slot comes back at
-/// the next promotion (every 200 ms per worker) and a lease later. A reported budget counts the slots of this
-/// last stretch as not yet reported, so a report cannot make the limiter forget calls still on their way.
+/// How late a slot's call may reach the provider after the slot's time: a job waits for its slot in its call slot
+/// (at most `[worker] rate_wait`) and its request takes a while to arrive. A reported budget counts the slots of
+/// this last stretch as not yet reported, so a report cannot make the limiter forget calls still on their way.
 pub const LATE_ARRIVAL: Duration = Duration::from_millis(250);
 
 /// Call slots handed out by one reservation, all of limiter generation `gen`.
@@ -25,6 +25,8 @@ pub struct Reservation {
     pub gen: u64,
     /// How long each slot must wait, in order.
     pub waits: Vec<Duration>,
+    /// When no slot was handed out because the first free one is beyond the horizon: how long until it.
+    pub later: Option<Duration>,
 }
 
 /// What a provider reported about an account's budget on one response.
@@ -94,22 +96,27 @@ impl Queue {
     }
 
     /// Reserves up to `most` call slots for `account` at `limit` (at least one, and no more than start within
-    /// `span` from now at the account's effective rate): how long each must wait, in order, and their generation.
+    /// `span` from now at the account's effective rate), none further ahead than `horizon`: how long each must
+    /// wait, in order, and their generation; or, when the first free slot is beyond the horizon, none and how
+    /// long until it.
     pub async fn reserve_calls(
         &self,
         account: &str,
         limit: &RateLimit,
         most: usize,
         span: Duration,
+        horizon: Duration,
     ) -> Result<Reservation> {
         let reply: Vec<u64> = self
             .rate_script(account, "reserve", limit)
             .arg(most.max(1))
             .arg(span.as_millis() as u64)
+            .arg(horizon.as_millis() as u64)
             .invoke_async(&mut self.conn())
             .await?;
         let gen = reply.first().copied().unwrap_or(0);
-        Ok(Reservation { gen, waits: reply.into_iter().skip(1).map(Duration::from_millis).collect() })
+        let later = reply.get(1).copied().filter(|ms| *ms > 0).map(Duration::from_millis);
+        Ok(Reservation { gen, waits: reply.into_iter().skip(2).map(Duration::from_millis).collect(), later })
     }
 
     /// Slows `account` down for every worker after a 429 (doubling, at most 64×); returns the new slow-down. While

@@ -6,7 +6,7 @@
 //! dropped from the in-flight set, their leases lapse, and another worker runs them (the revision check in the
 //! scripts keeps every outcome single).
 
-use crate::execute::Finish;
+use crate::execute::{Finish, HandBack};
 use crate::inflight::InFlight;
 use crate::metrics::Metrics;
 use crate::write_retry::{retrying, Limits};
@@ -29,6 +29,7 @@ pub(crate) fn weight(finish: &Finish) -> usize {
         Finish::Reschedule(r) => 5 + records(r.records.len()),
         Finish::Park(p) => 5 + records(p.records.len()),
         Finish::Expand(e) => 5 + e.push.len() + 2 * e.children.len(),
+        Finish::HandBack(_) => 2,
         // Nothing to write.
         Finish::Lost(_) => 0,
     }
@@ -54,6 +55,8 @@ pub(crate) struct AckStats {
     pub(crate) stale: u64,
     /// Finishes given up (Redis refused them or shutdown came first): their jobs run again after their lease.
     pub(crate) given_up: u64,
+    /// Jobs handed back to their lanes because their account had no rate-limit slot within the horizon.
+    pub(crate) handed_back: u64,
 }
 
 /// Runs until every sender is dropped and the channel is drained. Once `stop` turns true, a write is retried for
@@ -109,12 +112,14 @@ async fn write_batch(queue: &Queue, batch: Vec<Finish>, stats: &mut AckStats, li
     let mut reschedules = Vec::new();
     let mut expansions = Vec::new();
     let mut parked = Vec::new();
+    let mut handed_back: Vec<HandBack> = Vec::new();
     for finish in batch {
         match finish {
             Finish::Ack(a) => acks.push(a),
             Finish::Reschedule(r) => reschedules.push(r),
             Finish::Expand(e) => expansions.push(e),
             Finish::Park(p) => parked.push(p),
+            Finish::HandBack(h) => handed_back.push(h),
             // Handled by the job's handler: nothing to write.
             Finish::Lost(_) => {}
         }
@@ -147,6 +152,26 @@ async fn write_batch(queue: &Queue, batch: Vec<Finish>, stats: &mut AckStats, li
         }
     }
     write_expansions(queue, expansions, stats, limits).await;
+    write_hand_backs(queue, handed_back, stats, limits).await;
+}
+
+/// Hands jobs back to their lanes, one script call per shard and account (which moves the shard's pace for the
+/// account to its next free slot: the soonest any of them saw).
+async fn write_hand_backs(queue: &Queue, jobs: Vec<HandBack>, stats: &mut AckStats, limits: &mut Limits) {
+    let mut groups: std::collections::BTreeMap<(usize, String), (Vec<deleteq_queue::Lease>, Duration)> =
+        Default::default();
+    for job in jobs {
+        let group = groups.entry((job.shard, job.account)).or_insert((Vec::new(), job.wait));
+        group.0.push(job.lease);
+        group.1 = group.1.min(job.wait);
+    }
+    for ((shard, account), (leases, wait)) in groups {
+        let what = format!("{} handed back", leases.len());
+        match retrying(|| queue.release_paced(shard, &leases, true, Some((&account, wait))), &what, limits).await {
+            Some(n) => stats.handed_back += n,
+            None => stats.given_up += leases.len() as u64,
+        }
+    }
 }
 
 /// How many of a batch were changed by this write; the others (finished or rewritten meanwhile) are counted stale.

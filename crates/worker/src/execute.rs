@@ -4,7 +4,7 @@
 
 use crate::circuit::Circuits;
 use crate::keeper::Starter;
-use crate::limiter::RateGate;
+use crate::limiter::{RateGate, Slot};
 use crate::parking::{Admission, Parking};
 use crate::records::RecordBase;
 use crate::retry::{decide, RetryDecision};
@@ -13,7 +13,7 @@ use deleteq_core::rate::RateLimit;
 use deleteq_core::{AuditRecord, Envelope, GivenUp, Job, Outcome, Target};
 use deleteq_providers::{AccountClient, DeleteRequest, Disposition, MessageResult, Providers};
 use deleteq_queue::parking::ParkJob;
-use deleteq_queue::{Ack, Expand, Leased, Reschedule};
+use deleteq_queue::{Ack, Expand, Lease, Leased, Reschedule};
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -28,9 +28,21 @@ pub(crate) enum Finish {
     Expand(Expand),
     /// Its account is parked: set aside, untouched and without spending an attempt, until it is resumed.
     Park(ParkJob),
+    /// Its account has no rate-limit slot for it within the horizon: back to the front of its lane, unchanged.
+    HandBack(HandBack),
     /// Its lease was lost before its call could start (reclaimed, finished elsewhere, or handed back at
     /// shutdown): nothing is written and no call is made; the job belongs to whoever holds it now.
     Lost(String),
+}
+
+/// A job handed back to its lane before its call (see [`Finish::HandBack`]).
+#[derive(Debug)]
+pub(crate) struct HandBack {
+    pub(crate) shard: usize,
+    pub(crate) lease: Lease,
+    pub(crate) account: String,
+    /// How long until the account's next free slot, from now.
+    pub(crate) wait: Duration,
 }
 
 /// Children written by one expansion script call: bounds how long it holds Redis.
@@ -46,6 +58,7 @@ impl Finish {
             Finish::Reschedule(r) => &r.id,
             Finish::Expand(e) => &e.id,
             Finish::Park(p) => &p.id,
+            Finish::HandBack(h) => &h.lease.id,
             Finish::Lost(id) => id,
         }
     }
@@ -90,7 +103,7 @@ pub(crate) struct Executor {
     pub(crate) gate: RateGate,
     pub(crate) parking: Parking,
     pub(crate) circuits: Circuits,
-    /// A rate-limit wait up to this long is slept in the call slot; a longer one defers the job to its slot.
+    /// A rate-limit wait up to this long is slept in the call slot; a longer one hands the job back to its lane.
     pub(crate) rate_wait: Duration,
     /// Reclaims (its worker died holding it) after which a job ends `dead` without another call.
     pub(crate) max_reclaims: u32,
@@ -121,7 +134,7 @@ impl Executor {
             other => other,
         };
         let decoded = stored.and_then(|envelope| envelope.job().map(|job| (envelope, job)).map_err(|e| e.to_string()));
-        let (mut envelope, job) = match decoded {
+        let (envelope, job) = match decoded {
             Ok(pair) => pair,
             Err(error) => return undecodable(leased, &error),
         };
@@ -183,16 +196,16 @@ impl Executor {
                         return park(leased, &envelope, &job, Vec::new());
                     }
                     let limit = self.limits.get(&job.account).copied();
-                    // A deferred job already holds its slot (unless a provider's budget revoked it); others reserve.
-                    let (reserved, gen) = (envelope.reserved_at.take(), envelope.reserved_gen.take());
-                    let held = reserved.is_some() && self.gate.holds(&job.account, gen).await;
-                    if let (Some(limit), false) = (limit, held) {
-                        let (wait, gen) = self.gate.slot(&job.account, limit).await;
-                        if wait > self.rate_wait {
-                            return defer(leased, envelope, wait, gen);
-                        }
-                        if !wait.is_zero() {
-                            tokio::time::sleep(wait).await;
+                    if let Some(limit) = limit {
+                        match self.gate.slot(&job.account, limit).await {
+                            Slot::After(wait) if wait <= self.rate_wait => {
+                                if !wait.is_zero() {
+                                    tokio::time::sleep(wait).await;
+                                }
+                            }
+                            // No slot within the horizon: back to the front of its lane, holding none, while the
+                            // shard's pace for the account moves to the next free slot.
+                            Slot::After(wait) | Slot::Later(wait) => return hand_back(leased, wait),
                         }
                     }
                     if !self.starter.start(&leased).await {
@@ -417,8 +430,6 @@ impl Executor {
 fn park(leased: Leased, envelope: &Envelope, job: &Job, records: Vec<AuditRecord>) -> Finish {
     let mut envelope = envelope.clone();
     envelope.job = job.to_value();
-    envelope.reserved_at = None;
-    envelope.reserved_gen = None;
     let account = job.account.clone();
     Finish::Park(ParkJob {
         shard: leased.shard,
@@ -431,14 +442,10 @@ fn park(leased: Leased, envelope: &Envelope, job: &Job, records: Vec<AuditRecord
     })
 }
 
-/// Hands the job back, due at its reserved rate-limit slot (of limiter generation `gen`); no attempt is spent and
-/// nothing is recorded.
-fn defer(leased: Leased, mut envelope: Envelope, wait: Duration, gen: u64) -> Finish {
-    // Only its presence is read (the job already holds a slot); the time is a label, so this worker's clock is
-    // good enough for it. The due time itself is Redis's now + `wait`.
-    envelope.reserved_at = Some(deleteq_core::now_ms() + wait.as_millis() as u64);
-    envelope.reserved_gen = Some(gen);
-    defer_until(leased, envelope, wait)
+/// Hands the job back to the front of its lane, unchanged, because its account's next rate-limit slot is `wait`
+/// away: no attempt is spent, nothing is recorded, and no slot is held meanwhile.
+fn hand_back(leased: Leased, wait: Duration) -> Finish {
+    Finish::HandBack(HandBack { shard: leased.shard, lease: leased.lease(), account: leased.account, wait })
 }
 
 /// Hands the job back unchanged (no attempt spent, nothing recorded), due `delay` from Redis's now.
@@ -477,8 +484,6 @@ fn expand(leased: Leased, mut envelope: Envelope, job: &Job, per_call: usize) ->
                 job: with_ids(job, chunk.to_vec()).to_value(),
                 expanded: 0,
                 listed: 0,
-                reserved_at: None,
-                reserved_gen: None,
                 parent: Some(deleteq_core::JobId(leased.id.clone())),
                 last_error: None,
                 last_status: None,

@@ -12,7 +12,7 @@
 use crate::inflight::InFlight;
 use apalis_core::error::BoxDynError;
 use apalis_core::task::Task;
-use deleteq_queue::{Leased, Queue, Waiter};
+use deleteq_queue::{LeaseBatch, Leased, Queue, Waiter};
 use futures_util::stream::{self, Stream};
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -75,14 +75,17 @@ impl State {
             self.leases += 1;
             let holder = format!("{}#{}", self.worker, self.leases);
             let may_quarantine = !self.inflight.holds_quarantined();
-            match self.queue.lease(self.batch, self.lease, &holder, may_quarantine).await {
-                Ok(leased) => {
+            match self.queue.lease_batch(self.batch, self.lease, &holder, may_quarantine).await {
+                Ok(LeaseBatch { jobs: leased, paced_for }) => {
                     if self.failures > 0 {
                         tracing::info!(failures = self.failures, "Redis is reachable again; leasing resumed.");
                         self.failures = 0;
                     }
                     if leased.is_empty() {
-                        if let Err(error) = self.waiter.wait(IDLE_BLOCK).await {
+                        // Nothing ready, or only jobs of accounts whose calls do not fit their rate yet: wait for a
+                        // wake token, or until the first of those fits.
+                        let block = paced_for.map_or(IDLE_BLOCK, |p| p.clamp(Duration::from_millis(1), IDLE_BLOCK));
+                        if let Err(error) = self.waiter.wait(block).await {
                             tracing::debug!(%error, "Wake wait failed.");
                             tokio::time::sleep(Duration::from_millis(100)).await;
                         }

@@ -1,13 +1,14 @@
 //! The worker's side of the per-account rate limits. Slots are reserved in Redis (so a limit holds across every
 //! worker) a few at a time: each refill takes about 50 ms worth of the account's effective rate (at least one, at
 //! most 256; Redis sizes it, so a slowed-down or budget-capped account gets fewer), so a generous limit costs a
-//! Redis call per hundreds of provider calls and a tight one stays shared fairly. A slot not used within [`STALE`]
-//! of its time is dropped rather than spent late, which would burst. A 429 slows the account down for every worker
-//! and drops the local stock. The budget a provider reports on its responses is passed on to the shared limiter
-//! ([`RateGate::observe`]); slots already handed out count against it there, and when there are more than it
-//! leaves (jobs deferred to their slot hold slots seconds ahead) they are revoked: the limiter starts a new
-//! generation, stock of an older one is dropped, and a deferred job of an older one reserves again
-//! ([`RateGate::holds`]). Each wait and each 429 counts in `deleteq_rate_limited_total`.
+//! Redis call per hundreds of provider calls and a tight one stays shared fairly. No slot is reserved further
+//! ahead than the horizon (`[worker] rate_wait`): a job whose account has no slot that soon is handed back to its
+//! lane ([`Slot::Later`]), holding nothing, so a later `high` job takes the next free slot. A slot not used within
+//! [`STALE`] of its time is dropped rather than spent late, which would burst. A 429 slows the account down for
+//! every worker and drops the local stock. The budget a provider reports on its responses is passed on to the
+//! shared limiter ([`RateGate::observe`]); slots already handed out count against it there, and when there are
+//! more than it leaves they are revoked: the limiter starts a new generation and stock of an older one is
+//! dropped. Each wait and each 429 counts in `deleteq_rate_limited_total`.
 
 use crate::metrics::Metrics;
 use deleteq_core::rate::RateLimit;
@@ -34,9 +35,6 @@ const REFILL_MAX: usize = 256;
 /// binding response of a new window). One report per account is in flight at a time. At a 50/s budget and two
 /// workers that is about 4 reports per worker per second, one per six provider calls.
 const OBSERVE_EVERY: Duration = Duration::from_millis(250);
-/// How long a worker trusts the limiter generation it last heard of before asking Redis again, when a deferred job
-/// comes back: a revocation reaches a worker that only runs deferred jobs within this.
-const GENERATION_FRESH: Duration = Duration::from_millis(50);
 
 /// One account's reserved slots (their times, ms), the lock that lets one task refill while others wait, and the
 /// last budget report sent.
@@ -45,8 +43,8 @@ struct Stock {
     slots: Mutex<VecDeque<u64>>,
     refill: tokio::sync::Mutex<()>,
     reported: Mutex<Reported>,
-    /// The limiter generation last heard of, and when.
-    generation: Mutex<Option<(u64, Instant)>>,
+    /// The limiter generation last heard of.
+    generation: Mutex<Option<u64>>,
 }
 
 /// The last budget report sent for an account.
@@ -82,22 +80,17 @@ impl Stock {
         self.reported.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn generation(&self) -> MutexGuard<'_, Option<(u64, Instant)>> {
+    fn generation(&self) -> MutexGuard<'_, Option<u64>> {
         self.generation.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Records the limiter's generation; slots of an older one are revoked and dropped.
     fn heard(&self, gen: u64) {
         let mut known = self.generation();
-        if known.is_some_and(|(old, _)| old != gen) {
+        if known.is_some_and(|old| old != gen) {
             self.slots().clear();
         }
-        *known = Some((gen, Instant::now()));
-    }
-
-    /// The generation last heard of (0 before any).
-    fn gen(&self) -> u64 {
-        self.generation().map_or(0, |(gen, _)| gen)
+        *known = Some(gen);
     }
 
     /// The next usable slot's wait, dropping stale ones.
@@ -112,17 +105,28 @@ impl Stock {
     }
 }
 
+/// A call's turn, as the account's limiter gives it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Slot {
+    /// Its slot comes after this wait (within the horizon).
+    After(Duration),
+    /// The account has no slot within the horizon: the first free one is this far away. Nothing was reserved.
+    Later(Duration),
+}
+
 /// Hands out call slots; cheap to clone.
 #[derive(Clone)]
 pub(crate) struct RateGate {
     queue: Queue,
     stocks: Arc<Mutex<HashMap<String, Arc<Stock>>>>,
     metrics: Metrics,
+    /// No slot is reserved further ahead than this.
+    horizon: Duration,
 }
 
 impl RateGate {
-    pub(crate) fn new(queue: Queue, metrics: Metrics) -> RateGate {
-        RateGate { queue, stocks: Arc::default(), metrics }
+    pub(crate) fn new(queue: Queue, metrics: Metrics, horizon: Duration) -> RateGate {
+        RateGate { queue, stocks: Arc::default(), metrics, horizon }
     }
 
     fn stock(&self, account: &str) -> Arc<Stock> {
@@ -130,54 +134,37 @@ impl RateGate {
         stocks.entry(account.to_string()).or_default().clone()
     }
 
-    /// How long this call must wait for its slot. If Redis cannot be asked, the call goes at once: the limit is a
-    /// courtesy to the provider, whose 429s are handled anyway.
-    /// Returns the wait and the slot's limiter generation (for a job deferred to it).
-    pub(crate) async fn slot(&self, account: &str, limit: RateLimit) -> (Duration, u64) {
+    /// This call's slot. If Redis cannot be asked, the call goes at once: the limit is a courtesy to the
+    /// provider, whose 429s are handled anyway.
+    pub(crate) async fn slot(&self, account: &str, limit: RateLimit) -> Slot {
         let stock = self.stock(account);
         loop {
             if let Some(wait) = stock.take(deleteq_core::now_ms()) {
                 if !wait.is_zero() {
                     self.metrics.rate_limited(account);
                 }
-                return (wait, stock.gen());
+                return Slot::After(wait);
             }
             let _refilling = stock.refill.lock().await;
             if !stock.slots().is_empty() {
                 continue;
             }
-            match self.queue.reserve_calls(account, &limit, REFILL_MAX, REFILL_SPAN).await {
+            match self.queue.reserve_calls(account, &limit, REFILL_MAX, REFILL_SPAN, self.horizon).await {
                 Ok(reservation) => {
                     stock.heard(reservation.gen);
+                    if let Some(later) = reservation.later {
+                        self.metrics.rate_limited(account);
+                        return Slot::Later(later);
+                    }
                     // The waits are from Redis's now; this clock only places them (a round trip late, never early).
                     let now = deleteq_core::now_ms();
                     stock.slots().extend(reservation.waits.iter().map(|w| now + w.as_millis() as u64))
                 }
                 Err(error) => {
                     tracing::warn!(%error, %account, "Could not reserve rate-limit slots; calling without.");
-                    return (Duration::ZERO, stock.gen());
+                    return Slot::After(Duration::ZERO);
                 }
             }
-        }
-    }
-
-    /// Whether a deferred job's slot of generation `gen` still stands: it does unless the limiter has revoked that
-    /// generation since. `None` (an envelope from before generations) stands. Asks Redis only when this worker has
-    /// not heard of the account's generation within [`GENERATION_FRESH`]; if Redis cannot be asked, the job reserves
-    /// again (never trusted blindly).
-    pub(crate) async fn holds(&self, account: &str, gen: Option<u64>) -> bool {
-        let Some(gen) = gen else { return true };
-        let stock = self.stock(account);
-        let known = *stock.generation();
-        match known {
-            Some((current, at)) if at.elapsed() < GENERATION_FRESH => current == gen,
-            _ => match self.queue.rate_generation(account).await {
-                Ok(current) => {
-                    stock.heard(current);
-                    current == gen
-                }
-                Err(_) => false,
-            },
         }
     }
 

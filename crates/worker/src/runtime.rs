@@ -98,7 +98,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         providers: Providers::new(&config, concurrency).map_err(|e| WorkerError::HttpClient(e.to_string()))?,
         retry: config.retry.clone(),
         limits,
-        gate: RateGate::new(queue.clone(), metrics.clone()),
+        gate: RateGate::new(queue.clone(), metrics.clone(), config.worker.rate_wait),
         parking: Parking::new(queue.clone()),
         circuits: Circuits::new(queue.clone(), CircuitPolicy::from_config(&config.circuit)),
         rate_wait: config.worker.rate_wait,
@@ -163,6 +163,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         expanded = stats.expanded,
         stale = stats.stale,
         given_up = stats.given_up,
+        handed_back = stats.handed_back,
         released,
         "Worker stopped."
     );

@@ -7,6 +7,7 @@
 mod account;
 mod api;
 mod env;
+mod lanes;
 mod schedule;
 mod secret;
 
@@ -14,6 +15,7 @@ pub use account::{
     quickblox_max_batch, Account, AccountKind, ProviderKind, QuickBloxAuth, MAX_REQUEST_URL, QUICKBLOX_ID_LEN,
 };
 pub use api::{parse_size, ApiConfig};
+pub use lanes::LanesConfig;
 pub use schedule::{Schedule, ScheduleError};
 pub use secret::{RedisUrl, Secret};
 
@@ -55,6 +57,8 @@ pub struct Config {
     pub dlq: DlqConfig,
     /// Submitted campaigns.
     pub campaigns: CampaignsConfig,
+    /// How an account's calls are shared between its lanes.
+    pub lanes: LanesConfig,
     /// Enqueueing.
     pub producer: ProducerConfig,
     /// Named provider accounts.
@@ -85,6 +89,8 @@ struct RawConfig {
     dlq: DlqConfig,
     #[serde(default)]
     campaigns: CampaignsConfig,
+    #[serde(default)]
+    lanes: LanesConfig,
     #[serde(default)]
     producer: ProducerConfig,
     #[serde(default)]
@@ -349,6 +355,7 @@ impl Config {
             audit: raw.audit,
             dlq: raw.dlq,
             campaigns: raw.campaigns,
+            lanes: raw.lanes,
             producer: raw.producer,
             accounts,
             schedules: raw.schedules,
@@ -385,6 +392,7 @@ impl Config {
                 self.campaigns.retention.as_millis()
             ));
         }
+        self.lanes.check().map_err(ConfigError::Invalid)?;
         if self.redis.wait_replicas > 16 {
             return invalid(format!("redis.wait_replicas = {}: must be between 0 and 16", self.redis.wait_replicas));
         }
