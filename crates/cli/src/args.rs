@@ -1,6 +1,7 @@
 //! The command-line grammar of DESIGN §4.
 
 use clap::{Args, Parser, Subcommand};
+use deleteq_core::Priority;
 use std::path::PathBuf;
 
 /// deleteq: an asynchronous deletion job queue for chat platforms.
@@ -68,6 +69,9 @@ pub(crate) enum CampaignCommand {
         /// A name for reports (default: the file name).
         #[arg(long)]
         name: Option<String>,
+        /// The priority of lines without their own `priority`: high, normal or low (default: low).
+        #[arg(long, value_name = "PRIORITY", value_parser = parse_priority)]
+        priority: Option<Priority>,
         /// Print the campaign as one JSON object.
         #[arg(long)]
         json: bool,
@@ -196,6 +200,10 @@ pub(crate) struct EmulatorArgs {
     /// rate-limit headers and its 429 once spent); repeatable.
     #[arg(long, value_name = "PROVIDER=N", value_parser = parse_plan)]
     pub(crate) plan: Vec<(String, u32)>,
+}
+
+fn parse_priority(text: &str) -> Result<Priority, String> {
+    text.parse::<Priority>().map_err(|e| e.to_string())
 }
 
 fn parse_plan(text: &str) -> Result<(String, u32), String> {

@@ -1,5 +1,6 @@
 //! The JSON v1 job of DESIGN §2, parsed field by field so that every error names the field it is about.
 
+use crate::priority::Priority;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
@@ -41,6 +42,8 @@ pub struct Job {
     pub reason: Option<String>,
     /// Copied into the audit record.
     pub requested_by: Option<String>,
+    /// The lane it waits in: `high`, `normal` (the default) or `low`.
+    pub priority: Priority,
 }
 
 /// A job that cannot be accepted, naming the field at fault.
@@ -75,6 +78,7 @@ const FIELDS: &[&str] = &[
     "campaign",
     "reason",
     "requested_by",
+    "priority",
 ];
 
 impl Job {
@@ -86,8 +90,21 @@ impl Job {
         Job::from_value(value)
     }
 
-    /// Parses an already-decoded JSON value.
+    /// Parses an already-decoded JSON value. A job without `priority` is `normal`.
     pub fn from_value(value: Value) -> Result<Job, JobError> {
+        Job::from_value_or_priority(value, Priority::default())
+    }
+
+    /// [`Job::from_json`] with the priority a job without its own `priority` gets (a campaign's jobs are `low`
+    /// unless they say otherwise). A `priority` the job sets, even `normal`, is kept.
+    pub fn from_json_or_priority(text: &str, default: Priority) -> Result<Job, JobError> {
+        let value: Value =
+            serde_json::from_str(text).map_err(|e| JobError::new("job", format!("not valid JSON: {e}")))?;
+        Job::from_value_or_priority(value, default)
+    }
+
+    /// [`Job::from_value`] with the priority a job without its own `priority` gets.
+    pub fn from_value_or_priority(value: Value, default: Priority) -> Result<Job, JobError> {
         let Value::Object(map) = value else {
             return Err(JobError::new("job", "must be a JSON object"));
         };
@@ -133,6 +150,7 @@ impl Job {
             campaign: string(&map, "campaign")?,
             reason: string(&map, "reason")?,
             requested_by: string(&map, "requested_by")?,
+            priority: priority(&map, "priority")?.unwrap_or(default),
         })
     }
 
@@ -166,6 +184,10 @@ impl Job {
         }
         if self.permanent {
             map.insert("permanent".into(), true.into());
+        }
+        // Only when it is not the default, so a normal job's stored form is what it was before lanes.
+        if self.priority != Priority::default() {
+            map.insert("priority".into(), self.priority.as_str().into());
         }
         for (name, value) in [("run_at", &self.run_at), ("not_after", &self.not_after), ("sent_at", &self.sent_at)] {
             if let Some(t) = value {
@@ -216,6 +238,16 @@ fn boolean(map: &Map<String, Value>, field: &str) -> Result<Option<bool>, JobErr
         None | Some(Value::Null) => Ok(None),
         Some(Value::Bool(b)) => Ok(Some(*b)),
         Some(other) => Err(JobError::new(field, format!("must be true or false, not {}", kind(other)))),
+    }
+}
+
+fn priority(map: &Map<String, Value>, field: &str) -> Result<Option<Priority>, JobError> {
+    match map.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => s.parse::<Priority>().map(Some).map_err(|e| JobError::new(field, e.to_string())),
+        Some(other) => {
+            Err(JobError::new(field, format!("must be \"high\", \"normal\" or \"low\", not {}", kind(other))))
+        }
     }
 }
 
@@ -275,5 +307,45 @@ mod tests {
         assert_eq!(err(r#"{"account": "a", "message": "1", "permanent": "yes"}"#).field, "permanent");
         assert_eq!(err(r#"[1]"#).field, "job");
         assert_eq!(err(r#"{"account": "a", "#).field, "job");
+    }
+
+    #[test]
+    fn priority_is_read_checked_and_written_only_when_not_normal() {
+        let job = |p: &str| Job::from_json(&format!(r#"{{"account": "a", "message": "1"{p}}}"#));
+        assert_eq!(job("").expect("none").priority, Priority::Normal);
+        assert_eq!(job(r#", "priority": null"#).expect("null").priority, Priority::Normal);
+        for p in Priority::ALL {
+            let parsed = job(&format!(r#", "priority": "{p}""#)).expect("valid");
+            assert_eq!(parsed.priority, p);
+            let value = parsed.to_value();
+            let written = value.get("priority").and_then(Value::as_str);
+            assert_eq!(written, (p != Priority::Normal).then_some(p.as_str()), "{p}");
+            assert_eq!(Job::from_value(value).expect("round trip"), parsed);
+        }
+        let unknown = err(r#"{"account": "a", "message": "1", "priority": "urgent"}"#);
+        assert_eq!(unknown.field, "priority");
+        assert!(unknown.message.contains("\"urgent\"") && unknown.message.contains("\"low\""), "{unknown}");
+        assert_eq!(err(r#"{"account": "a", "message": "1", "priority": "High"}"#).field, "priority");
+        let wrong = err(r#"{"account": "a", "message": "1", "priority": 1}"#);
+        assert_eq!(
+            (wrong.field.as_str(), wrong.message.as_str()),
+            ("priority", r#"must be "high", "normal" or "low", not a number"#)
+        );
+    }
+
+    #[test]
+    fn a_default_priority_applies_only_to_jobs_without_their_own() {
+        let low = Priority::Low;
+        let none = Job::from_json_or_priority(r#"{"account": "a", "message": "1"}"#, low).expect("none");
+        assert_eq!(none.priority, Priority::Low);
+        let normal = r#"{"account": "a", "message": "1", "priority": "normal"}"#;
+        assert_eq!(Job::from_json_or_priority(normal, low).expect("normal").priority, Priority::Normal);
+        let high = r#"{"account": "a", "message": "1", "priority": "high"}"#;
+        assert_eq!(Job::from_json_or_priority(high, low).expect("high").priority, Priority::High);
+        let bad = r#"{"account": "a", "message": "1", "priority": "urgent"}"#;
+        assert_eq!(Job::from_json_or_priority(bad, low).expect_err("bad").field, "priority");
+        // What is stored reads back as it was chosen, whatever the reader's default.
+        let stored = none.to_value();
+        assert_eq!(Job::from_value(stored).expect("stored").priority, Priority::Low);
     }
 }

@@ -3,10 +3,14 @@
 
 use crate::{new_campaign_job, Producer, ProducerError};
 use deleteq_core::validate::validate;
-use deleteq_core::{Job, JobError, JobId, Target};
+use deleteq_core::{Job, JobError, JobId, Priority, Target};
 use deleteq_queue::campaign::CampaignInfo;
 use deleteq_queue::NewJob;
 use futures_util::stream::{self, TryStreamExt};
+
+/// The priority of a campaign's jobs that do not set their own, unless the submitter chooses another: campaigns
+/// are bulk work and wait behind an app's unsend (DESIGN §2, §6 lanes).
+pub const CAMPAIGN_PRIORITY: Priority = Priority::Low;
 
 /// Jobs per enqueue script call.
 const CHUNK: usize = 1000;
@@ -74,12 +78,14 @@ impl Producer {
 
     /// Submits a checked campaign text (see [`Producer::check_campaign`]) under `name`: every job gets the
     /// campaign's id as its `campaign`. `progress` is told how many jobs are stored so far. A job whose
-    /// `idempotency_key` was seen before is not stored and not counted in the total.
+    /// `idempotency_key` was seen before is not stored and not counted in the total. A line without its own
+    /// `priority` gets `priority` (usually [`CAMPAIGN_PRIORITY`]); a line that sets one, even `normal`, keeps it.
     pub async fn submit_campaign(
         &self,
         name: &str,
         text: &str,
         size: CampaignSize,
+        priority: Priority,
         progress: impl Fn(u64),
     ) -> Result<CampaignInfo, ProducerError> {
         let id = JobId::new().0;
@@ -98,7 +104,7 @@ impl Producer {
         let chunks = std::iter::from_fn(|| {
             let (mut jobs, mut sizes): (Vec<NewJob>, Vec<u64>) = (Vec::with_capacity(CHUNK), Vec::with_capacity(CHUNK));
             for (line, json) in lines.by_ref() {
-                let mut job = match Job::from_json(json) {
+                let mut job = match Job::from_json_or_priority(json, priority) {
                     Ok(job) => job,
                     Err(error) => return Some(Err(ProducerError::Invalid { index: line - 1, error })),
                 };

@@ -5,7 +5,7 @@ mod campaign;
 mod dlq;
 mod settle;
 
-pub use campaign::{CampaignSize, LineError};
+pub use campaign::{CampaignSize, LineError, CAMPAIGN_PRIORITY};
 
 use deleteq_core::validate::validate;
 use deleteq_core::{Config, Envelope, Job, JobError, JobId};
@@ -64,7 +64,7 @@ fn stored_job(job: &Job, campaign: Option<&str>) -> NewJob {
         idempotency_key: job.idempotency_key.clone(),
         account: job.account.clone(),
         campaign: campaign.map(str::to_string),
-        priority: deleteq_core::Priority::default(),
+        priority: job.priority,
     }
 }
 

@@ -99,4 +99,22 @@ mod tests {
         }
         assert_eq!(operations, 9, "{:?}", paths.keys().collect::<Vec<_>>());
     }
+
+    #[test]
+    fn a_job_and_a_campaign_submission_name_their_priority() {
+        let doc: Value = serde_json::from_str(&super::document()).expect("the document is JSON");
+        let job = &doc["components"]["schemas"]["JobInput"];
+        let lanes = serde_json::json!(["high", "normal", "low"]);
+        let priority = &job["properties"]["priority"];
+        assert_eq!(
+            (&priority["type"], &priority["enum"], &priority["default"]),
+            (&"string".into(), &lanes, &"normal".into())
+        );
+        let required = job["required"].as_array().expect("required");
+        assert!(!required.contains(&"priority".into()), "{required:?}");
+        let params = doc["paths"]["/v1/campaigns"]["post"]["parameters"].as_array().expect("parameters");
+        let query = params.iter().find(|p| p["name"] == "priority").expect("a priority parameter");
+        assert_eq!((&query["in"], &query["required"]), (&"query".into(), &false.into()));
+        assert_eq!((&query["schema"]["enum"], &query["schema"]["default"]), (&lanes, &"low".into()));
+    }
 }

@@ -2,8 +2,8 @@
 
 use crate::args::CampaignCommand;
 use crate::exit::Failure;
-use deleteq_core::Config;
-use deleteq_producer::{Producer, ProducerError};
+use deleteq_core::{Config, Priority};
+use deleteq_producer::{Producer, ProducerError, CAMPAIGN_PRIORITY};
 use deleteq_queue::campaign::CampaignState;
 use deleteq_queue::Queue;
 use deleteq_server::report::{campaign_json, campaign_label as label, submitted_json};
@@ -18,7 +18,9 @@ const MAX_ERRORS: usize = 100;
 
 pub(crate) async fn run(config: Config, cmd: CampaignCommand) -> Result<(), Failure> {
     match cmd {
-        CampaignCommand::Submit { file, name, json } => submit(config, &file, name, json).await,
+        CampaignCommand::Submit { file, name, priority, json } => {
+            submit(config, &file, name, priority.unwrap_or(CAMPAIGN_PRIORITY), json).await
+        }
         CampaignCommand::Status { id, json, watch } => {
             let queue = super::connect(&config).await?;
             if watch {
@@ -58,7 +60,13 @@ pub(crate) async fn run(config: Config, cmd: CampaignCommand) -> Result<(), Fail
     }
 }
 
-async fn submit(config: Config, file: &Path, name: Option<String>, json: bool) -> Result<(), Failure> {
+async fn submit(
+    config: Config,
+    file: &Path,
+    name: Option<String>,
+    priority: Priority,
+    json: bool,
+) -> Result<(), Failure> {
     let (text, label) = if file.as_os_str() == "-" {
         let mut text = String::new();
         std::io::stdin().read_to_string(&mut text).map_err(|e| Failure::Invalid(format!("stdin: {e}")))?;
@@ -89,11 +97,12 @@ async fn submit(config: Config, file: &Path, name: Option<String>, json: bool) -
     } else {
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
-    let info = producer.submit_campaign(&name, &text, size, |done| bar.set_position(done)).await.map_err(|e| {
-        Failure::Runtime(format!(
-            "{e}; the campaign is incomplete (see `campaign list`): submit the file again as a new campaign"
-        ))
-    })?;
+    let info =
+        producer.submit_campaign(&name, &text, size, priority, |done| bar.set_position(done)).await.map_err(|e| {
+            Failure::Runtime(format!(
+                "{e}; the campaign is incomplete (see `campaign list`): submit the file again as a new campaign"
+            ))
+        })?;
     bar.finish_and_clear();
     if json {
         println!("{}", submitted_json(&info));

@@ -130,6 +130,16 @@ fn an_invalid_schedule_job_is_rejected() {
 }
 
 #[test]
+fn a_schedule_template_may_choose_its_lane() {
+    let high = FULL.replace("purge = true }", "purge = true, priority = \"high\" }");
+    let parsed = parse(&high).expect("valid template").parse_schedules().expect("parsed");
+    let job = parsed[0].job_for(chrono::Utc::now()).expect("job");
+    assert_eq!(job.priority, crate::Priority::High);
+    let plain = parse(FULL).expect("valid").parse_schedules().expect("parsed");
+    assert_eq!(plain[0].job_for(chrono::Utc::now()).expect("job").priority, crate::Priority::Normal);
+}
+
+#[test]
 fn schedules_are_checked_at_load() {
     let with = |extra: &str| FULL.replace("cron = \"0 3 * * *\"", &format!("cron = \"0 3 * * *\"\n{extra}"));
     let config = parse(&with("timezone = \"Europe/Berlin\"\ncatch_up = \"2m\"")).expect("valid schedule");
@@ -148,6 +158,15 @@ fn schedules_are_checked_at_load() {
         (FULL.replace("purge = true }", "message = \"_all\" }"), "job field \"message\": "),
         (FULL.replace("purge = true }", "message = \"..\" }"), "job field \"message\": "),
         (FULL.replace("conversation = \"test-room-123\"", "conversation = \".\""), "job field \"conversation\": "),
+        // A lane is one of three, spelled exactly, and a string.
+        (
+            FULL.replace("purge = true }", "purge = true, priority = \"urgent\" }"),
+            "schedules \"nightly-test-room-reset\": job field \"priority\": \"urgent\" is not a priority",
+        ),
+        (
+            FULL.replace("purge = true }", "purge = true, priority = 1 }"),
+            "schedules \"nightly-test-room-reset\": job field \"priority\": must be ",
+        ),
         (format!("{FULL}\n[[schedules]]\nname = \"nightly-test-room-reset\"\ncron = \"0 4 * * *\"\njob = {{ account = \"nop\", message = \"1\" }}\n"), "name: appears twice"),
     ];
     for (text, expected) in cases {

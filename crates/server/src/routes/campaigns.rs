@@ -4,11 +4,14 @@
 use super::AppState;
 use crate::error::{read_body, ApiError, ErrorBody};
 use crate::report::{self, CampaignReport, CampaignSubmitted};
+use crate::routes::jobs::priority_schema;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
+use deleteq_core::Priority;
+use deleteq_producer::CAMPAIGN_PRIORITY;
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
@@ -19,6 +22,16 @@ use utoipa::{IntoParams, ToSchema};
 pub(crate) struct SubmitQuery {
     /// A name for reports; default `http <time of submission>`.
     name: Option<String>,
+    /// The priority of lines without their own `priority`; default `low`. Its schema says the same.
+    #[param(schema_with = campaign_priority_schema)]
+    priority: Option<String>,
+}
+
+fn campaign_priority_schema() -> utoipa::openapi::schema::Object {
+    priority_schema(
+        CAMPAIGN_PRIORITY,
+        "The priority of lines without their own `priority` (a line's own `priority`, even `normal`, is kept).",
+    )
 }
 
 /// Jobs, one JSON object per line (JSON lines); blank lines are skipped.
@@ -31,9 +44,9 @@ pub(crate) struct CampaignBody(String);
 ///
 /// Every line is checked first; if any is invalid nothing is stored and the answer names the first one: `index`
 /// is its 0-based position among all lines of the body, blank lines included (its line number minus one), and
-/// `field` the field at fault. Each job gets the campaign's id as its `campaign`. A job whose `idempotency_key`
-/// was seen before is not stored and not counted in `total`. A submission, once started, is carried to its end
-/// even if the client goes away.
+/// `field` the field at fault. Each job gets the campaign's id as its `campaign`, and the query's `priority`
+/// (default `low`) unless the line sets its own. A job whose `idempotency_key` was seen before is not stored and not
+/// counted in `total`. A submission, once started, is carried to its end even if the client goes away.
 #[utoipa::path(post, path = "/v1/campaigns", tag = "campaigns", params(SubmitQuery),
     request_body(content(
         (CampaignBody = "application/x-ndjson"),
@@ -41,7 +54,7 @@ pub(crate) struct CampaignBody(String);
     )),
     responses(
         (status = 201, description = "The campaign was stored.", body = CampaignSubmitted),
-        (status = 400, description = "A line or the body is invalid; nothing was stored.", body = ErrorBody),
+        (status = 400, description = "A line, the body or a query parameter is invalid; nothing was stored.", body = ErrorBody),
         (status = 401, description = "No valid bearer token.", body = ErrorBody),
         (status = 413, description = "The body is over `[api] max_body`.", body = ErrorBody),
         (status = 503, description = "Redis failed (the campaign may be left `submitting`: cancel it), or the \
@@ -53,6 +66,10 @@ pub(crate) async fn submit(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let Query(query) = query?;
+    let priority = match query.priority.as_deref() {
+        None => CAMPAIGN_PRIORITY,
+        Some(text) => text.parse::<Priority>().map_err(|e| ApiError::BadParameter(format!("priority: {e}")))?,
+    };
     let body = read_body(body, state.max_body())?;
     let text = String::from_utf8(body.to_vec()).map_err(|_| ApiError::invalid_body("is not UTF-8 text"))?;
     let size = state.producer().check_campaign(&text, 1).map_err(|errors| match errors.into_iter().next() {
@@ -68,7 +85,7 @@ pub(crate) async fn submit(
         .unwrap_or_else(|| format!("http {}", chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)));
     // Its own task: a client that disconnects, or the request timeout, must not cut a submission in half.
     let producer = state.producer().clone();
-    let stored = tokio::spawn(async move { producer.submit_campaign(&name, &text, size, |_| {}).await });
+    let stored = tokio::spawn(async move { producer.submit_campaign(&name, &text, size, priority, |_| {}).await });
     let info = stored.await.map_err(|_| ApiError::Internal)??;
     Ok((StatusCode::CREATED, Json(report::submitted_json(&info))))
 }

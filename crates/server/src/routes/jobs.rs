@@ -9,9 +9,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use deleteq_core::validate::validate;
-use deleteq_core::Job;
+use deleteq_core::{Job, Priority};
 use serde::Serialize;
 use serde_json::Value;
+use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
 use utoipa::ToSchema;
 
 /// A job, JSON v1 (DESIGN §2). `account` names a configured account; exactly one of `message`, `messages` or
@@ -52,6 +53,28 @@ pub(crate) struct JobInput {
     reason: Option<String>,
     /// Copied into the audit records.
     requested_by: Option<String>,
+    /// The lane it waits in: per account a ready `high` job is called before any `normal` one, a `normal` before
+    /// any `low` one, and no lane starves.
+    #[schema(schema_with = job_priority_schema)]
+    priority: Option<String>,
+}
+
+/// The schema of a priority (DESIGN §2, §6 lanes): one of [`Priority::ALL`]'s names, defaulting to `default`.
+pub(crate) fn priority_schema(default: Priority, description: &str) -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(Priority::ALL.map(Priority::as_str)))
+        .default(Some(default.as_str().into()))
+        .description(Some(description))
+        .build()
+}
+
+fn job_priority_schema() -> Object {
+    priority_schema(
+        Priority::default(),
+        "The lane it waits in: per account a ready `high` job is called before any `normal` one, a `normal` \
+         before any `low` one, and no lane starves.",
+    )
 }
 
 /// One job, or an array of jobs enqueued all or nothing.
