@@ -92,11 +92,12 @@ fn a_deletion_is_carried_out_and_audited_once() {
     );
 
     // Completed jobs leave nothing behind but their audit records (and at most the idle-wake token), and keys that
-    // expire on their own: the account's rate limiter, the enqueue's batch marker (kept two minutes, so a
-    // retried enqueue whose reply was lost stores nothing twice).
+    // expire on their own: the account's rate limiter and the shard's pace for it, the enqueue's batch marker (kept
+    // two minutes, so a retried enqueue whose reply was lost stores nothing twice).
     let keys: Vec<String> = inspect::query(&redis.url(), redis::cmd("KEYS").arg("*"));
     for key in &keys {
-        if key.starts_with("{deleteq:acct:") || key.starts_with("{deleteq}:enqueued:") {
+        if key.starts_with("{deleteq:acct:") || key.starts_with("{deleteq}:enqueued:") || key == "{deleteq}:ready:pace"
+        {
             let ttl: i64 = inspect::query(&redis.url(), redis::cmd("PTTL").arg(key));
             assert!(ttl > 0, "{key} must expire");
         } else {

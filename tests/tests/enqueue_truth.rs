@@ -26,7 +26,7 @@ async fn a_lost_enqueue_reply_is_settled_without_duplicates_or_loss() {
     let url = redis.url();
     let stored = move || -> (usize, usize) {
         let jobs: usize = query(&url, redis::cmd("HLEN").arg("{deleteq}:jobs"));
-        let ready: usize = query(&url, redis::cmd("LLEN").arg("{deleteq}:ready"));
+        let ready: usize = query(&url, redis::cmd("HGET").arg("{deleteq}:ready:depth").arg("normal:nop"));
         (jobs, ready)
     };
 

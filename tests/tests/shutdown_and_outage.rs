@@ -76,7 +76,7 @@ fn calls_outlasting_the_grace_period_are_abandoned_and_their_jobs_handed_back() 
     assert!(asked.elapsed() < Duration::from_secs(5), "took {:?}, calls take 8 s", asked.elapsed());
     let unfinished: usize = query(&redis.url(), redis::cmd("HLEN").arg("{deleteq}:jobs"));
     let leased: usize = query(&redis.url(), redis::cmd("ZCARD").arg("{deleteq}:leased"));
-    let ready: usize = query(&redis.url(), redis::cmd("LLEN").arg("{deleteq}:ready"));
+    let ready: usize = query(&redis.url(), redis::cmd("HGET").arg("{deleteq}:ready:depth").arg("normal:cc"));
     assert_eq!((unfinished, leased, ready), (20, 0, 20), "every job handed back, ready to run at once");
     assert!(terminal(&redis.url()).is_empty());
 }

@@ -141,6 +141,7 @@ for _ = 1, 3 do
     local k = math.min(part, want - #taken)
     local step = spacing[account]
     local pace = paced_leased[account]
+    local capped = false
     if step then
       if not pace then
         pace = {next_free = math.max(tonumber(redis.call('HGET', pace_key, account)) or now, now), step = step, n = 0,
@@ -156,6 +157,7 @@ for _ = 1, 3 do
         local open = math.max(1, math.ceil(next_free + room * step - reach))
         if not wait_hint or open < wait_hint then wait_hint = open end
       end
+      capped = room < k
       k = math.min(k, room)
     end
     local more
@@ -171,7 +173,8 @@ for _ = 1, 3 do
     if not more then
       -- Nothing of it is ready any more: out of the turn (it was moved to the tail just now).
       redis.call('LREM', accounts_key, -1, account)
-    elseif not step then
+    elseif not capped then
+      -- It has more that another worker may take now (a paced account only while its calls fit).
       more_ready = true
     end
   end
@@ -216,11 +219,13 @@ for n, item in ipairs(taken) do
       redis.call('HSET', KEYS[8], id, ARGV[3])
       tally(counts, 'leased:' .. account, 1)
       leased = leased + 1
-      if paced_leased[account] then paced_leased[account].n = paced_leased[account].n + 1 end
+      local cancelled = any_cancelled and campaign ~= '' and redis.call('SISMEMBER', KEYS[7], campaign) == 1
+      -- A cancelled job ends without a call: it takes no room in its account's pace.
+      if paced_leased[account] and not cancelled then paced_leased[account].n = paced_leased[account].n + 1 end
       out[#out + 1] = id
       out[#out + 1] = value
       out[#out + 1] = reclaims or '0'
-      out[#out + 1] = (any_cancelled and campaign ~= '' and redis.call('SISMEMBER', KEYS[7], campaign) == 1) and '1' or '0'
+      out[#out + 1] = cancelled and '1' or '0'
       if reclaims then
         give_back(n + 1)
         break
@@ -233,7 +238,10 @@ ready_flush(back)
 apply_tally(KEYS[5], counts)
 -- The shard's pace moves on by the calls handed out.
 for account, pace in pairs(paced_leased) do
-  if pace.n > 0 then redis.call('HSET', pace_key, account, pace.next_free + pace.n * pace.step) end
+  if pace.n > 0 then
+    redis.call('HSET', pace_key, account, pace.next_free + pace.n * pace.step)
+    redis.call('PEXPIRE', pace_key, PACE_KEPT)
+  end
 end
 -- More work is waiting now: pass the token on so another idle worker wakes too.
 if more_ready or redis.call('LLEN', KEYS[1]) > 0 then

@@ -30,7 +30,10 @@ end
 ready_flush(ready)
 if ARGV[3] ~= '' then
   local pace, at = ARGV[2] .. ':pace', now_ms() + tonumber(ARGV[4])
-  if (tonumber(redis.call('HGET', pace, ARGV[3])) or 0) < at then redis.call('HSET', pace, ARGV[3], at) end
+  if (tonumber(redis.call('HGET', pace, ARGV[3])) or 0) < at then
+    redis.call('HSET', pace, ARGV[3], at)
+    redis.call('PEXPIRE', pace, PACE_KEPT)
+  end
 end
 if n > 0 then
   wake(KEYS[3])

@@ -74,6 +74,10 @@ end
 -- cannot collide.
 local LANES = {'high', 'normal', 'low'}
 
+-- How long a shard's pace (R..':pace') outlives its last write (ms): a pace only matters up to a horizon ahead,
+-- so an idle queue keeps no pace key.
+local PACE_KEPT = 60000
+
 local function lane_key(R, lane, account)
   return R .. ':' .. lane .. ':' .. account
 end

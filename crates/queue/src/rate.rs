@@ -21,7 +21,7 @@ pub const LATE_ARRIVAL: Duration = Duration::from_millis(250);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reservation {
     /// The limiter generation: a provider budget that cannot cover the slots already out revokes them by
-    /// starting a new one, and a job deferred to a slot of an older generation must reserve again.
+    /// starting a new one, and a worker drops the slots of an older generation it holds.
     pub gen: u64,
     /// How long each slot must wait, in order.
     pub waits: Vec<Duration>,

@@ -105,7 +105,7 @@ impl Metrics {
         let rate_limited = Family::<AccountLabel, Counter>::default();
         registry.register(
             "deleteq_rate_limited",
-            "Times a call waited or was deferred for its account's rate limit, or got a 429",
+            "Times a call waited or was handed back to its lane for its account's rate limit, or got a 429",
             rate_limited.clone(),
         );
         let accounts = accounts.into_iter().collect();
@@ -159,7 +159,7 @@ impl Metrics {
         response
     }
 
-    /// Counts one rate-limit wait, deferral or 429 of `account`.
+    /// Counts one rate-limit wait, hand-back or 429 of `account`.
     pub(crate) fn rate_limited(&self, account: &str) {
         let labels = AccountLabel { account: self.account(account).to_string() };
         self.0.rate_limited.get_or_create(&labels).inc();

@@ -180,8 +180,9 @@ pub struct WorkerConfig {
     /// On SIGTERM, how long in-flight calls may take before the rest return to the queue.
     #[serde(with = "serde_duration")]
     pub shutdown_grace: Duration,
-    /// A rate-limit wait up to this long is slept in the call slot; a longer one hands the job back to the queue,
-    /// due at its reserved slot, so the slot serves other accounts meanwhile.
+    /// The rate horizon: a rate-limit wait up to this long is slept in the call slot, and a paced account's jobs
+    /// are leased at most this far ahead of its rate; a job whose slot would be later goes back to the front of
+    /// its lane holding nothing (DESIGN §6: no job holds a slot more than about a second ahead).
     #[serde(with = "serde_duration")]
     pub rate_wait: Duration,
     /// A job whose worker died holding it this many times (its lease expired and it was reclaimed) ends `dead`
