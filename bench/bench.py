@@ -9,6 +9,8 @@ Scenarios (N jobs each, default 100,000):
   pickup     an idle worker: enqueue one job at a time, enqueue -> outcome latency
   quickblox  one bulk job of N QuickBlox ids through the emulator: provider calls made (ceil(N / 50) when nothing
              fails) and messages/s
+  lanes      unsends behind a 100,000-message campaign on one account (1,000/s): their latency p50/p99, another
+             account's, and a second campaign's share of the account's calls (bench.py --only-lanes)
   expansion  one bulk job of N ids on a one-id-per-call account (N children, N / 1000 expansion steps): the bytes
              Redis read and wrote while it was expanded and drained (INFO stats total_net_input_bytes and
              total_net_output_bytes, before and after), per id: linear in N when each step moves only its own ids
@@ -268,6 +270,74 @@ def sharded_drain(env, n, conc, shards, cluster):
             "redis": "3-master cluster" if cluster else "one redis-server", "jobs_per_s": round(n / dt)}
 
 
+def audit_records(env, cfg):
+    """Every audit record, with its time as ms since the epoch (`at_ms`)."""
+    out = []
+    for line in env.run(cfg, "audit", "export").splitlines():
+        r = json.loads(line)
+        at = time.mktime(time.strptime(r["at"][:19], "%Y-%m-%dT%H:%M:%S")) - time.timezone
+        r["at_ms"] = at * 1000 + int(r["at"][20:23])
+        out.append(r)
+    return out
+
+
+def lanes(env, campaign_n, rate):
+    """Unsends behind a campaign on the same account (DESIGN §6 lanes): a `campaign_n`-message campaign saturates an
+    account limited to `rate`/s; three seconds in, 50 `high` unsends on that account, one every 100 ms, and 50 jobs
+    of another (idle) account; then a second campaign of 10,000 on the same account. Reports the unsends' and the
+    other account's enqueue -> outcome latency, and the second campaign's share of the account's records in the 2 s
+    and 10 s after its submission (the two flows of the `low` lane share the rate round-robin)."""
+    _, url = env.redis()
+    _, emu = env.emulator()
+    path = os.path.join(env.d, f"lanes-{time.time_ns()}.toml")
+    with open(path, "w") as f:
+        f.write(f"""[redis]\nurl = "{url}"\nprefix = "deleteq"\n\n[worker]\nconcurrency = 128\n\n"""
+                f"""[accounts.cc]\nprovider = "cometchat"\nbase_url = "{emu}"\napi_key = "k"\nrate_limit = "{rate}/s"\n\n"""
+                f"""[accounts.other]\nprovider = "cometchat"\nbase_url = "{emu}"\napi_key = "k"\nrate_limit = "{rate}/s"\n""")
+    cfg = path
+
+    def submit(prefix, n):
+        jobs = os.path.join(env.d, f"campaign-{prefix}.jsonl")
+        with open(jobs, "w") as f:
+            for i in range(n):
+                f.write(json.dumps({"account": "cc", "message": f"{prefix}{i}"}) + "\n")
+        return json.loads(env.run(cfg, "campaign", "submit", jobs, "--json"))["id"]
+
+    first = submit("a", campaign_n)
+    w = subprocess.Popen([env.binary, "--config", cfg, "worker"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         env=dict(os.environ, RUST_LOG="warn"))
+    time.sleep(3)
+    second, submitted_ms = None, None
+    for i in range(50):
+        env.run(cfg, "enqueue", json.dumps({"account": "cc", "message": f"u{i}", "priority": "high"}))
+        env.run(cfg, "enqueue", json.dumps({"account": "other", "message": f"o{i}"}))
+        if i == 10:
+            second = submit("b", 10_000)
+            submitted_ms = time.time() * 1000
+        time.sleep(0.1)
+    time.sleep(max(0.0, submitted_ms / 1000 + 10.5 - time.time()))
+    records = audit_records(env, cfg)
+    for campaign in (first, second):
+        env.run(cfg, "campaign", "cancel", campaign)
+    w.terminate(); w.wait(15)
+
+    def latency(prefix):
+        return [r["at_ms"] - ulid_ms(r["job"]) for r in records
+                if r.get("message", "").startswith(prefix) and r["outcome"] != "retry_scheduled"]
+
+    def share(seconds):
+        window = [r for r in records if r["account"] == "cc" and not r.get("message", "").startswith("u")
+                  and submitted_ms <= r["at_ms"] < submitted_ms + seconds * 1000]
+        ours = sum(1 for r in window if r.get("message", "").startswith("b"))
+        return {"calls": len(window), "second_campaign": ours, "share": round(ours / len(window), 3) if window else None}
+
+    unsend, other = latency("u"), latency("o")
+    return {"scenario": "lanes", "campaign": campaign_n, "rate_per_s": rate, "unsends": len(unsend),
+            "unsend_p50_ms": pct(unsend, 50), "unsend_p99_ms": pct(unsend, 99), "unsend_max_ms": max(unsend, default=None),
+            "other_account": len(other), "other_p50_ms": pct(other, 50), "other_p99_ms": pct(other, 99),
+            "second_campaign_2s": share(2), "second_campaign_10s": share(10)}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=100_000)
@@ -277,12 +347,18 @@ def main():
     ap.add_argument("--only-campaign", action="store_true", help="run only the campaign bench")
     ap.add_argument("--only-shards", action="store_true", help="run only the shards/cluster drain bench")
     ap.add_argument("--only-expansion", action="store_true", help="run only the bulk expansion bytes bench")
+    ap.add_argument("--only-lanes", action="store_true", help="run only the lanes (unsend behind a campaign) bench")
+    ap.add_argument("--lanes-n", type=int, default=100_000, help="messages of the campaign the unsends wait behind")
+    ap.add_argument("--lanes-rate", type=int, default=1_000, help="the campaign's account's rate limit, per second")
     ap.add_argument("--bin", default=os.path.join(ROOT, "target", "release", "deleteq"))
     a = ap.parse_args()
     binary = os.path.abspath(a.bin)
     d = tempfile.mkdtemp(prefix="deleteq-bench-")
     env = Env(binary, d)
     try:
+        if a.only_lanes:
+            print(json.dumps(lanes(env, a.lanes_n, a.lanes_rate)), flush=True)
+            return 0
         if a.only_expansion:
             print(json.dumps(expansion(env, a.n, a.concurrency)), flush=True)
             return 0
@@ -335,6 +411,7 @@ def main():
                           "messages_per_s": round(a.n / dt)}), flush=True)
 
         print(json.dumps(expansion(env, a.n, a.concurrency)), flush=True)
+        print(json.dumps(lanes(env, a.lanes_n, a.lanes_rate)), flush=True)
 
         _, url = env.redis()
         cfg = env.config(url, None, 8)

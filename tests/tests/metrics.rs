@@ -111,7 +111,9 @@ rate_limit = "100000/s"
     assert_eq!(value(&text, inf), Some(5.0), "{text}");
     assert!(value(&text, r#"deleteq_rate_limited_total{account="cc"}"#).is_some_and(|n| n >= 1.0), "the 429: {text}");
     for (sample, expected) in [
-        (r#"deleteq_queue_depth{shard="0"}"#, 0.0),
+        (r#"deleteq_queue_depth{shard="0",lane="high"}"#, 0.0),
+        (r#"deleteq_queue_depth{shard="0",lane="normal"}"#, 0.0),
+        (r#"deleteq_queue_depth{shard="0",lane="low"}"#, 0.0),
         ("deleteq_scheduled", 0.0),
         ("deleteq_dead", 1.0),
         ("deleteq_jobs_in_flight", 0.0),

@@ -106,16 +106,26 @@ impl Queue {
         Ok(Depths { jobs, ready, leased, scheduled, dead, audit })
     }
 
+    /// Ids waiting in one shard's lanes, per account and lane (ids queued before lanes are not included).
+    pub async fn shard_lane_depths(&self, shard: usize) -> Result<BTreeMap<(String, deleteq_core::Priority), u64>> {
+        let k = self.shard_keys(shard);
+        let lanes: HashMap<String, i64> =
+            redis::cmd("HGETALL").arg(k.ready_depth()).query_async(&mut self.conn()).await?;
+        let mut out = BTreeMap::new();
+        for (field, n) in lanes {
+            let Some((lane, account)) = field.split_once(':') else { continue };
+            let Ok(lane) = lane.parse() else { continue };
+            *out.entry((account.to_string(), lane)).or_insert(0) += n.max(0) as u64;
+        }
+        Ok(out)
+    }
+
     /// Ids waiting per account and lane, summed over the shards (ids queued before lanes are not included).
     pub async fn lane_depths(&self) -> Result<BTreeMap<(String, deleteq_core::Priority), u64>> {
         let mut out = BTreeMap::new();
-        for (_, k) in self.all_shards() {
-            let lanes: HashMap<String, i64> =
-                redis::cmd("HGETALL").arg(k.ready_depth()).query_async(&mut self.conn()).await?;
-            for (field, n) in lanes {
-                let Some((lane, account)) = field.split_once(':') else { continue };
-                let Ok(lane) = lane.parse() else { continue };
-                *out.entry((account.to_string(), lane)).or_insert(0) += n.max(0) as u64;
+        for shard in 0..self.shard_count() {
+            for (key, n) in self.shard_lane_depths(shard).await? {
+                *out.entry(key).or_insert(0) += n;
             }
         }
         Ok(out)
@@ -189,6 +199,12 @@ impl Queue {
             }
         }
         Ok(out)
+    }
+
+    /// Redis's clock (ms since the epoch): reports measure "lately" by it, as the scripts stamp records by it.
+    pub async fn redis_time_ms(&self) -> Result<u64> {
+        let (secs, micros): (u64, u64) = redis::cmd("TIME").query_async(&mut self.conn()).await?;
+        Ok(secs * 1000 + micros / 1000)
     }
 
     /// The last `count` audit entries across the shards, oldest first.

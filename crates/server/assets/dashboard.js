@@ -206,6 +206,11 @@ function onTokenSubmit(event) {
 // ---------------------------------------------------------------------------------------------------------------
 // Status: the totals, the accounts, the shards.
 
+// "high / normal / low" of a lane-depth object.
+function lanes(l) {
+  return l ? `${fmt(l.high)} / ${fmt(l.normal)} / ${fmt(l.low)}` : "–";
+}
+
 function renderStatus(status) {
   for (const name of ["queued", "leased", "scheduled", "dead"]) $(`total-${name}`).textContent = fmt(status[name]);
   $("total-dead").classList.toggle("nonzero", status.dead > 0);
@@ -220,6 +225,7 @@ function renderStatus(status) {
         el("td", {}, el("strong", {}, name)),
         el("td", {}, a.provider),
         numCell(a.queued),
+        el("td", { class: "num", title: "ids waiting in the high / normal / low lanes" }, lanes(a.lanes)),
         numCell(a.leased),
         numCell(a.scheduled),
         numCell(a.dead),

@@ -4,8 +4,8 @@
 
 use crate::error::{ErrorBody, ErrorDetail};
 use crate::report::{
-    AccountStatus, AuditReport, CampaignPhase, CampaignReport, CampaignSubmitted, DeadLetterReport, ParkedReport,
-    ProviderBudgetReport, ScheduleReport, ShardStatus, StatusReport,
+    AccountStatus, AuditReport, CampaignPhase, CampaignReport, CampaignShare, CampaignSubmitted, DeadLetterReport,
+    LaneDepths, ParkedReport, ProviderBudgetReport, ScheduleReport, ShardStatus, StatusReport,
 };
 use crate::routes::{CampaignBody, EnqueuedIds, JobInput, JobsBody, ReplayRequest, Replayed};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -38,8 +38,8 @@ const BEARER: &str = "bearer";
         crate::routes::health::readyz,
     ),
     components(schemas(
-        JobInput, JobsBody, EnqueuedIds, CampaignBody, CampaignSubmitted, CampaignReport, CampaignPhase,
-        StatusReport, AccountStatus, ParkedReport, ProviderBudgetReport, ScheduleReport, ShardStatus, DeadLetterReport,
+        JobInput, JobsBody, EnqueuedIds, CampaignBody, CampaignSubmitted, CampaignReport, CampaignShare, CampaignPhase,
+        StatusReport, AccountStatus, LaneDepths, ParkedReport, ProviderBudgetReport, ScheduleReport, ShardStatus, DeadLetterReport,
         ReplayRequest, Replayed, AuditReport, ErrorBody, ErrorDetail, crate::routes::health::Health,
     )),
     modifiers(&BearerScheme),

@@ -13,11 +13,15 @@ mod schedules;
 mod status;
 
 pub use audit::{audit_json, audit_records, AuditReport};
-pub use campaign::{campaign_json, campaign_label, submitted_json, CampaignPhase, CampaignReport, CampaignSubmitted};
+pub use campaign::{
+    campaign_json, campaign_label, campaign_shares, campaign_status_json, submitted_json, CampaignPhase,
+    CampaignReport, CampaignShare, CampaignSubmitted, SHARE_WINDOW,
+};
 pub use dead_letters::{dead_letters, dead_letters_json, DeadLetterReport};
 pub use schedules::{schedules_at, schedules_json, ScheduleReport};
 pub use status::{
-    status_json, status_report, AccountStatus, ParkedReport, ProviderBudgetReport, ShardStatus, StatusReport,
+    status_json, status_report, AccountStatus, LaneDepths, ParkedReport, ProviderBudgetReport, ShardStatus,
+    StatusReport,
 };
 
 /// A report as JSON. Serializing these plain structs (string keys, numbers, strings) cannot fail; `Null` would

@@ -148,7 +148,16 @@ async fn queue_gauges(queue: &Queue, accounts: &[String]) -> deleteq_queue::Resu
     let mut ready_per_shard = Vec::with_capacity(queue.shard_count());
     for shard in 0..queue.shard_count() {
         let d = queue.shard_depths(shard).await?;
-        ready_per_shard.push(d.ready);
+        // Per lane, summed over the accounts; ids queued before lanes count as `normal`.
+        let mut lanes: std::collections::BTreeMap<deleteq_core::Priority, u64> =
+            deleteq_core::Priority::ALL.into_iter().map(|lane| (lane, 0)).collect();
+        let mut in_lanes = 0;
+        for ((_, lane), n) in queue.shard_lane_depths(shard).await? {
+            *lanes.entry(lane).or_insert(0) += n;
+            in_lanes += n;
+        }
+        *lanes.entry(deleteq_core::Priority::Normal).or_insert(0) += d.ready.saturating_sub(in_lanes);
+        ready_per_shard.push(lanes);
         depths += d;
     }
     let mut parked = std::collections::BTreeMap::new();

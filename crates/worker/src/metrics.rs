@@ -51,8 +51,9 @@ struct AccountLabel {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct ShardLabel {
+struct ShardLaneLabel {
     shard: String,
+    lane: &'static str,
 }
 
 /// The queue as Redis shows it at one scrape.
@@ -60,8 +61,8 @@ struct ShardLabel {
 pub(crate) struct QueueGauges {
     /// Ready list length, leased, scheduled and dead counts, summed over the shards.
     pub(crate) depths: Depths,
-    /// Each shard's ready list length, by shard index.
-    pub(crate) ready_per_shard: Vec<u64>,
+    /// Each shard's ready jobs per lane, by shard index.
+    pub(crate) ready_per_shard: Vec<BTreeMap<deleteq_core::Priority, u64>>,
     /// Every configured account, parked or not.
     pub(crate) parked: BTreeMap<String, bool>,
 }
@@ -194,11 +195,14 @@ fn queue_registry(queue: &QueueGauges) -> Registry {
         g
     };
     let mut registry = Registry::default();
-    let depth = Family::<ShardLabel, Gauge>::default();
-    for (shard, ready) in queue.ready_per_shard.iter().enumerate() {
-        depth.get_or_create(&ShardLabel { shard: shard.to_string() }).set(i64::try_from(*ready).unwrap_or(i64::MAX));
+    let depth = Family::<ShardLaneLabel, Gauge>::default();
+    for (shard, lanes) in queue.ready_per_shard.iter().enumerate() {
+        for (lane, ready) in lanes {
+            let labels = ShardLaneLabel { shard: shard.to_string(), lane: lane.as_str() };
+            depth.get_or_create(&labels).set(i64::try_from(*ready).unwrap_or(i64::MAX));
+        }
     }
-    registry.register("deleteq_queue_depth", "Jobs in the ready list, per shard", depth);
+    registry.register("deleteq_queue_depth", "Jobs ready to run, per shard and lane", depth);
     registry.register(
         "deleteq_scheduled",
         "Jobs waiting for their time (run_at or a retry)",
@@ -309,12 +313,18 @@ mod tests {
         assert!(!without.contains("deleteq_queue_depth"), "{without}");
         let gauges = QueueGauges {
             depths: Depths { ready: 7, scheduled: 2, dead: 1, ..Depths::default() },
-            ready_per_shard: vec![7],
+            ready_per_shard: vec![BTreeMap::from([
+                (deleteq_core::Priority::High, 1),
+                (deleteq_core::Priority::Normal, 0),
+                (deleteq_core::Priority::Low, 6),
+            ])],
             parked: BTreeMap::from([("cc".to_string(), true), ("of".to_string(), false)]),
         };
         let with = metrics.render(Some(&gauges));
         for line in [
-            r#"deleteq_queue_depth{shard="0"} 7"#,
+            r#"deleteq_queue_depth{shard="0",lane="high"} 1"#,
+            r#"deleteq_queue_depth{shard="0",lane="normal"} 0"#,
+            r#"deleteq_queue_depth{shard="0",lane="low"} 6"#,
             "deleteq_scheduled 2",
             "deleteq_dead 1",
             r#"deleteq_account_parked{account="cc"} 1"#,

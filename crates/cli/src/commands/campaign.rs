@@ -6,7 +6,9 @@ use deleteq_core::{Config, Priority};
 use deleteq_producer::{Producer, ProducerError, CAMPAIGN_PRIORITY};
 use deleteq_queue::campaign::CampaignState;
 use deleteq_queue::Queue;
-use deleteq_server::report::{campaign_json, campaign_label as label, submitted_json};
+use deleteq_server::report::{
+    campaign_json, campaign_label as label, campaign_shares, campaign_status_json, submitted_json, SHARE_WINDOW,
+};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
 use std::io::{IsTerminal, Read};
@@ -27,7 +29,20 @@ pub(crate) async fn run(config: Config, cmd: CampaignCommand) -> Result<(), Fail
                 return follow(&queue, &id, json).await;
             }
             let state = find(&queue, &id).await?;
-            print_state(&state, json);
+            if json {
+                println!("{}", campaign_status_json(&queue, &state).await?);
+                return Ok(());
+            }
+            print_state(&state, false);
+            for share in campaign_shares(&queue, &state.info.id).await? {
+                println!(
+                    "  {:.0}% of account {}'s calls over the last {} s ({:.1}/s)",
+                    share.share * 100.0,
+                    share.account,
+                    SHARE_WINDOW.as_secs(),
+                    share.per_s
+                );
+            }
             Ok(())
         }
         CampaignCommand::Cancel { id, json } => {

@@ -12,7 +12,11 @@ pub(crate) async fn run(config: Config, json: bool) -> Result<(), Failure> {
         println!("{value}");
         return Ok(());
     }
-    println!("queued     {}", value["queued"]);
+    let lanes = |v: &serde_json::Value| {
+        let n = |lane: &str| v[lane].as_u64().unwrap_or(0);
+        format!("{}/{}/{}", n("high"), n("normal"), n("low"))
+    };
+    println!("queued     {} (high/normal/low {})", value["queued"], lanes(&value["lanes"]));
     println!("leased     {}", value["leased"]);
     println!("scheduled  {}", value["scheduled"]);
     println!("dead       {}", value["dead"]);
@@ -23,8 +27,8 @@ pub(crate) async fn run(config: Config, json: bool) -> Result<(), Failure> {
     if !accounts.is_empty() {
         println!();
         println!(
-            "{:<16} {:<10} {:>8} {:>7} {:>9} {:>7} {:>10}  {:<40} recent outcomes",
-            "account", "provider", "queued", "leased", "scheduled", "dead", "rate/s", "state"
+            "{:<16} {:<10} {:>8} {:>17} {:>7} {:>9} {:>7} {:>10}  {:<40} recent outcomes",
+            "account", "provider", "queued", "high/normal/low", "leased", "scheduled", "dead", "rate/s", "state"
         );
     }
     for (name, a) in accounts {
@@ -37,9 +41,10 @@ pub(crate) async fn run(config: Config, json: bool) -> Result<(), Failure> {
             a["recent"].as_object().map(|m| m.iter().map(|(k, v)| format!("{k}={v}")).collect()).unwrap_or_default();
         let provider = a["provider"].as_str().unwrap_or("");
         println!(
-            "{name:<16} {provider:<10} {:>8} {:>7} {:>9} {:>7} {rate:>10}  {state:<40} {}",
+            "{name:<16} {provider:<10} {:>8} {:>17} {:>7} {:>9} {:>7} {rate:>10}  {state:<40} {}",
             // serde_json's Display ignores widths: format the numbers themselves.
             a["queued"].as_u64().unwrap_or(0),
+            lanes(&a["lanes"]),
             a["leased"].as_u64().unwrap_or(0),
             a["scheduled"].as_u64().unwrap_or(0),
             a["dead"].as_u64().unwrap_or(0),

@@ -82,6 +82,64 @@ pub struct CampaignReport {
     pub failed: u64,
     /// Messages that outlasted their retries (dead-lettered).
     pub dead: u64,
+    /// Its share of each of its accounts' calls lately (`campaign status` and `GET /v1/campaigns/{id}` only;
+    /// absent while none of its messages ran lately).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shares: Vec<CampaignShare>,
+}
+
+/// A campaign's share of one account's calls over the last [`SHARE_WINDOW`] of audit records: lanes and flows
+/// share an account's rate (DESIGN §6), and this shows how much of it the campaign gets.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct CampaignShare {
+    /// The account.
+    pub account: String,
+    /// Of the account's records in the window, the fraction that are this campaign's (0 to 1).
+    pub share: f64,
+    /// This campaign's records per second in the window.
+    pub per_s: f64,
+    /// The account's records in the window, all campaigns and jobs.
+    pub account_records: u64,
+}
+
+/// The stretch of audit records a campaign's share is measured over, ending at Redis's now.
+pub const SHARE_WINDOW: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Audit records read (the newest, across shards) to measure shares.
+const SHARE_RECORDS: usize = 20_000;
+
+/// `campaign`'s shares of its accounts' calls over the last [`SHARE_WINDOW`], from the newest audit records.
+pub async fn campaign_shares(
+    queue: &deleteq_queue::Queue,
+    campaign: &str,
+) -> Result<Vec<CampaignShare>, deleteq_queue::QueueError> {
+    let now = queue.redis_time_ms().await?;
+    let window = SHARE_WINDOW.as_millis() as u64;
+    let since = now.saturating_sub(window);
+    // Per account: (the account's records, this campaign's).
+    let mut per_account: std::collections::BTreeMap<String, (u64, u64)> = Default::default();
+    for (id, fields) in queue.audit_last(SHARE_RECORDS).await? {
+        let at: u64 = id.split_once('-').and_then(|(ms, _)| ms.parse().ok()).unwrap_or(0);
+        if at < since {
+            continue;
+        }
+        let field = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).unwrap_or("");
+        let counts = per_account.entry(field("account").to_string()).or_default();
+        counts.0 += 1;
+        if field("campaign") == campaign {
+            counts.1 += 1;
+        }
+    }
+    Ok(per_account
+        .into_iter()
+        .filter(|(_, (_, ours))| *ours > 0)
+        .map(|(account, (all, ours))| CampaignShare {
+            account,
+            share: ours as f64 / all as f64,
+            per_s: ours as f64 * 1000.0 / window as f64,
+            account_records: all,
+        })
+        .collect())
 }
 
 impl CampaignReport {
@@ -106,8 +164,20 @@ impl CampaignReport {
             cancelled: count("cancelled"),
             failed: count("failed"),
             dead: count("dead"),
+            shares: Vec::new(),
         }
     }
+}
+
+/// `campaign status --json` and `GET /v1/campaigns/{id}`: the campaign's report with its shares of its accounts'
+/// calls lately.
+pub async fn campaign_status_json(
+    queue: &deleteq_queue::Queue,
+    state: &CampaignState,
+) -> Result<Value, deleteq_queue::QueueError> {
+    let mut report = CampaignReport::of(state);
+    report.shares = campaign_shares(queue, &state.info.id).await?;
+    Ok(super::to_json(&report))
 }
 
 /// `campaign status --json`: the campaign's report as JSON.

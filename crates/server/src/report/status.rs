@@ -15,11 +15,34 @@ use utoipa::ToSchema;
 /// Audit records looked at for each account's `recent` outcome counts.
 pub const RECENT: usize = 10_000;
 
+/// Ids waiting per lane (DESIGN §6): per account, `high` goes before `normal`, `normal` before `low`.
+#[derive(Debug, Clone, Copy, Default, Serialize, ToSchema)]
+pub struct LaneDepths {
+    /// Unsends and erasure requests.
+    pub high: u64,
+    /// The default.
+    pub normal: u64,
+    /// Bulk work (campaigns by default).
+    pub low: u64,
+}
+
+impl LaneDepths {
+    fn add(&mut self, lane: deleteq_core::Priority, n: u64) {
+        match lane {
+            deleteq_core::Priority::High => self.high += n,
+            deleteq_core::Priority::Normal => self.normal += n,
+            deleteq_core::Priority::Low => self.low += n,
+        }
+    }
+}
+
 /// The whole queue at one moment.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct StatusReport {
-    /// Ids in the ready list.
+    /// Ids ready to run (waiting in the lanes).
     pub queued: u64,
+    /// Of those, per lane.
+    pub lanes: LaneDepths,
     /// Jobs leased by workers.
     pub leased: u64,
     /// Jobs waiting for their time (`run_at` or a retry).
@@ -64,6 +87,8 @@ pub struct AccountStatus {
     pub provider: String,
     /// Unfinished jobs: queued, leased, scheduled or parked.
     pub pending: u64,
+    /// Of the queued, the ids waiting in each lane.
+    pub lanes: LaneDepths,
     /// Of those, ready to run.
     pub queued: u64,
     /// Of those, leased by workers.
@@ -136,6 +161,16 @@ pub async fn status_report(queue: &Queue, config: &Config) -> Result<StatusRepor
         d += depths;
     }
     let mut recent = recent_outcomes(queue).await?;
+    let mut lanes = LaneDepths::default();
+    let mut account_lanes: HashMap<String, LaneDepths> = HashMap::new();
+    let mut in_lanes = 0;
+    for ((account, lane), n) in queue.lane_depths().await? {
+        lanes.add(lane, n);
+        account_lanes.entry(account).or_default().add(lane, n);
+        in_lanes += n;
+    }
+    // Ids queued before lanes wait as `normal`.
+    lanes.add(deleteq_core::Priority::Normal, d.ready.saturating_sub(in_lanes));
     let depths = queue.account_depths().await?;
     let policy = CircuitPolicy::from_config(&config.circuit);
     let mut accounts = BTreeMap::new();
@@ -153,6 +188,7 @@ pub async fn status_report(queue: &Queue, config: &Config) -> Result<StatusRepor
         let status = AccountStatus {
             provider: account.provider().as_str().to_string(),
             pending: depth.pending,
+            lanes: account_lanes.remove(name).unwrap_or_default(),
             queued: depth.queued(parked_jobs),
             leased: depth.leased,
             scheduled: depth.scheduled,
@@ -177,6 +213,7 @@ pub async fn status_report(queue: &Queue, config: &Config) -> Result<StatusRepor
     }
     Ok(StatusReport {
         queued: d.ready,
+        lanes,
         leased: d.leased,
         scheduled: d.scheduled,
         dead: d.dead,

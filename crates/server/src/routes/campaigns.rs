@@ -117,8 +117,9 @@ pub(crate) async fn show(
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Path(id) = id?;
-    let campaign = state.producer().queue().campaign(&id).await?.ok_or_else(|| no_campaign(&id))?;
-    Ok(Json(report::campaign_json(&campaign)))
+    let queue = state.producer().queue();
+    let campaign = queue.campaign(&id).await?.ok_or_else(|| no_campaign(&id))?;
+    Ok(Json(report::campaign_status_json(queue, &campaign).await?))
 }
 
 /// Cancel a campaign: its jobs not yet called end `cancelled` (`deleteq campaign cancel ID --json`).
