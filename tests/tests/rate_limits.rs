@@ -49,13 +49,13 @@ rate_limit = "1000/s"
     let slow: Vec<u64> = requests.iter().filter(|r| r.path.starts_with("/v3/messages/")).map(|r| r.at_ms).collect();
     let fast: Vec<u64> = requests.iter().filter(|r| r.path.starts_with("/rooms/")).map(|r| r.at_ms).collect();
     assert_eq!((slow.len(), fast.len()), (200, 50));
-    // Calls go at their reserved slots, 50 ms apart; a job deferred to its slot comes back at the next promotion
-    // tick (every 200 ms), so a one-second stretch may hold the calls of up to one tick more: 20 + 1 + 4. Busy
-    // machines hit that (22 was seen once); over the whole run the rate holds exactly (the span below).
-    const TICK_CALLS: usize = 4;
+    // Calls go at their reserved slots, 50 ms apart (none is reserved more than `rate_wait` ahead); a call that
+    // wakes late on a busy machine bunches with the next, so a one-second stretch may hold one or two more than
+    // 20 + 1. Over the whole run the rate holds exactly (the span below).
+    const LATE_CALLS: usize = 2;
     for (i, start) in slow.iter().enumerate() {
         let in_window = slow[i..].iter().take_while(|t| **t < start + 1000).count();
-        assert!(in_window <= 21 + TICK_CALLS, "{in_window} calls in the second from {start}");
+        assert!(in_window <= 21 + LATE_CALLS, "{in_window} calls in the second from {start}");
     }
     let span = slow.last().copied().unwrap_or(0) - slow.first().copied().unwrap_or(0);
     assert!(span >= 9_000, "200 calls at 20/s took only {span} ms");
@@ -69,10 +69,9 @@ fn busiest_second(times: &[u64]) -> usize {
     (0..times.len()).map(|i| times[i..].iter().take_while(|t| **t < times[i] + 1000).count()).max().unwrap_or(0)
 }
 
-/// Flaky for now: in about one run of three a window still sees 1 to 5 calls more than the provider's budget (a
-/// 429 each) after the first second. Run it with `--ignored`; see the branch's report (issue 11, item 8).
+/// (It was flaky while jobs deferred to rate-limit slots held them seconds ahead and came back at promotion ticks;
+/// with the short horizon of lanes no job holds a slot further than `rate_wait` ahead.)
 #[test]
-#[ignore = "flaky: 1-5 residual 429s in about a third of runs"]
 fn an_account_configured_faster_than_its_plan_follows_the_providers_budget_across_workers() {
     const PLAN: usize = 50;
     const JOBS: usize = 300;
@@ -115,8 +114,8 @@ rate_limit = "100/s"
     assert!(records.iter().all(|r| r["outcome"] == "deleted"), "{records:?}");
 
     // The call log. The provider's windows are wall-clock seconds: after the first second, no 429 and never more
-    // than the plan in one. Any one-second stretch (sliding) may hold a few more: jobs deferred to their slots
-    // come back at the next promotion (every 200 ms), so calls bunch by up to a promotion's worth.
+    // than the plan in one. Any one-second stretch (sliding) may hold a few more: a window's budget may be spent
+    // early in it, and the next one's late in the next.
     let mut calls: Vec<(u64, u16)> = emulator
         .state
         .requests()
