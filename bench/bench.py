@@ -281,7 +281,7 @@ def audit_records(env, cfg):
     return out
 
 
-def lanes(env, campaign_n, rate):
+def lanes(env, campaign_n, rate, shards=1):
     """Unsends behind a campaign on the same account (DESIGN §6 lanes): a `campaign_n`-message campaign saturates an
     account limited to `rate`/s; three seconds in, 50 `high` unsends on that account, one every 100 ms, and 50 jobs
     of another (idle) account; then a second campaign of 10,000 on the same account. Reports the unsends' and the
@@ -291,7 +291,7 @@ def lanes(env, campaign_n, rate):
     _, emu = env.emulator()
     path = os.path.join(env.d, f"lanes-{time.time_ns()}.toml")
     with open(path, "w") as f:
-        f.write(f"""[redis]\nurl = "{url}"\nprefix = "deleteq"\n\n[worker]\nconcurrency = 128\n\n"""
+        f.write(f"""[redis]\nurl = "{url}"\nprefix = "deleteq"\nshards = {shards}\n\n[worker]\nconcurrency = 128\n\n"""
                 f"""[accounts.cc]\nprovider = "cometchat"\nbase_url = "{emu}"\napi_key = "k"\nrate_limit = "{rate}/s"\n\n"""
                 f"""[accounts.other]\nprovider = "cometchat"\nbase_url = "{emu}"\napi_key = "k"\nrate_limit = "{rate}/s"\n""")
     cfg = path
@@ -332,7 +332,7 @@ def lanes(env, campaign_n, rate):
         return {"calls": len(window), "second_campaign": ours, "share": round(ours / len(window), 3) if window else None}
 
     unsend, other = latency("u"), latency("o")
-    return {"scenario": "lanes", "campaign": campaign_n, "rate_per_s": rate, "unsends": len(unsend),
+    return {"scenario": "lanes", "campaign": campaign_n, "rate_per_s": rate, "shards": shards, "unsends": len(unsend),
             "unsend_p50_ms": pct(unsend, 50), "unsend_p99_ms": pct(unsend, 99), "unsend_max_ms": max(unsend, default=None),
             "other_account": len(other), "other_p50_ms": pct(other, 50), "other_p99_ms": pct(other, 99),
             "second_campaign_2s": share(2), "second_campaign_10s": share(10)}
@@ -350,6 +350,7 @@ def main():
     ap.add_argument("--only-lanes", action="store_true", help="run only the lanes (unsend behind a campaign) bench")
     ap.add_argument("--lanes-n", type=int, default=100_000, help="messages of the campaign the unsends wait behind")
     ap.add_argument("--lanes-rate", type=int, default=1_000, help="the campaign's account's rate limit, per second")
+    ap.add_argument("--lanes-shards", type=int, default=1, help="[redis] shards of the lanes bench")
     ap.add_argument("--bin", default=os.path.join(ROOT, "target", "release", "deleteq"))
     a = ap.parse_args()
     binary = os.path.abspath(a.bin)
@@ -357,7 +358,7 @@ def main():
     env = Env(binary, d)
     try:
         if a.only_lanes:
-            print(json.dumps(lanes(env, a.lanes_n, a.lanes_rate)), flush=True)
+            print(json.dumps(lanes(env, a.lanes_n, a.lanes_rate, a.lanes_shards)), flush=True)
             return 0
         if a.only_expansion:
             print(json.dumps(expansion(env, a.n, a.concurrency)), flush=True)
