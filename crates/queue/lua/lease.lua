@@ -10,7 +10,8 @@
 -- ARGV[5] R, the ready prefix   ARGV[6] horizon (ms): a paced account's jobs are leased at most this far ahead of
 --   its rate   ARGV[7] the least share of an account's jobs for `normal` while `high` waits   ARGV[8] the same
 --   for `low` while `high` or `normal` waits   ARGV[9..] per paced account: name, spacing of its calls (ms), the
---   calls it may make back to back (its burst)
+--   calls it may make back to back (its burst), and how far from now its next free slot is as the caller last
+--   heard from the account's limiter (ms, 0 = unknown): every shard learns what one shard's jobs found out
 --
 -- Order: accounts in turn (each gets an equal part of N, so one account's backlog never holds another back); in an
 -- account, `high` before `normal` before `low`, except that each lower lane is owed its share of the account's
@@ -28,10 +29,11 @@ local now = now_ms()
 local want = tonumber(ARGV[2])
 local R, horizon = ARGV[5], tonumber(ARGV[6])
 local shares = {normal = tonumber(ARGV[7]), low = tonumber(ARGV[8])}
-local spacing, burst = {}, {}
-for i = 9, #ARGV, 3 do
+local spacing, burst, heard = {}, {}, {}
+for i = 9, #ARGV, 4 do
   spacing[ARGV[i]] = tonumber(ARGV[i + 1])
   burst[ARGV[i]] = tonumber(ARGV[i + 2])
+  heard[ARGV[i]] = now + tonumber(ARGV[i + 3])
 end
 local accounts_key, pace_key, credits_key = KEYS[9], R .. ':pace', R .. ':credits'
 
@@ -144,8 +146,8 @@ for _ = 1, 3 do
     local capped = false
     if step then
       if not pace then
-        pace = {next_free = math.max(tonumber(redis.call('HGET', pace_key, account)) or now, now), step = step, n = 0,
-          popped = 0}
+        local stored = tonumber(redis.call('HGET', pace_key, account)) or now
+        pace = {next_free = math.max(stored, now, heard[account]), step = step, n = 0, popped = 0}
         paced_leased[account] = pace
       end
       -- Its calls at next_free, next_free + step, ... up to the horizon (plus its burst) fit.

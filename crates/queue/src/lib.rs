@@ -39,7 +39,8 @@ mod scripts;
 pub use connection::RedisTarget;
 pub use keys::Keys;
 pub use queue::{
-    Ack, Expand, Lease, LeaseBatch, Leased, NewJob, Paced, Queue, QueueOptions, Reschedule, Waiter, UNREADABLE,
+    Ack, Expand, Lease, LeaseBatch, Leased, NewJob, PaceHints, Paced, Queue, QueueOptions, Reschedule, Waiter,
+    UNREADABLE,
 };
 
 /// A failed Redis operation.

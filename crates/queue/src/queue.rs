@@ -44,8 +44,9 @@ pub struct QueueOptions {
     pub campaign_retention: Duration,
     /// How an account's jobs are shared between its lanes.
     pub lanes: deleteq_core::config::LanesConfig,
-    /// How far ahead of its account's rate a paced job is leased at most (`[worker] rate_wait`): the jobs beyond
-    /// wait in their lanes, holding no rate-limit slot, so a later `high` job is next.
+    /// How far ahead of its account's rate a paced job is leased at most (half of `[worker] rate_wait`, the
+    /// furthest a slot is reserved ahead, which leaves room for several workers' and shards' leases to overlap):
+    /// the jobs beyond wait in their lanes, holding no rate-limit slot, so a later `high` job is next.
     pub horizon: Duration,
     /// The accounts with a rate limit: their name, the spacing of their calls and their burst.
     pub paced: Vec<Paced>,
@@ -76,7 +77,7 @@ impl QueueOptions {
             wait_timeout: config.redis.wait_timeout,
             campaign_retention: config.campaigns.retention,
             lanes: config.lanes,
-            horizon: config.worker.rate_wait,
+            horizon: config.worker.rate_wait / 2,
             paced: config
                 .accounts
                 .iter()
@@ -137,6 +138,9 @@ impl Leased {
         Lease { id: self.id.clone(), holder: self.holder.clone() }
     }
 }
+
+/// Per paced account, how far from now its next free rate-limit slot is, as a worker last heard.
+pub type PaceHints = std::collections::HashMap<String, Duration>;
 
 /// What one lease call got.
 #[derive(Debug, Clone, Default)]
@@ -504,34 +508,44 @@ impl Queue {
 
     /// Leases up to `max` ready jobs to `holder` (a token unique to this call, e.g. `"<worker id>#<n>"`) until
     /// Redis's now + `lease`, from the shards in turn: it starts at the shard after the one the last call started
-    /// at and moves on while a shard has nothing ready. A job with a reclaim counted (quarantined) comes alone,
+    /// at and moves on until it has `max` (a shard whose accounts are held back by their pace gives less, and
+    /// another shard may hold an idle account's job). A job with a reclaim counted (quarantined) comes alone,
     /// and only if `may_quarantine` (the caller runs none already).
     pub async fn lease(&self, max: usize, lease: Duration, holder: &str, may_quarantine: bool) -> Result<Vec<Leased>> {
-        Ok(self.lease_batch(max, lease, holder, may_quarantine).await?.jobs)
+        Ok(self.lease_batch(max, lease, holder, may_quarantine, &PaceHints::new()).await?.jobs)
     }
 
-    /// [`Queue::lease`], also saying when jobs held back by their account's pace may be leased.
+    /// [`Queue::lease`], also saying when jobs held back by their account's pace may be leased. `hints`: per
+    /// paced account, how far from now its next free rate-limit slot is as the caller last heard (every shard's
+    /// pace takes it, so what one shard's jobs found out holds back the others' too).
     pub async fn lease_batch(
         &self,
         max: usize,
         lease: Duration,
         holder: &str,
         may_quarantine: bool,
+        hints: &PaceHints,
     ) -> Result<LeaseBatch> {
         let count = self.shards.len();
         let start = self.next_shard.fetch_add(1, Ordering::Relaxed) % count;
-        let mut paced_for: Option<Duration> = None;
+        let mut out = LeaseBatch::default();
         for step in 0..count {
-            let batch = self.lease_from((start + step) % count, max, lease, holder, may_quarantine).await?;
-            paced_for = match (paced_for, batch.paced_for) {
+            let want = max - out.jobs.len();
+            // A quarantined job comes alone: only a call that has nothing yet may take one.
+            let quarantine = may_quarantine && out.jobs.is_empty();
+            let batch = self.lease_from((start + step) % count, want, lease, holder, quarantine, hints).await?;
+            out.paced_for = match (out.paced_for, batch.paced_for) {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
             };
-            if !batch.jobs.is_empty() {
-                return Ok(LeaseBatch { jobs: batch.jobs, paced_for });
+            out.jobs.extend(batch.jobs);
+            // A shard whose accounts are held back by their pace gave less than asked, and the next shards may
+            // have other accounts' work.
+            if out.jobs.len() >= max || out.jobs.iter().any(|j| j.reclaims > 0) {
+                break;
             }
         }
-        Ok(LeaseBatch { jobs: Vec::new(), paced_for })
+        Ok(out)
     }
 
     /// Leases up to `max` ready jobs of one shard, by lane, flow and pace (`lua/lease.lua`).
@@ -542,6 +556,7 @@ impl Queue {
         lease: Duration,
         holder: &str,
         may_quarantine: bool,
+        hints: &PaceHints,
     ) -> Result<LeaseBatch> {
         let k = self.shard_keys(shard);
         let mut conn = self.conn.clone();
@@ -564,7 +579,8 @@ impl Queue {
             .arg(self.options.lanes.normal_share)
             .arg(self.options.lanes.low_share);
         for paced in &self.options.paced {
-            inv.arg(&paced.account).arg(paced.spacing.as_secs_f64() * 1000.0).arg(paced.burst);
+            let heard = hints.get(&paced.account).map_or(0, |d| d.as_millis() as u64);
+            inv.arg(&paced.account).arg(paced.spacing.as_secs_f64() * 1000.0).arg(paced.burst).arg(heard);
         }
         let reply: Vec<String> = inv.invoke_async(&mut conn).await?;
         let mut it = reply.into_iter();

@@ -80,6 +80,7 @@ impl ApalisWorker {
     pub(crate) async fn run(self, stop: watch::Receiver<bool>) -> Result<(), WorkerError> {
         let (queue, inflight, lease) = (self.queue, self.context.inflight.clone(), self.lease);
         let (worker, leasing_stop) = (self.name.clone(), stop.clone());
+        let gate = self.context.executor.gate.clone();
         // Lease about half the slots' worth at a time: big enough that Redis round trips per job stay far below
         // one, small enough that jobs do not wait long in this worker's buffer while another worker is idle.
         let batch = (self.concurrency / 2).clamp(1, 256);
@@ -93,6 +94,7 @@ impl ApalisWorker {
                     batch,
                     worker: worker.clone(),
                     stop: leasing_stop.clone(),
+                    gate: gate.clone(),
                 })
             })
             .sink(|_, _| {

@@ -10,16 +10,25 @@
 //! jobs that call leased, so a lease that lapsed and was taken by another worker is never touched by this one.
 
 use crate::inflight::InFlight;
+use crate::limiter::RateGate;
 use apalis_core::error::BoxDynError;
 use apalis_core::task::Task;
 use deleteq_queue::{LeaseBatch, Leased, Queue, Waiter};
 use futures_util::stream::{self, Stream};
 use std::collections::VecDeque;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 /// How long an idle worker blocks on the wake list before looking again.
 const IDLE_BLOCK: Duration = Duration::from_secs(1);
+
+/// An account whose next free rate-limit slot is further than this is saturated: its buffered jobs would wait in
+/// their call slots, so a job of another account goes first.
+const SATURATED: Duration = Duration::from_millis(20);
+
+/// While the buffer holds only saturated accounts' jobs, how often the fetcher leases anyway, to find other
+/// accounts' work (an idle account's job is called within moments, not after a saturated account's backlog).
+const PROBE_EVERY: Duration = Duration::from_millis(20);
 
 /// What the stream carries between items.
 struct State {
@@ -33,6 +42,9 @@ struct State {
     worker: String,
     leases: u64,
     stop: watch::Receiver<bool>,
+    gate: RateGate,
+    /// When the last lease call was made.
+    last_lease: Instant,
 }
 
 /// The item type apalis expects from a custom backend's fetcher.
@@ -48,14 +60,18 @@ pub(crate) struct LeaseSource {
     pub(crate) worker: String,
     /// Turns true at shutdown: no more leasing.
     pub(crate) stop: watch::Receiver<bool>,
+    /// The rate limits' view of each account's next free slot, for the shards' paces.
+    pub(crate) gate: RateGate,
 }
 
 /// A never-ending stream of leased jobs, leased `batch` at a time for `lease`.
 pub(crate) fn lease_stream(source: LeaseSource) -> std::pin::Pin<Box<dyn Stream<Item = Fetched> + Send>> {
-    let LeaseSource { queue, inflight, lease, batch, worker, stop } = source;
+    let LeaseSource { queue, inflight, lease, batch, worker, stop, gate } = source;
     let waiter = queue.waiter();
+    let buffer = VecDeque::new();
+    let last_lease = Instant::now();
     let state =
-        State { queue, inflight, lease, batch, buffer: VecDeque::new(), waiter, failures: 0, worker, leases: 0, stop };
+        State { queue, inflight, lease, batch, buffer, waiter, failures: 0, worker, leases: 0, stop, gate, last_lease };
     Box::pin(stream::unfold(state, |mut state| async move {
         let job = state.next().await;
         Some((Ok(Some(Task::new(job))), state))
@@ -69,17 +85,35 @@ impl State {
                 // Shutting down: nothing more is leased or handed out (the runtime releases the buffer's jobs).
                 std::future::pending::<()>().await;
             }
-            if let Some(job) = self.buffer.pop_front() {
-                return job;
+            if !self.buffer.is_empty() {
+                // A job of an account with a free slot now goes before those that would wait for theirs.
+                let saturated = self.gate.saturated(SATURATED);
+                let ready = self.buffer.iter().position(|job| !saturated.contains(&job.account));
+                if let Some(job) = ready.and_then(|i| self.buffer.remove(i)) {
+                    return job;
+                }
+                // Only jobs that will wait for their account's rate: look for other accounts' work now and then.
+                let probe = self.buffer.len() < 2 * self.batch && self.last_lease.elapsed() >= PROBE_EVERY;
+                if !probe {
+                    if let Some(job) = self.buffer.pop_front() {
+                        return job;
+                    }
+                }
             }
+            let hints = self.gate.pace_hints();
             self.leases += 1;
+            self.last_lease = Instant::now();
             let holder = format!("{}#{}", self.worker, self.leases);
             let may_quarantine = !self.inflight.holds_quarantined();
-            match self.queue.lease_batch(self.batch, self.lease, &holder, may_quarantine).await {
+            match self.queue.lease_batch(self.batch, self.lease, &holder, may_quarantine, &hints).await {
                 Ok(LeaseBatch { jobs: leased, paced_for }) => {
                     if self.failures > 0 {
                         tracing::info!(failures = self.failures, "Redis is reachable again; leasing resumed.");
                         self.failures = 0;
+                    }
+                    if leased.is_empty() && !self.buffer.is_empty() {
+                        // A probe found nothing else: go on with what the buffer holds.
+                        continue;
                     }
                     if leased.is_empty() {
                         // Nothing ready, or only jobs of accounts whose calls do not fit their rate yet: wait for a

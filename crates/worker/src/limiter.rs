@@ -14,7 +14,7 @@ use crate::metrics::Metrics;
 use deleteq_core::rate::RateLimit;
 use deleteq_providers::RateBudget;
 use deleteq_queue::rate::ReportedBudget;
-use deleteq_queue::Queue;
+use deleteq_queue::{PaceHints, Queue};
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -45,6 +45,9 @@ struct Stock {
     reported: Mutex<Reported>,
     /// The limiter generation last heard of.
     generation: Mutex<Option<u64>>,
+    /// When the account's next free slot is, as its last reservation told (the end of the slots it handed out,
+    /// or the first free one beyond the horizon): the lease passes it to every shard's pace.
+    next_free: Mutex<Option<Instant>>,
 }
 
 /// The last budget report sent for an account.
@@ -91,6 +94,10 @@ impl Stock {
             self.slots().clear();
         }
         *known = Some(gen);
+    }
+
+    fn next_free(&self) -> MutexGuard<'_, Option<Instant>> {
+        self.next_free.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The next usable slot's wait, dropping stale ones.
@@ -153,9 +160,13 @@ impl RateGate {
                 Ok(reservation) => {
                     stock.heard(reservation.gen);
                     if let Some(later) = reservation.later {
+                        *stock.next_free() = Some(Instant::now() + later);
                         self.metrics.rate_limited(account);
                         return Slot::Later(later);
                     }
+                    let spacing = limit.interval();
+                    let last = reservation.waits.last().copied().unwrap_or_default();
+                    *stock.next_free() = Some(Instant::now() + last + spacing);
                     // The waits are from Redis's now; this clock only places them (a round trip late, never early).
                     let now = deleteq_core::now_ms();
                     stock.slots().extend(reservation.waits.iter().map(|w| now + w.as_millis() as u64))
@@ -166,6 +177,33 @@ impl RateGate {
                 }
             }
         }
+    }
+
+    /// Per account, how far from now its next free slot is, as this worker last heard (accounts whose next slot
+    /// is free already are left out): the lease hands it to every shard's pace, so jobs of an account saturated
+    /// through one shard are not leased from the others only to be handed back.
+    pub(crate) fn pace_hints(&self) -> PaceHints {
+        let now = Instant::now();
+        let stocks = self.stocks.lock().unwrap_or_else(PoisonError::into_inner);
+        stocks
+            .iter()
+            .filter_map(|(account, stock)| {
+                let at = (*stock.next_free())?;
+                (at > now).then(|| (account.clone(), at - now))
+            })
+            .collect()
+    }
+
+    /// The accounts this worker holds no slot for and whose next free one is further than `beyond`: their jobs
+    /// would wait in their call slots.
+    pub(crate) fn saturated(&self, beyond: Duration) -> Vec<String> {
+        let now = Instant::now();
+        let stocks = self.stocks.lock().unwrap_or_else(PoisonError::into_inner);
+        stocks
+            .iter()
+            .filter(|(_, stock)| stock.slots().is_empty() && (*stock.next_free()).is_some_and(|at| at > now + beyond))
+            .map(|(account, _)| account.clone())
+            .collect()
     }
 
     /// Reports a 429: the account slows down for every worker, and slots reserved at the old rate are dropped.
