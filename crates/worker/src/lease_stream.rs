@@ -26,6 +26,9 @@ const IDLE_BLOCK: Duration = Duration::from_secs(1);
 /// their call slots, so a job of another account goes first.
 const SATURATED: Duration = Duration::from_millis(20);
 
+/// How long the fetcher goes by its last look at which accounts are saturated.
+const SATURATED_FRESH: Duration = Duration::from_millis(5);
+
 /// While the buffer holds only saturated accounts' jobs, how often the fetcher leases anyway, to find other
 /// accounts' work (an idle account's job is called within moments, not after a saturated account's backlog).
 const PROBE_EVERY: Duration = Duration::from_millis(20);
@@ -45,6 +48,8 @@ struct State {
     gate: RateGate,
     /// When the last lease call was made.
     last_lease: Instant,
+    /// The saturated accounts, and when they were read from the gate.
+    saturated: (Instant, Vec<String>),
 }
 
 /// The item type apalis expects from a custom backend's fetcher.
@@ -70,8 +75,23 @@ pub(crate) fn lease_stream(source: LeaseSource) -> std::pin::Pin<Box<dyn Stream<
     let waiter = queue.waiter();
     let buffer = VecDeque::new();
     let last_lease = Instant::now();
-    let state =
-        State { queue, inflight, lease, batch, buffer, waiter, failures: 0, worker, leases: 0, stop, gate, last_lease };
+    let saturated = (last_lease, Vec::new());
+    let (failures, leases) = (0, 0);
+    let state = State {
+        queue,
+        inflight,
+        lease,
+        batch,
+        buffer,
+        waiter,
+        failures,
+        worker,
+        leases,
+        stop,
+        gate,
+        last_lease,
+        saturated,
+    };
     Box::pin(stream::unfold(state, |mut state| async move {
         let job = state.next().await;
         Some((Ok(Some(Task::new(job))), state))
@@ -87,8 +107,15 @@ impl State {
             }
             if !self.buffer.is_empty() {
                 // A job of an account with a free slot now goes before those that would wait for theirs.
-                let saturated = self.gate.saturated(SATURATED);
-                let ready = self.buffer.iter().position(|job| !saturated.contains(&job.account));
+                if self.saturated.0.elapsed() >= SATURATED_FRESH {
+                    self.saturated = (Instant::now(), self.gate.saturated(SATURATED));
+                }
+                let saturated = &self.saturated.1;
+                let ready = if saturated.is_empty() {
+                    Some(0)
+                } else {
+                    self.buffer.iter().position(|job| !saturated.contains(&job.account))
+                };
                 if let Some(job) = ready.and_then(|i| self.buffer.remove(i)) {
                     return job;
                 }
