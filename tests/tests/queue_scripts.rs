@@ -566,9 +566,11 @@ async fn rate_slots_are_reserved_in_order_and_a_429_slows_everyone_down_until_it
     let redis = RedisServer::start();
     let q = queue(&redis).await;
     let limit: RateLimit = "10/s".parse().expect("rate");
-    let waits = ms(q.reserve_calls("acct", &limit, 3, LONG, LONG).await.expect("reserve").waits);
-    assert!(near(&waits, &[0, 100, 200]), "{waits:?}");
+    let handed_out = q.reserve_calls("acct", &limit, 3, LONG, LONG).await.expect("reserve");
+    assert!(near(&ms(handed_out.waits), &[0, 100, 200]));
     assert_eq!(q.slow_down("acct", &limit).await.expect("429"), 2.0);
+    // The 429 revokes the slots handed out at the old rate: their jobs reserve again (and those slots stay spent).
+    assert_eq!(q.rate_generation("acct").await.expect("gen"), handed_out.gen + 1, "slots revoked at once");
     let waits = ms(q.reserve_calls("acct", &limit, 2, LONG, LONG).await.expect("reserve").waits);
     assert!(near(&waits, &[300, 500]), "half the rate: {waits:?}");
     assert_eq!(q.slow_down_factor("acct").await.expect("factor"), 2.0);

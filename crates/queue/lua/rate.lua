@@ -1,6 +1,6 @@
 -- rate: one account's limiter, shared by every worker. GCRA with reservations (each call is given its slot), a
 -- slow-down after a 429 (halving again for every quiet period without one; while the provider's reported window
--- lasts, a 429 spends that window instead), and the budget the provider reports
+-- lasts, a 429 spends that window instead; either way it revokes the slots handed out), and the budget the provider reports
 -- (calls left until its window resets): while that budget is known, calls are spaced so that it lasts until the
 -- reset, and none is placed before the reset once it is spent. With the provider's limit known and its window
 -- length learnt (the distance between two reset instants), calls are also never closer than window / limit, so
@@ -75,6 +75,9 @@ if mode == 'penalize' then
     factor = math.min(factor * 2, 64)
     calm = now
   end
+  -- The slots handed out at the old rate are revoked: a 429 applies at once to every call not yet made (a job
+  -- waiting for its slot reserves again; the revoked slots stay spent, so the account pauses a moment).
+  gen = gen + 1
   result = tostring(factor)
 elseif mode == 'observe' then
   local remaining, reset_after = tonumber(ARGV[5]), tonumber(ARGV[6])

@@ -196,16 +196,21 @@ impl Executor {
                         return park(leased, &envelope, &job, Vec::new());
                     }
                     let limit = self.limits.get(&job.account).copied();
-                    if let Some(limit) = limit {
+                    while let Some(limit) = limit {
                         match self.gate.slot(&job.account, limit).await {
-                            Slot::After(wait) if wait <= self.rate_wait => {
-                                if !wait.is_zero() {
-                                    tokio::time::sleep(wait).await;
+                            Slot::After(wait, mark) if wait <= self.rate_wait => {
+                                if wait.is_zero() {
+                                    break;
+                                }
+                                tokio::time::sleep(wait).await;
+                                // A 429 meanwhile revoked the slot: reserve again, at the slower rate.
+                                if !self.gate.revoked(&job.account, mark) {
+                                    break;
                                 }
                             }
                             // No slot within the horizon: back to the front of its lane, holding none, while the
                             // shard's pace for the account moves to the next free slot.
-                            Slot::After(wait) | Slot::Later(wait) => return hand_back(leased, wait),
+                            Slot::After(wait, _) | Slot::Later(wait) => return hand_back(leased, wait),
                         }
                     }
                     if !self.starter.start(&leased).await {

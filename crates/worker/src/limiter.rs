@@ -45,6 +45,8 @@ struct Stock {
     reported: Mutex<Reported>,
     /// The limiter generation last heard of.
     generation: Mutex<Option<u64>>,
+    /// The account's 429s this worker saw: each revokes the slots it holds at once, before Redis says so.
+    refusals: std::sync::atomic::AtomicU64,
     /// When the account's next free slot is, as its last reservation told (the end of the slots it handed out,
     /// or the first free one beyond the horizon): the lease passes it to every shard's pace.
     next_free: Mutex<Option<Instant>>,
@@ -100,6 +102,14 @@ impl Stock {
         self.next_free.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// The mark of the slots handed out now.
+    fn mark(&self) -> SlotMark {
+        SlotMark {
+            gen: self.generation().unwrap_or(0),
+            refusals: self.refusals.load(std::sync::atomic::Ordering::Relaxed),
+        }
+    }
+
     /// The next usable slot's wait, dropping stale ones.
     fn take(&self, now_ms: u64) -> Option<Duration> {
         let mut slots = self.slots();
@@ -115,10 +125,18 @@ impl Stock {
 /// A call's turn, as the account's limiter gives it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Slot {
-    /// Its slot comes after this wait (within the horizon).
-    After(Duration),
+    /// Its slot comes after this wait (within the horizon); the slot's mark says whether a 429 revoked it meanwhile
+    /// ([`RateGate::revoked`]).
+    After(Duration, SlotMark),
     /// The account has no slot within the horizon: the first free one is this far away. Nothing was reserved.
     Later(Duration),
+}
+
+/// What a slot was handed out under: the limiter generation and this worker's count of the account's 429s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SlotMark {
+    gen: u64,
+    refusals: u64,
 }
 
 /// Hands out call slots; cheap to clone.
@@ -150,7 +168,7 @@ impl RateGate {
                 if !wait.is_zero() {
                     self.metrics.rate_limited(account);
                 }
-                return Slot::After(wait);
+                return Slot::After(wait, stock.mark());
             }
             let _refilling = stock.refill.lock().await;
             if !stock.slots().is_empty() {
@@ -173,7 +191,7 @@ impl RateGate {
                 }
                 Err(error) => {
                     tracing::warn!(%error, %account, "Could not reserve rate-limit slots; calling without.");
-                    return Slot::After(Duration::ZERO);
+                    return Slot::After(Duration::ZERO, stock.mark());
                 }
             }
         }
@@ -206,15 +224,28 @@ impl RateGate {
             .collect()
     }
 
-    /// Reports a 429: the account slows down for every worker, and slots reserved at the old rate are dropped.
+    /// Whether the slot handed out under `mark` was revoked since: a 429 (seen here, or reported to the limiter by
+    /// another worker and heard of at this worker's latest refill) or a provider budget that could not cover it.
+    /// A job that waited for such a slot reserves again.
+    pub(crate) fn revoked(&self, account: &str, mark: SlotMark) -> bool {
+        self.stock(account).mark() != mark
+    }
+
+    /// Reports a 429: the account slows down for every worker, and slots handed out at the old rate are revoked
+    /// (at once in this worker; the others hear of it at their next refill).
     pub(crate) fn slow_down(&self, account: &str, limit: RateLimit) {
         self.metrics.rate_limited(account);
-        self.stock(account).slots().clear();
+        let stock = self.stock(account);
+        stock.refusals.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        stock.slots().clear();
         let (queue, account) = (self.queue.clone(), account.to_string());
         tokio::spawn(async move {
             match queue.slow_down(&account, &limit).await {
                 Ok(factor) => {
-                    tracing::warn!(%account, factor, "429 from the provider: slowing the account down for every worker.")
+                    tracing::warn!(%account, factor, "429 from the provider: slowing the account down for every worker.");
+                    if let Ok(gen) = queue.rate_generation(&account).await {
+                        stock.heard(gen);
+                    }
                 }
                 Err(error) => tracing::warn!(%error, %account, "Could not record a 429 slow-down."),
             }
