@@ -109,7 +109,8 @@ rate_limit = "100000/s"
     assert_eq!(calls.get("5xx"), Some(&1), "{text}");
     let inf = r#"deleteq_provider_request_duration_seconds_bucket{account="cc",status="2xx",le="+Inf"}"#;
     assert_eq!(value(&text, inf), Some(5.0), "{text}");
-    assert!(value(&text, r#"deleteq_rate_limited_total{account="cc"}"#).is_some_and(|n| n >= 1.0), "the 429: {text}");
+    let the_429 = r#"deleteq_rate_limited_total{account="cc",reason="provider_429"}"#;
+    assert_eq!(value(&text, the_429), Some(1.0), "the 429, told from local pacing: {text}");
     for (sample, expected) in [
         (r#"deleteq_queue_depth{shard="0",lane="high"}"#, 0.0),
         (r#"deleteq_queue_depth{shard="0",lane="normal"}"#, 0.0),

@@ -8,9 +8,9 @@
 //! every worker and drops the local stock. The budget a provider reports on its responses is passed on to the
 //! shared limiter ([`RateGate::observe`]); slots already handed out count against it there, and when there are
 //! more than it leaves they are revoked: the limiter starts a new generation and stock of an older one is
-//! dropped. Each wait and each 429 counts in `deleteq_rate_limited_total`.
+//! dropped. Each wait, deferral and 429 counts in `deleteq_rate_limited_total` under its `reason`.
 
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, RateLimited};
 use deleteq_core::rate::RateLimit;
 use deleteq_providers::RateBudget;
 use deleteq_queue::rate::ReportedBudget;
@@ -166,7 +166,7 @@ impl RateGate {
         loop {
             if let Some(wait) = stock.take(deleteq_core::now_ms()) {
                 if !wait.is_zero() {
-                    self.metrics.rate_limited(account);
+                    self.metrics.rate_limited(account, RateLimited::Waited);
                 }
                 return Slot::After(wait, stock.mark());
             }
@@ -179,7 +179,7 @@ impl RateGate {
                     stock.heard(reservation.gen);
                     if let Some(later) = reservation.later {
                         *stock.next_free() = Some(Instant::now() + later);
-                        self.metrics.rate_limited(account);
+                        self.metrics.rate_limited(account, RateLimited::Deferred);
                         return Slot::Later(later);
                     }
                     let spacing = limit.interval();
@@ -234,7 +234,7 @@ impl RateGate {
     /// Reports a 429: the account slows down for every worker, and slots handed out at the old rate are revoked
     /// (at once in this worker; the others hear of it at their next refill).
     pub(crate) fn slow_down(&self, account: &str, limit: RateLimit) {
-        self.metrics.rate_limited(account);
+        self.metrics.rate_limited(account, RateLimited::Provider429);
         let stock = self.stock(account);
         stock.refusals.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         stock.slots().clear();

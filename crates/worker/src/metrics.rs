@@ -51,6 +51,34 @@ struct AccountLabel {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RateLimitedLabels {
+    account: String,
+    reason: &'static str,
+}
+
+/// Why a call was held back by its account's rate: `deleteq_rate_limited_total`'s `reason`, so a provider's 429s
+/// can be told from deleteq's own pacing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RateLimited {
+    /// The call slept in its call slot until its reserved slot.
+    Waited,
+    /// The job went back to its lane: no slot within the horizon.
+    Deferred,
+    /// The provider answered 429.
+    Provider429,
+}
+
+impl RateLimited {
+    fn as_str(self) -> &'static str {
+        match self {
+            RateLimited::Waited => "waited",
+            RateLimited::Deferred => "deferred",
+            RateLimited::Provider429 => "provider_429",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ShardLaneLabel {
     shard: String,
     lane: &'static str,
@@ -76,7 +104,7 @@ struct Inner {
     outcomes: Family<OutcomeLabels, Counter>,
     call_seconds: Family<CallLabels, Histogram>,
     in_flight: Gauge,
-    rate_limited: Family<AccountLabel, Counter>,
+    rate_limited: Family<RateLimitedLabels, Counter>,
     accounts: HashSet<String>,
 }
 
@@ -103,10 +131,11 @@ impl Metrics {
             "Jobs this worker holds leases on (buffered or being called)",
             in_flight.clone(),
         );
-        let rate_limited = Family::<AccountLabel, Counter>::default();
+        let rate_limited = Family::<RateLimitedLabels, Counter>::default();
         registry.register(
             "deleteq_rate_limited",
-            "Times a call waited or was handed back to its lane for its account's rate limit, or got a 429",
+            "Rate-limit events per account: waited (a call slept for its slot), deferred (a job went back to its lane \
+             without a slot within the horizon), provider_429 (the provider refused a call with 429)",
             rate_limited.clone(),
         );
         let accounts = accounts.into_iter().collect();
@@ -160,9 +189,9 @@ impl Metrics {
         response
     }
 
-    /// Counts one rate-limit wait, hand-back or 429 of `account`.
-    pub(crate) fn rate_limited(&self, account: &str) {
-        let labels = AccountLabel { account: self.account(account).to_string() };
+    /// Counts one rate-limit event of `account`: a wait, a deferral or a provider's 429.
+    pub(crate) fn rate_limited(&self, account: &str, reason: RateLimited) {
+        let labels = RateLimitedLabels { account: self.account(account).to_string(), reason: reason.as_str() };
         self.0.rate_limited.get_or_create(&labels).inc();
     }
 
@@ -305,10 +334,13 @@ mod tests {
     #[test]
     fn queue_gauges_appear_only_when_redis_answered() {
         let metrics = Metrics::new(["cc".to_string()]);
-        metrics.rate_limited("cc");
+        metrics.rate_limited("cc", RateLimited::Provider429);
+        metrics.rate_limited("cc", RateLimited::Waited);
+        metrics.rate_limited("cc", RateLimited::Waited);
         metrics.set_in_flight(3);
         let without = metrics.render(None);
-        assert!(without.contains(r#"deleteq_rate_limited_total{account="cc"} 1"#), "{without}");
+        assert!(without.contains(r#"deleteq_rate_limited_total{account="cc",reason="provider_429"} 1"#), "{without}");
+        assert!(without.contains(r#"deleteq_rate_limited_total{account="cc",reason="waited"} 2"#), "{without}");
         assert!(without.contains("deleteq_jobs_in_flight 3"), "{without}");
         assert!(!without.contains("deleteq_queue_depth"), "{without}");
         let gauges = QueueGauges {
