@@ -86,8 +86,7 @@ fn a_worker_whose_clock_is_40_s_ahead_beside_a_correct_one_steals_no_lease() {
     assert_eq!(reclaims, 0, "no lease expired under a running worker");
     // The shared limit held across both clocks: no one-second stretch saw more than the rate, but for calls that
     // arrived a little late (a slot may be used up to 50 ms late; a request may take a few ms more) bunching with the
-    // next ones: 5% at most (the skew bug let twice
-    // the rate through).
+    // next ones: 5% at most (the skew bug let twice the rate through).
     let mut times: Vec<u64> = emulator.state.requests().iter().map(|r| r.at_ms).collect();
     times.sort_unstable();
     let busiest = (0..times.len()).map(|i| times[i..].iter().take_while(|t| **t < times[i] + 1000).count()).max();
