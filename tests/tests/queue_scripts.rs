@@ -531,6 +531,63 @@ fn near(actual: &[u64], expected: &[u64]) -> bool {
 
 const LONG: Duration = Duration::from_secs(3600);
 
+/// The stored value of job `id` (its header names its lane and flow).
+async fn stored_value(redis: &RedisServer, id: &str) -> String {
+    let (url, id) = (redis.url(), id.to_string());
+    tokio::task::spawn_blocking(move || inspect::query(&url, redis::cmd("HGET").arg("{deleteq}:jobs").arg(id)))
+        .await
+        .expect("query")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lanes_order_an_accounts_jobs_and_bulk_children_keep_their_parents_lane() {
+    use deleteq_core::Priority;
+    use deleteq_queue::Expand;
+    let redis = RedisServer::start();
+    let q = queue(&redis).await;
+    let with = |id: &str, priority: Priority, campaign: Option<&str>| NewJob {
+        priority,
+        campaign: campaign.map(str::to_string),
+        ..job(id, 0)
+    };
+    // A campaign's low jobs first in line, then a normal one, then two high ones.
+    let mut jobs: Vec<NewJob> = (0..20).map(|i| with(&format!("c{i}"), Priority::Low, Some("C"))).collect();
+    jobs.push(with("n", Priority::Normal, None));
+    jobs.push(with("h1", Priority::High, None));
+    jobs.push(with("h2", Priority::High, None));
+    q.enqueue(&jobs).await.expect("enqueue");
+    let lanes = q.lane_depths().await.expect("lanes");
+    assert_eq!(lanes.get(&("cc".to_string(), Priority::Low)), Some(&20));
+    assert_eq!(lanes.get(&("cc".to_string(), Priority::High)), Some(&2));
+    // One at a time: high before normal before low, except that low is owed its eighth.
+    let mut order = Vec::new();
+    for n in 0..8 {
+        let leased = q.lease(1, LONG, &format!("w#{n}"), true).await.expect("lease");
+        order.extend(leased.into_iter().map(|l| l.id));
+    }
+    assert_eq!(order[..3], ["h1", "h2", "n"], "{order:?}");
+    assert!(order[3..].iter().all(|id| id.starts_with('c')), "then the campaign: {order:?}");
+
+    // A high bulk job's children are high, in a flow of their own (the parent, having no campaign).
+    q.enqueue(&[with("bulk", Priority::High, None)]).await.expect("enqueue");
+    let parent = q.lease(1, LONG, "w#b", true).await.expect("lease").remove(0);
+    assert_eq!(parent.id, "bulk");
+    let step = Expand {
+        shard: 0,
+        id: "bulk".into(),
+        rev: parent.rev,
+        children: vec![("bulk:0".into(), "{}".into()), ("bulk:1".into(), "{}".into())],
+        rest: None,
+        pop: 0,
+        push: Vec::new(),
+        account: "cc".into(),
+    };
+    assert!(q.expand(&step).await.expect("expand"));
+    assert!(stored_value(&redis, "bulk:0").await.starts_with("0|cc||high|bulk|"), "inherits the lane");
+    let next = q.lease(1, LONG, "w#c", true).await.expect("lease").remove(0);
+    assert_eq!(next.id, "bulk:0", "high children go before the campaign's low jobs");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn an_expansion_step_after_a_reclaim_leaves_the_parent_in_line_once() {
     use deleteq_queue::Expand;
