@@ -164,6 +164,9 @@ impl Account {
     }
 }
 
+/// The credential fields of an account table: a config loaded for a producer may leave them unresolved.
+pub(super) const SECRET_FIELDS: &[&str] = &["api_key", "token", "client_key", "connection_id"];
+
 /// The account table as written: every field optional, checked per kind by [`RawAccount::into_account`].
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -182,7 +185,13 @@ pub(super) struct RawAccount {
 
 impl RawAccount {
     /// Checks the fields against the kind's table (DESIGN §5) and builds the account; errors name the account and field.
-    pub(super) fn into_account(self, name: &str) -> Result<Account, String> {
+    /// `unresolved(field)` names the unset variable of a credential the loading command left unresolved: that field
+    /// becomes [`Secret::unresolved`] and is otherwise checked like any other.
+    pub(super) fn into_account(
+        self,
+        name: &str,
+        unresolved: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Account, String> {
         let at = |field: &str| format!("accounts.{name}.{field}");
         if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) {
             return Err(format!("accounts.{name}: account names use letters, digits, '-', '_' and '.' only"));
@@ -234,6 +243,9 @@ impl RawAccount {
         }
         let base_url = base_url.trim_end_matches('/').to_string();
         let required = |value: Option<Secret>, field: &str| {
+            if let (Some(_), Some(var)) = (&value, unresolved(field)) {
+                return Ok(Secret::unresolved(var));
+            }
             value
                 .filter(|s| !s.expose().is_empty())
                 .ok_or_else(|| format!("{}: required (and non-empty) for provider {}", at(field), kind.as_str()))
