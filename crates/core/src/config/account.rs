@@ -152,14 +152,34 @@ impl Account {
 
     /// Every credential of this account, for tests and log scrubbing.
     pub fn secrets(&self) -> Vec<&Secret> {
+        self.credentials().into_iter().map(|(_, secret)| secret).collect()
+    }
+
+    /// Every credential with its config field name (`api_key`, `token`, `client_key`, `connection_id`).
+    pub fn credentials(&self) -> Vec<(&'static str, &Secret)> {
         match &self.kind {
             AccountKind::CometChat { api_key, .. } | AccountKind::TwoChat { api_key, .. } => {
-                vec![api_key]
+                vec![("api_key", api_key)]
             }
-            AccountKind::RoomIm { client_key, token, .. } => vec![client_key, token],
-            AccountKind::QuickBlox { auth: QuickBloxAuth::ApiKey(s) | QuickBloxAuth::Token(s), .. } => vec![s],
-            AccountKind::OfAuth { api_key, connection_id, .. } => vec![api_key, connection_id],
+            AccountKind::RoomIm { client_key, token, .. } => vec![("client_key", client_key), ("token", token)],
+            AccountKind::QuickBlox { auth: QuickBloxAuth::ApiKey(s), .. } => vec![("api_key", s)],
+            AccountKind::QuickBlox { auth: QuickBloxAuth::Token(s), .. } => vec![("token", s)],
+            AccountKind::OfAuth { api_key, connection_id, .. } => {
+                vec![("api_key", api_key), ("connection_id", connection_id)]
+            }
             AccountKind::Noop => vec![],
+        }
+    }
+
+    /// Where its provider's API is; `None` for `noop`.
+    pub fn base_url(&self) -> Option<&str> {
+        match &self.kind {
+            AccountKind::CometChat { base_url, .. }
+            | AccountKind::RoomIm { base_url, .. }
+            | AccountKind::QuickBlox { base_url, .. }
+            | AccountKind::TwoChat { base_url, .. }
+            | AccountKind::OfAuth { base_url, .. } => Some(base_url),
+            AccountKind::Noop => None,
         }
     }
 }
