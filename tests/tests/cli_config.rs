@@ -208,6 +208,20 @@ fn producers_need_no_provider_secret_and_the_worker_names_the_one_missing() {
     let status = worker.wait(Duration::from_secs(20)).expect("the worker exits");
     assert_eq!(status.code(), Some(2), "{}", worker.log());
     assert!(worker.log().contains("UNSET_VAR") && worker.log().contains("accounts.cc.api_key"), "{}", worker.log());
+
+    // The API tokens are serve's: the worker and the producers do without them, serve refuses.
+    let config = TestConfig::new(
+        &redis.url(),
+        "[api]\ntokens = [\"${UNSET_API_TOKEN}\"]\n\n[accounts.nop]\nprovider = \"noop\"\n",
+    );
+    let out = deleteq(&config.path, &["enqueue", r#"{"account":"nop","message":"m4"}"#], None);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = deleteq(&config.path, &["serve", "--addr", &format!("127.0.0.1:{}", free_port())], None);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("UNSET_API_TOKEN") && text(&out).contains("api.tokens[0]"), "{}", text(&out));
+    let worker = Worker::start(&config.path, config.dir.path().join("worker.log"), "info");
+    assert!(wait_until(Duration::from_secs(15), || terminal(&redis.url()).iter().any(|r| r["message"] == "m4")));
+    drop(worker);
 }
 
 #[test]
