@@ -25,7 +25,7 @@ pub mod reply_cutter;
 pub mod stub;
 
 pub use emulator::TestEmulator;
-pub use process::{deleteq, deleteq_with_env, Process, Server, Worker};
+pub use process::{deleteq, deleteq_in, deleteq_with_env, Process, Server, Worker};
 pub use redis_cluster::RedisCluster;
 pub use redis_server::RedisServer;
 pub use reply_cutter::ReplyCutter;

@@ -25,13 +25,20 @@ pub fn deleteq(config: &std::path::Path, args: &[&str], stdin: Option<&str>) -> 
 /// [`deleteq`] with extra environment variables (e.g. `SSL_CERT_FILE` for a test CA).
 pub fn deleteq_with_env(config: &std::path::Path, args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(binary());
-    cmd.envs(env.iter().copied());
-    cmd.arg("--config")
-        .arg(config)
-        .args(args)
-        .env_remove("REDIS_URL")
-        .env_remove("DELETEQ_CONFIG")
-        .env("NO_COLOR", "1");
+    cmd.arg("--config").arg(config).args(args).env_remove("REDIS_URL").env_remove("DELETEQ_CONFIG");
+    run(cmd.envs(env.iter().copied()), stdin)
+}
+
+/// Runs `deleteq ARGS…` without `--config`, in the directory `dir`, with neither `DELETEQ_CONFIG` nor `REDIS_URL`
+/// set unless `env` sets them: how the binary finds (or does not find) its config by itself.
+pub fn deleteq_in(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(binary());
+    cmd.current_dir(dir).args(args).env_remove("REDIS_URL").env_remove("DELETEQ_CONFIG");
+    run(cmd.envs(env.iter().copied()), None)
+}
+
+fn run(cmd: &mut Command, stdin: Option<&str>) -> Output {
+    cmd.env("NO_COLOR", "1");
     cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());

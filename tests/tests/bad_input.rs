@@ -119,14 +119,16 @@ fn stdin_and_skip_invalid() {
 #[test]
 fn a_bad_config_exits_2_naming_the_key() {
     let redis = RedisServer::start();
+    // An unset variable in a field the producer uses (a provider secret it may lack: see cli_config.rs).
     let config = TestConfig::new(
         &redis.url(),
-        "[accounts.cc]\nprovider = \"cometchat\"\nbase_url = \"http://x\"\napi_key = \"${DELETEQ_TEST_UNSET_VAR}\"\n",
+        "[accounts.cc]\nprovider = \"cometchat\"\nbase_url = \"${DELETEQ_TEST_UNSET_VAR}\"\napi_key = \"k\"\n",
     );
     let out = deleteq(&config.path, &["enqueue", r#"{"account":"cc","message":"1"}"#], None);
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("DELETEQ_TEST_UNSET_VAR") && stderr.contains("accounts.cc.api_key"), "{stderr}");
+    assert!(stderr.contains("DELETEQ_TEST_UNSET_VAR") && stderr.contains("accounts.cc.base_url"), "{stderr}");
+    assert_eq!(dbsize(&redis.url()), 0);
 }
 
 #[test]

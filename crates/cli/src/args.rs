@@ -1,14 +1,26 @@
 //! The command-line grammar of DESIGN §4.
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use deleteq_core::Priority;
 use std::path::PathBuf;
 
+/// The version line: the crate version and the commit it was built from (`build.rs`; "unknown" outside a git
+/// checkout).
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("DELETEQ_COMMIT"), ")");
+
 /// deleteq: an asynchronous deletion job queue for chat platforms.
 #[derive(Debug, Parser)]
-#[command(name = "deleteq", version, about)]
+#[command(
+    name = "deleteq",
+    version = VERSION,
+    about = "deleteq: an asynchronous deletion job queue for chat platforms.",
+    after_help = "Every command but `emulator` and `config example` needs a config: --config FILE, $DELETEQ_CONFIG \
+                  or ./deleteq.toml. Start from `deleteq config example > deleteq.toml`.\n\
+                  Exit codes: 0 success; 1 runtime failure, or nothing matched (dlq replay ID, accounts resume); \
+                  2 invalid input, config or usage."
+)]
 pub(crate) struct Cli {
-    /// Config file (default: $DELETEQ_CONFIG, else ./deleteq.toml if present).
+    /// Config file (default: $DELETEQ_CONFIG, else ./deleteq.toml; without any, commands refuse to run).
     #[arg(long, global = true, value_name = "FILE")]
     pub(crate) config: Option<PathBuf>,
     #[command(subcommand)]
@@ -39,6 +51,40 @@ pub(crate) enum Command {
     Emulator(EmulatorArgs),
     /// Serve the HTTP API (bearer tokens from [api] tokens) until SIGINT or SIGTERM.
     Serve(ServeArgs),
+    /// The config: check one without touching Redis, or print an annotated example.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ConfigCommand {
+    /// Validate the config without touching Redis and print what it resolved: the Redis target (password
+    /// redacted), accounts with providers and rate limits, schedules with their next fire time, and every `${VAR}`
+    /// left unset. Exit 2 if it is invalid or a variable `--for` needs is unset.
+    Check {
+        /// One JSON object.
+        #[arg(long)]
+        json: bool,
+        /// Whose variables must be set: a producer (enqueue, campaign, reports) needs none of the secrets, a
+        /// worker the providers' credentials, serve its API tokens, all every one.
+        #[arg(long = "for", value_enum, default_value_t = Role::Producer, value_name = "ROLE")]
+        role: Role,
+    },
+    /// Print an annotated example config (deploy/deleteq.example.toml): `deleteq config example > deleteq.toml`.
+    Example,
+}
+
+/// Who will load the config, and so which `${VAR}`s must be set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Role {
+    /// enqueue, campaign, status, audit, dlq, accounts: no secret needed.
+    Producer,
+    /// deleteq worker: the accounts' credentials.
+    Worker,
+    /// deleteq serve: the [api] tokens.
+    Serve,
+    /// Every variable.
+    All,
 }
 
 #[derive(Debug, Args)]
@@ -150,12 +196,18 @@ pub(crate) enum DlqCommand {
         /// Replay every dead letter.
         #[arg(long)]
         all: bool,
+        /// One JSON object: `replayed`, and with ids `requested` and `not_dead` (the ids that were not dead letters).
+        #[arg(long)]
+        json: bool,
     },
     /// Forget dead letters.
     Purge {
         /// Only those dead-lettered longer ago than this (e.g. "7d"); all without it.
         #[arg(long, value_name = "DURATION")]
         older_than: Option<String>,
+        /// One JSON object: `purged` and `older_than_ms`.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -165,6 +217,9 @@ pub(crate) enum AccountsCommand {
     Resume {
         /// The account name (a key of `[accounts]`).
         name: String,
+        /// One JSON object: `account`, `was_parked`, `reason` and `jobs_back`.
+        #[arg(long)]
+        json: bool,
     },
 }
 

@@ -1,4 +1,5 @@
-//! Exit codes: 0 success, 1 runtime failure (Redis unreachable, …), 2 invalid input or usage.
+//! Exit codes: 0 success, 1 runtime failure (Redis unreachable, …) or nothing matched (`dlq replay` of ids that are
+//! not dead letters, `accounts resume` of an account not parked), 2 invalid input, config or usage.
 
 /// Why a command failed, and so its exit code.
 #[derive(Debug, thiserror::Error)]
@@ -9,6 +10,9 @@ pub enum Failure {
     /// The input was fine but the work could not be done. Exit 1.
     #[error("error: {0}")]
     Runtime(String),
+    /// The command ran but found nothing to act on (like grep finding no line). Exit 1.
+    #[error("{0}")]
+    NothingMatched(String),
 }
 
 impl Failure {
@@ -16,7 +20,7 @@ impl Failure {
     pub fn code(&self) -> u8 {
         match self {
             Failure::Invalid(_) => 2,
-            Failure::Runtime(_) => 1,
+            Failure::Runtime(_) | Failure::NothingMatched(_) => 1,
         }
     }
 }

@@ -25,6 +25,22 @@ impl RateLimit {
     }
 }
 
+/// As written in a config: `50/s`, `600/min`, `60/min burst 90`.
+impl std::fmt::Display for RateLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.per.as_millis() {
+            1_000 => write!(f, "{}/s", self.count)?,
+            60_000 => write!(f, "{}/min", self.count)?,
+            3_600_000 => write!(f, "{}/h", self.count)?,
+            ms => write!(f, "{} per {ms} ms", self.count)?,
+        }
+        if self.burst > 1 {
+            write!(f, " burst {}", self.burst)?;
+        }
+        Ok(())
+    }
+}
+
 impl std::str::FromStr for RateLimit {
     type Err = String;
 
@@ -70,6 +86,13 @@ mod tests {
         let r: RateLimit = "20/s".parse().expect("valid");
         assert_eq!((r.count, r.burst, r.interval()), (20, 1, Duration::from_millis(50)));
         assert!("1000/h".parse::<RateLimit>().is_ok());
+    }
+
+    #[test]
+    fn displays_as_written() {
+        for text in ["50/s", "600/min", "60/min burst 90", "1000/h"] {
+            assert_eq!(text.parse::<RateLimit>().expect(text).to_string(), text);
+        }
     }
 
     #[test]

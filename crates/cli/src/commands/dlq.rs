@@ -1,4 +1,6 @@
-//! `deleteq dlq list | replay ID... | replay --all | purge [--older-than D]`: the dead-letter set.
+//! `deleteq dlq list | replay ID... | replay --all | purge [--older-than D]`: the dead-letter set. `replay ID...`
+//! exits 1 when none of the ids is a dead letter (and names the ones that are not); `replay --all` of an empty set
+//! and `purge` of nothing succeed, there being nothing they were asked to find.
 
 use crate::args::DlqCommand;
 use crate::exit::Failure;
@@ -7,38 +9,26 @@ use serde_json::Value;
 
 pub(crate) async fn run(config: Config, command: DlqCommand) -> Result<(), Failure> {
     match command {
-        DlqCommand::Replay { ids, all } => {
-            let producer =
-                deleteq_producer::Producer::connect(&config).await.map_err(|e| Failure::Runtime(e.to_string()))?;
-            let by = std::env::var("USER").ok().map(|u| format!("dlq replay ({u})"));
-            let replayed = if all {
-                producer.replay_all_dead(by.as_deref()).await
-            } else {
-                producer.replay_dead(&ids, by.as_deref()).await
-            }
-            .map_err(|e| Failure::Runtime(e.to_string()))?;
-            println!("replayed {replayed}");
-            return Ok(());
-        }
-        DlqCommand::Purge { older_than } => {
+        DlqCommand::Replay { ids, all, json } => replay(&config, ids, all, json).await?,
+        DlqCommand::Purge { older_than, json } => {
             let age = older_than
                 .as_deref()
                 .map(|d| {
                     deleteq_core::duration::parse_duration(d)
                         .map_err(|e| Failure::Invalid(format!("--older-than: {e}")))
                 })
-                .transpose()?
-                .unwrap_or_default();
+                .transpose()?;
             let queue = super::connect(&config).await?;
-            println!("purged {}", queue.purge_dead(age).await?);
-            return Ok(());
+            let purged = queue.purge_dead(age.unwrap_or_default()).await?;
+            if json {
+                let older_than_ms = age.map(|a| a.as_millis() as u64);
+                println!("{}", serde_json::json!({ "purged": purged, "older_than_ms": older_than_ms }));
+            } else {
+                println!("purged {purged}");
+            }
         }
-        DlqCommand::List { .. } => {}
-    }
-    let queue = super::connect(&config).await?;
-    match command {
-        DlqCommand::Replay { .. } | DlqCommand::Purge { .. } => {}
         DlqCommand::List { limit, account, json } => {
+            let queue = super::connect(&config).await?;
             let items = deleteq_server::report::dead_letters_json(&queue, limit, account.as_deref()).await?;
             if json {
                 println!("{}", Value::Array(items));
@@ -48,6 +38,44 @@ pub(crate) async fn run(config: Config, command: DlqCommand) -> Result<(), Failu
                 }
             }
         }
+    }
+    Ok(())
+}
+
+async fn replay(config: &Config, mut ids: Vec<String>, all: bool, json: bool) -> Result<(), Failure> {
+    let producer = deleteq_producer::Producer::connect(config).await.map_err(|e| Failure::Runtime(e.to_string()))?;
+    let by = std::env::var("USER").ok().map(|u| format!("dlq replay ({u})"));
+    if all {
+        let replayed = producer.replay_all_dead(by.as_deref()).await.map_err(|e| Failure::Runtime(e.to_string()))?;
+        if json {
+            println!("{}", serde_json::json!({ "replayed": replayed, "all": true }));
+        } else {
+            println!("replayed {replayed}");
+        }
+        return Ok(());
+    }
+    let mut seen = std::collections::HashSet::new();
+    ids.retain(|id| seen.insert(id.clone()));
+    // Which of the ids are dead letters, to name the others (a replay skips them silently).
+    let dead: std::collections::HashSet<String> =
+        producer.queue().dead_letters_by_id(&ids).await?.into_iter().map(|l| l.id).collect();
+    let not_dead: Vec<&String> = ids.iter().filter(|id| !dead.contains(*id)).collect();
+    let replayed = producer.replay_dead(&ids, by.as_deref()).await.map_err(|e| Failure::Runtime(e.to_string()))?;
+    if json {
+        let value = serde_json::json!({ "replayed": replayed, "requested": ids.len(), "not_dead": not_dead });
+        println!("{value}");
+    } else if replayed > 0 {
+        println!("replayed {replayed}");
+    }
+    let names = |list: &[&String]| list.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ");
+    if replayed == 0 {
+        return Err(Failure::NothingMatched(match not_dead.len() {
+            0 => "nothing replayed: the dead letters were replayed by someone else meanwhile".into(),
+            _ => format!("nothing replayed: not dead letters: {}", names(&not_dead)),
+        }));
+    }
+    if !not_dead.is_empty() && !json {
+        eprintln!("not dead letters (skipped): {}", names(&not_dead));
     }
     Ok(())
 }

@@ -3,6 +3,7 @@
 mod accounts;
 mod audit;
 mod campaign;
+mod config;
 mod dlq;
 mod emulator;
 mod enqueue;
@@ -14,24 +15,29 @@ mod worker;
 use crate::args::{Cli, Command};
 use crate::exit::Failure;
 use crate::settings;
+use deleteq_core::config::Needs;
 use deleteq_queue::{Queue, QueueOptions, RedisTarget};
 
-/// Runs the parsed command.
+/// Runs the parsed command. Every command but `emulator` and `config example` loads a config (and refuses to run
+/// without one), resolving only the `${VAR}`s it uses: the worker the providers' credentials, `serve` its API
+/// tokens, the rest neither.
 pub(crate) async fn dispatch(cli: Cli) -> Result<(), Failure> {
+    let path = cli.config.as_deref();
     match cli.command {
         Command::Emulator(args) => emulator::run(args).await,
+        Command::Config(cmd) => config::run(path, cmd),
+        Command::Worker => worker::run(settings::load(path, Needs::WORKER)?).await,
+        Command::Serve(args) => serve::run(settings::load(path, Needs::SERVER)?, args).await,
         command => {
-            let config = settings::load(cli.config.as_deref())?;
+            let config = settings::load(path, Needs::PRODUCER)?;
             match command {
-                Command::Worker => worker::run(config).await,
                 Command::Enqueue(args) => enqueue::run(config, args).await,
                 Command::Campaign(cmd) => campaign::run(config, cmd).await,
                 Command::Audit(cmd) => audit::run(config, cmd).await,
                 Command::Dlq(cmd) => dlq::run(config, cmd).await,
                 Command::Status(flag) => status::run(config, flag.json).await,
                 Command::Accounts(cmd) => accounts::run(config, cmd).await,
-                Command::Serve(args) => serve::run(config, args).await,
-                Command::Emulator(_) => Ok(()),
+                Command::Worker | Command::Serve(_) | Command::Emulator(_) | Command::Config(_) => Ok(()),
             }
         }
     }

@@ -24,10 +24,12 @@ pub(crate) async fn run(config: Config, json: bool) -> Result<(), Failure> {
     println!("audit      {} records", value["audit_records"]);
     let no_accounts = serde_json::Map::new();
     let accounts = value["accounts"].as_object().unwrap_or(&no_accounts);
+    // The name column fits the longest name (names are identifiers: never cut).
+    let width = accounts.keys().map(|n| n.chars().count()).max().unwrap_or(0).max(16);
     if !accounts.is_empty() {
         println!();
         println!(
-            "{:<16} {:<10} {:>8} {:>17} {:>7} {:>9} {:>7} {:>10}  {:<40} recent outcomes",
+            "{:<width$} {:<10} {:>8} {:>17} {:>7} {:>9} {:>7} {:>10}  {:<STATE_WIDTH$} recent outcomes",
             "account", "provider", "queued", "high/normal/low", "leased", "scheduled", "dead", "rate/s", "state"
         );
     }
@@ -37,11 +39,13 @@ pub(crate) async fn run(config: Config, json: bool) -> Result<(), Failure> {
             Some(p) => format!("PARKED ({} jobs): {}", a["parked_jobs"], p["reason"].as_str().unwrap_or("")),
             None => limiter_state(a),
         };
+        // A provider's parked reason can be a paragraph: the table shows its start, `--json` all of it.
+        let state = truncate(&state, STATE_WIDTH);
         let recent: Vec<String> =
             a["recent"].as_object().map(|m| m.iter().map(|(k, v)| format!("{k}={v}")).collect()).unwrap_or_default();
         let provider = a["provider"].as_str().unwrap_or("");
         println!(
-            "{name:<16} {provider:<10} {:>8} {:>17} {:>7} {:>9} {:>7} {rate:>10}  {state:<40} {}",
+            "{name:<width$} {provider:<10} {:>8} {:>17} {:>7} {:>9} {:>7} {rate:>10}  {state:<STATE_WIDTH$} {}",
             // serde_json's Display ignores widths: format the numbers themselves.
             a["queued"].as_u64().unwrap_or(0),
             lanes(&a["lanes"]),
@@ -53,6 +57,20 @@ pub(crate) async fn run(config: Config, json: bool) -> Result<(), Failure> {
     }
     super::schedules::print_table(&config);
     Ok(())
+}
+
+/// The width of the state column; longer states end in an ellipsis.
+const STATE_WIDTH: usize = 40;
+
+/// `text` on one line and at most `width` characters, the last an ellipsis if any was cut.
+fn truncate(text: &str, width: usize) -> String {
+    let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one_line.chars().count() <= width {
+        return one_line;
+    }
+    let mut cut: String = one_line.chars().take(width.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
 }
 
 /// "ok", or what holds an account below its configured rate: 429 slow-downs and the provider's reported budget
@@ -76,5 +94,20 @@ fn limiter_state(a: &serde_json::Value) -> String {
         "ok".into()
     } else {
         parts.join("; ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::truncate;
+
+    #[test]
+    fn long_states_are_cut_to_the_column_with_an_ellipsis() {
+        assert_eq!(truncate("ok", 40), "ok");
+        let long = format!("PARKED (3 jobs): {}", "the provider said the key was revoked\n ".repeat(5));
+        let cut = truncate(&long, 40);
+        assert_eq!(cut.chars().count(), 40);
+        assert!(cut.ends_with('…') && !cut.contains('\n'), "{cut}");
+        assert_eq!(truncate(&"é".repeat(40), 40), "é".repeat(40), "counted in characters, not bytes");
     }
 }

@@ -152,17 +152,40 @@ impl Account {
 
     /// Every credential of this account, for tests and log scrubbing.
     pub fn secrets(&self) -> Vec<&Secret> {
+        self.credentials().into_iter().map(|(_, secret)| secret).collect()
+    }
+
+    /// Every credential with its config field name (`api_key`, `token`, `client_key`, `connection_id`).
+    pub fn credentials(&self) -> Vec<(&'static str, &Secret)> {
         match &self.kind {
             AccountKind::CometChat { api_key, .. } | AccountKind::TwoChat { api_key, .. } => {
-                vec![api_key]
+                vec![("api_key", api_key)]
             }
-            AccountKind::RoomIm { client_key, token, .. } => vec![client_key, token],
-            AccountKind::QuickBlox { auth: QuickBloxAuth::ApiKey(s) | QuickBloxAuth::Token(s), .. } => vec![s],
-            AccountKind::OfAuth { api_key, connection_id, .. } => vec![api_key, connection_id],
+            AccountKind::RoomIm { client_key, token, .. } => vec![("client_key", client_key), ("token", token)],
+            AccountKind::QuickBlox { auth: QuickBloxAuth::ApiKey(s), .. } => vec![("api_key", s)],
+            AccountKind::QuickBlox { auth: QuickBloxAuth::Token(s), .. } => vec![("token", s)],
+            AccountKind::OfAuth { api_key, connection_id, .. } => {
+                vec![("api_key", api_key), ("connection_id", connection_id)]
+            }
             AccountKind::Noop => vec![],
         }
     }
+
+    /// Where its provider's API is; `None` for `noop`.
+    pub fn base_url(&self) -> Option<&str> {
+        match &self.kind {
+            AccountKind::CometChat { base_url, .. }
+            | AccountKind::RoomIm { base_url, .. }
+            | AccountKind::QuickBlox { base_url, .. }
+            | AccountKind::TwoChat { base_url, .. }
+            | AccountKind::OfAuth { base_url, .. } => Some(base_url),
+            AccountKind::Noop => None,
+        }
+    }
 }
+
+/// The credential fields of an account table: a config loaded for a producer may leave them unresolved.
+pub(super) const SECRET_FIELDS: &[&str] = &["api_key", "token", "client_key", "connection_id"];
 
 /// The account table as written: every field optional, checked per kind by [`RawAccount::into_account`].
 #[derive(Debug, Clone, Deserialize)]
@@ -182,7 +205,13 @@ pub(super) struct RawAccount {
 
 impl RawAccount {
     /// Checks the fields against the kind's table (DESIGN §5) and builds the account; errors name the account and field.
-    pub(super) fn into_account(self, name: &str) -> Result<Account, String> {
+    /// `unresolved(field)` names the unset variable of a credential the loading command left unresolved: that field
+    /// becomes [`Secret::unresolved`] and is otherwise checked like any other.
+    pub(super) fn into_account(
+        self,
+        name: &str,
+        unresolved: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Account, String> {
         let at = |field: &str| format!("accounts.{name}.{field}");
         if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) {
             return Err(format!("accounts.{name}: account names use letters, digits, '-', '_' and '.' only"));
@@ -234,6 +263,9 @@ impl RawAccount {
         }
         let base_url = base_url.trim_end_matches('/').to_string();
         let required = |value: Option<Secret>, field: &str| {
+            if let (Some(_), Some(var)) = (&value, unresolved(field)) {
+                return Ok(Secret::unresolved(var));
+            }
             value
                 .filter(|s| !s.expose().is_empty())
                 .ok_or_else(|| format!("{}: required (and non-empty) for provider {}", at(field), kind.as_str()))

@@ -41,7 +41,9 @@ pub(super) struct RawApi {
 }
 
 impl RawApi {
-    pub(super) fn into_config(self) -> Result<ApiConfig, ConfigError> {
+    /// `unresolved(i)` says token `i` was left unresolved by a command that does not serve: it is left out (the
+    /// config's `unresolved` list still names it).
+    pub(super) fn into_config(self, unresolved: &dyn Fn(usize) -> bool) -> Result<ApiConfig, ConfigError> {
         let invalid = |m: String| ConfigError::Invalid(m);
         let mut api = ApiConfig::default();
         if let Some(addr) = self.addr {
@@ -55,6 +57,9 @@ impl RawApi {
             let list = tokens.as_array().ok_or_else(|| invalid("api.tokens must be a list of strings".into()))?;
             for (i, token) in list.iter().enumerate() {
                 let token = token.as_str().ok_or_else(|| invalid(format!("api.tokens[{i}] must be a string")))?;
+                if unresolved(i) {
+                    continue;
+                }
                 check_token(token).map_err(|why| invalid(format!("api.tokens[{i}] {why}")))?;
                 api.tokens.push(Secret::new(token));
             }

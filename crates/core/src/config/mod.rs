@@ -1,8 +1,9 @@
 //! The TOML configuration of DESIGN §4–5: Redis, worker, retry, audit, accounts and schedules.
 //!
 //! `${VAR}` in any string value reads the environment (through a lookup the caller passes, so this stays free of
-//! I/O); a missing variable is an error naming it. Unknown keys are errors. Secrets are [`Secret`]s and never
-//! print.
+//! I/O); a missing variable is an error naming it, except in a field the loading command does not use ([`Needs`]):
+//! a producer needs no provider credential, a worker no API token. Unknown keys are errors. Secrets are
+//! [`Secret`]s and never print.
 
 mod account;
 mod api;
@@ -15,6 +16,7 @@ pub use account::{
     quickblox_max_batch, Account, AccountKind, ProviderKind, QuickBloxAuth, MAX_REQUEST_URL, QUICKBLOX_ID_LEN,
 };
 pub use api::{parse_size, ApiConfig};
+pub use env::Unresolved;
 pub use lanes::LanesConfig;
 pub use schedule::{Schedule, ScheduleError};
 pub use secret::{RedisUrl, Secret};
@@ -69,6 +71,30 @@ pub struct Config {
     pub api: ApiConfig,
     /// The worker's metrics and health server (`[metrics]`); none without the section.
     pub metrics: Option<MetricsConfig>,
+    /// The fields whose `${VAR}` was unset and that the loading command does not use ([`Needs`]): empty when
+    /// loaded with [`Needs::ALL`]. An unresolved credential is a [`Secret::unresolved`]; an unresolved API token is
+    /// left out of `api.tokens`.
+    pub unresolved: Vec<Unresolved>,
+}
+
+/// Which fields' `${VAR}`s a command needs resolved; the others may name unset variables (DESIGN §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Needs {
+    /// The accounts' credentials (`api_key`, `token`, `client_key`, `connection_id`): only a worker calls providers.
+    pub provider_secrets: bool,
+    /// `[api] tokens`: only `deleteq serve` checks them.
+    pub api_tokens: bool,
+}
+
+impl Needs {
+    /// Every variable must be set (the library default: [`Config::from_toml`]).
+    pub const ALL: Needs = Needs { provider_secrets: true, api_tokens: true };
+    /// A worker: the providers' credentials, not the API tokens.
+    pub const WORKER: Needs = Needs { provider_secrets: true, api_tokens: false };
+    /// The HTTP API: its tokens, not the providers' credentials.
+    pub const SERVER: Needs = Needs { provider_secrets: false, api_tokens: true };
+    /// A producer or an operator command (enqueue, campaigns, reports, `config check`): neither.
+    pub const PRODUCER: Needs = Needs { provider_secrets: false, api_tokens: false };
 }
 
 /// The file as written; accounts are checked per kind when it becomes a [`Config`].
@@ -337,15 +363,29 @@ pub struct ScheduleConfig {
 }
 
 impl Config {
-    /// Parses a TOML configuration, expanding `${VAR}` through `lookup`.
+    /// Parses a TOML configuration, expanding every `${VAR}` through `lookup` (each must be set).
     pub fn from_toml(text: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        Config::from_toml_for(text, lookup, Needs::ALL)
+    }
+
+    /// [`Config::from_toml`] for a command that needs only some fields' variables: an unset one elsewhere leaves
+    /// its field unresolved (listed in [`Config::unresolved`]); everything else is checked as always.
+    pub fn from_toml_for(
+        text: &str,
+        lookup: impl Fn(&str) -> Option<String>,
+        needs: Needs,
+    ) -> Result<Config, ConfigError> {
         let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| ConfigError::Invalid(e.to_string()))?;
-        env::expand_table(&mut table, "", &lookup)?;
-        let raw: RawConfig =
-            toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| ConfigError::Invalid(e.to_string()))?;
+        let mut expander = env::Expander::new(&lookup, needs);
+        expander.expand_table(&mut table, "")?;
+        let unresolved = expander.unresolved;
+        let raw: RawConfig = toml::Value::Table(table).try_into().map_err(|e| type_error(text, &e))?;
+        let var_of = |key: String| unresolved.iter().find(|u| u.key == key).map(|u| u.var.clone());
         let mut accounts = BTreeMap::new();
         for (name, account) in raw.accounts {
-            let account = account.into_account(&name).map_err(ConfigError::Invalid)?;
+            let account = account
+                .into_account(&name, &|field| var_of(format!("accounts.{name}.{field}")))
+                .map_err(ConfigError::Invalid)?;
             accounts.insert(name, account);
         }
         let config = Config {
@@ -360,11 +400,21 @@ impl Config {
             producer: raw.producer,
             accounts,
             schedules: raw.schedules,
-            api: raw.api.map(api::RawApi::into_config).transpose()?.unwrap_or_default(),
+            api: raw
+                .api
+                .map(|a| a.into_config(&|i| var_of(format!("api.tokens[{i}]")).is_some()))
+                .transpose()?
+                .unwrap_or_default(),
             metrics: raw.metrics.map(RawMetrics::into_config).transpose()?,
+            unresolved,
         };
         config.check()?;
         Ok(config)
+    }
+
+    /// Whether every `${VAR}` was resolved (always so for [`Needs::ALL`]).
+    pub fn fully_resolved(&self) -> bool {
+        self.unresolved.is_empty()
     }
 
     fn check(&self) -> Result<(), ConfigError> {
@@ -443,6 +493,29 @@ impl Config {
     pub fn parse_schedules(&self) -> Result<Vec<Schedule>, ScheduleError> {
         self.schedules.iter().map(Schedule::parse).collect()
     }
+}
+
+/// A schema error (a wrong type, an unknown key) as `KEY (line N): what`: the key from the expanded table's error,
+/// the line from deserializing the text as written (expanding `${VAR}` changes no type, so both fail alike). The
+/// line's text is not quoted: it may hold a credential.
+fn type_error(text: &str, error: &toml::de::Error) -> ConfigError {
+    // Display is "WHAT\nin `KEY`" for a table deserialized from a value (`message()` leaves the key out).
+    let shown = error.to_string();
+    let message = shown.trim_end();
+    let (what, key) = match message.rsplit_once("\nin `") {
+        Some((what, key)) => (what.trim_end(), Some(key.trim_end_matches('`'))),
+        None => (message, None),
+    };
+    let line = toml::from_str::<RawConfig>(text)
+        .err()
+        .and_then(|e| e.span())
+        .map(|span| text.get(..span.start).map_or(0, |before| before.matches('\n').count()) + 1);
+    ConfigError::Invalid(match (key, line) {
+        (Some(key), Some(line)) => format!("{key} (line {line}): {what}"),
+        (Some(key), None) => format!("{key}: {what}"),
+        (None, Some(line)) => format!("line {line}: {what}"),
+        (None, None) => what.to_string(),
+    })
 }
 
 #[cfg(test)]

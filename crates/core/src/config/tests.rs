@@ -229,3 +229,81 @@ fn quickblox_batches_keep_the_url_under_8_kb() {
     let err = parse(&account(most + 1)).expect_err("too large").to_string();
     assert!(err.contains("accounts.qb.batch_size") && err.contains("8192"), "{err}");
 }
+
+const SECRETS: &str = r#"
+[api]
+tokens = ["${API_TOKEN}", "literal-token"]
+
+[accounts.cc]
+provider = "cometchat"
+base_url = "https://a.example"
+api_key = "${CC_UNSET}"
+
+[accounts.im]
+provider = "room_im"
+base_url = "https://b.example"
+client_key = "${IM_CLIENT}"
+token = "tok-${IM_TOKEN}"
+
+[accounts.nop]
+provider = "noop"
+"#;
+
+#[test]
+fn a_producer_needs_no_provider_credential_and_a_worker_no_api_token() {
+    let producer = Config::from_toml_for(SECRETS, |_| None, Needs::PRODUCER).expect("producer config");
+    let cc = &producer.accounts["cc"];
+    assert_eq!(cc.secrets()[0].unresolved_var(), Some("CC_UNSET"));
+    assert_eq!(cc.secrets()[0].expose(), "", "an unresolved credential is empty");
+    let im: Vec<_> = producer.accounts["im"].secrets().iter().map(|s| s.unresolved_var()).collect();
+    assert_eq!(im, [Some("IM_CLIENT"), Some("IM_TOKEN")]);
+    assert_eq!(producer.api.tokens.len(), 1, "the unresolved token is left out");
+    let keys: Vec<_> = producer.unresolved.iter().map(|u| (u.key.as_str(), u.var.as_str())).collect();
+    assert_eq!(
+        keys,
+        [
+            ("accounts.cc.api_key", "CC_UNSET"),
+            ("accounts.im.client_key", "IM_CLIENT"),
+            ("accounts.im.token", "IM_TOKEN"),
+            ("api.tokens[0]", "API_TOKEN")
+        ]
+    );
+    assert!(!producer.fully_resolved());
+
+    let worker = Config::from_toml_for(SECRETS, |_| None, Needs::WORKER).expect_err("worker needs the key");
+    assert!(worker.to_string().contains("CC_UNSET") && worker.to_string().contains("accounts.cc.api_key"), "{worker}");
+    let set = |var: &str| (var != "API_TOKEN").then(|| format!("{var}-value"));
+    let worker = Config::from_toml_for(SECRETS, set, Needs::WORKER).expect("worker without the API token");
+    assert_eq!(worker.accounts["im"].secrets()[1].expose(), "tok-IM_TOKEN-value");
+    assert_eq!(worker.unresolved.len(), 1);
+    let server = Config::from_toml_for(SECRETS, set, Needs::SERVER).expect_err("serve needs its tokens");
+    assert!(server.to_string().contains("API_TOKEN"), "{server}");
+    assert!(Config::from_toml(SECRETS, set).is_err(), "from_toml needs every variable");
+}
+
+#[test]
+fn a_lenient_load_still_checks_everything_else() {
+    let unset = |_: &str| None;
+    for (text, key) in [
+        ("[accounts.cc]\nprovider = \"cometchat\"\napi_key = \"${K}\"\n", "accounts.cc.base_url"),
+        ("[accounts.n]\nprovider = \"noop\"\napi_key = \"${K}\"\n", "accounts.n.api_key"),
+        ("[accounts.cc]\nprovider = \"cometchat\"\nbase_url = \"${URL}\"\napi_key = \"k\"\n", "URL"),
+        ("[redis]\nurl = \"redis://:${REDIS_PASSWORD}@h:6379\"\n", "REDIS_PASSWORD"),
+        ("[accounts.cc]\nprovider = \"cometchat\"\nbase_url = \"http://a\"\napi_key = \"${K\"\n", "unterminated"),
+    ] {
+        let err = Config::from_toml_for(text, unset, Needs::PRODUCER).expect_err(text).to_string();
+        assert!(err.contains(key), "{text}: {err}");
+    }
+}
+
+#[test]
+fn type_errors_name_the_key_and_the_line() {
+    let err = parse("[redis]\nprefix = \"p\"\n\n[worker]\nconcurrency = \"many\"\n").expect_err("type").to_string();
+    assert!(err.contains("worker.concurrency") && err.contains("line 5"), "{err}");
+    let err = parse("[worker]\ncolour = 1\n").expect_err("unknown key").to_string();
+    assert!(err.contains("colour") && err.contains("line 2"), "{err}");
+    let err = parse("[accounts.cc]\nprovider = \"cometchat\"\nbase_url = \"http://a\"\napi_key = [\"s3cret\"]\n")
+        .expect_err("type")
+        .to_string();
+    assert!(err.contains("accounts.cc.api_key") && !err.contains("s3cret"), "{err}");
+}
