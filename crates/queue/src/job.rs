@@ -30,7 +30,7 @@ pub struct Leased {
     pub id: String,
     /// The revision of the envelope leased; finishing or rescheduling requires it to be unchanged.
     pub rev: u64,
-    /// The envelope JSON, compact or whole: read it with `Envelope::decode_stored`.
+    /// The envelope JSON, compact or whole: read it with [`crate::stored::decode_stored`].
     pub envelope: String,
     /// Its account, from the stored header.
     pub account: String,

@@ -3,7 +3,8 @@
 //! # Layout
 //! - [`keys`]: the key schema, every key with its Redis type. No key name is written anywhere else.
 //! - [`stored`]: the stored form of a job, `"<rev>|<account>|<campaign>|<lane>|<flow>|<envelope>"` (the header
-//!   `lua/shared.lua` parses).
+//!   `lua/shared.lua` parses), and the compact envelope JSON inside it ([`stored::encode_compact`],
+//!   [`stored::decode_stored`]).
 //! - `script/`: the Lua scripts (`lua/*.lua`, each with a KEYS/ARGV/returns header, `lua/shared.lua` prepended),
 //!   one Rust file per script holding its source and the one function that builds its KEYS and ARGV in the
 //!   header's order; each file's test holds the call it builds against the header.
