@@ -4,8 +4,8 @@
 //! A stored value is `"<rev>|<account>|<campaign>|<lane>|<flow>|<envelope>"`: a header the Lua scripts parse
 //! (`header` in `lua/shared.lua`, which must read what `stored` writes), then the envelope JSON. A fresh job's
 //! envelope is in its compact form ([`encode_compact`]), which leaves out what the key and the header carry;
-//! [`decode_stored`] reads either form back whole. Older forms are still read: `"<rev>|<account>|<campaign>|<envelope>"` (before lanes) and `"<rev>|<envelope>"` (before the
-//! header).
+//! [`decode_stored`] reads either form back whole. Older forms are still read:
+//! `"<rev>|<account>|<campaign>|<envelope>"` (before lanes) and `"<rev>|<envelope>"` (before the header).
 
 use deleteq_core::envelope::{Envelope, JobId};
 use serde_json::Value;
