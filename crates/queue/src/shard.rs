@@ -2,6 +2,7 @@
 //! each shard gets one script call.
 
 use crate::job::NewJob;
+use crate::Result;
 
 /// FNV-1a, 64 bits: a stable hash (the same in every version and process) for placing jobs in shards.
 pub(crate) fn stable_hash(text: &str) -> u64 {
@@ -29,6 +30,26 @@ pub(crate) fn by_shard<T>(items: &[T], shard: impl Fn(&T) -> usize) -> Vec<(usiz
         }
     }
     groups
+}
+
+/// Runs `call` once per shard, in turn, on the items of `items` in that shard (in order), and returns the flag it
+/// answered for each item, in the order of `items`.
+pub(crate) async fn flags_by_shard<'a, T, Fut>(
+    items: &'a [T],
+    shard: impl Fn(&T) -> usize,
+    mut call: impl FnMut(usize, Vec<&'a T>) -> Fut,
+) -> Result<Vec<bool>>
+where
+    Fut: std::future::Future<Output = Result<Vec<bool>>>,
+{
+    let mut out = vec![false; items.len()];
+    for (s, members) in by_shard(items, shard) {
+        let part = members.iter().map(|&i| &items[i]).collect();
+        for (&i, done) in members.iter().zip(call(s, part).await?) {
+            out[i] = done;
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 use super::Queue;
 use crate::job::{Ack, Expand, Lease, LeaseBatch, Leased, PaceHints, Reschedule};
 use crate::script::{ack, expand, flags, hold, lease, promote, release, reschedule, CHUNK};
-use crate::shard::by_shard;
+use crate::shard::flags_by_shard;
 use crate::waiter::Waiter;
 use crate::Result;
 use std::sync::atomic::Ordering;
@@ -76,14 +76,7 @@ impl Queue {
     /// A job still at the revision leased is finished whoever holds its lease now (its call was made; see
     /// `ack.lua`), and the lease ends with it.
     pub async fn ack(&self, acks: &[Ack]) -> Result<Vec<bool>> {
-        let mut out = vec![false; acks.len()];
-        for (shard, members) in by_shard(acks, |a| a.shard) {
-            let part: Vec<&Ack> = members.iter().map(|&i| &acks[i]).collect();
-            for (&i, done) in members.iter().zip(self.ack_in(shard, &part).await?) {
-                out[i] = done;
-            }
-        }
-        Ok(out)
+        flags_by_shard(acks, |a| a.shard, |shard, part| async move { self.ack_in(shard, &part).await }).await
     }
 
     async fn ack_in(&self, shard: usize, acks: &[&Ack]) -> Result<Vec<bool>> {
@@ -102,14 +95,7 @@ impl Queue {
 
     /// Moves leased jobs to the scheduled set with their rewritten envelopes; per job, whether it was moved.
     pub async fn reschedule(&self, items: &[Reschedule]) -> Result<Vec<bool>> {
-        let mut out = vec![false; items.len()];
-        for (shard, members) in by_shard(items, |r| r.shard) {
-            let part: Vec<&Reschedule> = members.iter().map(|&i| &items[i]).collect();
-            for (&i, done) in members.iter().zip(self.reschedule_in(shard, &part).await?) {
-                out[i] = done;
-            }
-        }
-        Ok(out)
+        flags_by_shard(items, |r| r.shard, |shard, part| async move { self.reschedule_in(shard, &part).await }).await
     }
 
     async fn reschedule_in(&self, shard: usize, items: &[&Reschedule]) -> Result<Vec<bool>> {
