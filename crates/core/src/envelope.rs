@@ -27,7 +27,8 @@ impl JobId {
         &self.0
     }
 
-    /// No id: the compact stored form, whose id is the key it is stored under.
+    /// No id: the compact stored form (`deleteq_queue::stored::encode_compact`), whose id is the key it is stored
+    /// under.
     fn empty() -> Self {
         JobId(String::new())
     }
@@ -123,40 +124,6 @@ impl Envelope {
         serde_json::from_slice(text).map_err(|e| format!("undecodable job: {e}"))
     }
 
-    /// The compact stored form of a fresh job: without its id and the job's `account`, which the queue keeps
-    /// beside it (the key and the stored value's header), and without its `campaign` when that is the submitted
-    /// campaign `in_campaign` the header carries too. About a third smaller, which is most of the memory a queued
-    /// job costs. [`Envelope::decode_stored`] puts them back.
-    pub fn encode_compact(&self, in_campaign: Option<&str>) -> String {
-        let mut compact = self.clone();
-        compact.id = JobId::empty();
-        if let Some(job) = compact.job.as_object_mut() {
-            job.remove("account");
-            if in_campaign.is_some() && job.get("campaign").and_then(Value::as_str) == in_campaign {
-                job.remove("campaign");
-            }
-        }
-        compact.encode()
-    }
-
-    /// Reads a stored envelope in either form, filling in what the compact form leaves out from the queue's
-    /// key (`id`) and header (`account`, `campaign`).
-    pub fn decode_stored(id: &str, account: &str, campaign: Option<&str>, text: &[u8]) -> Result<Envelope, String> {
-        let mut envelope = Envelope::decode(text)?;
-        if envelope.id.is_empty() {
-            envelope.id = JobId(id.to_string());
-        }
-        if let Some(job) = envelope.job.as_object_mut() {
-            if !job.contains_key("account") {
-                job.insert("account".into(), Value::String(account.to_string()));
-            }
-            if let (Some(campaign), false) = (campaign, job.contains_key("campaign")) {
-                job.insert("campaign".into(), Value::String(campaign.to_string()));
-            }
-        }
-        Ok(envelope)
-    }
-
     /// The job inside.
     pub fn job(&self) -> Result<Job, JobError> {
         Job::from_value(self.job.clone())
@@ -184,24 +151,5 @@ mod tests {
         let made = back.id.created_ms().expect("ulid");
         assert!(made.abs_diff(crate::now_ms()) < 60_000);
         assert!(Envelope::decode(b"{not json").is_err());
-    }
-
-    #[test]
-    fn the_compact_form_leaves_out_what_the_queue_keeps_and_reads_back_whole() {
-        let job = Job::from_json(r#"{"account":"cc","message":"1","campaign":"C1","reason":"spam"}"#).expect("job");
-        let env = Envelope::new(JobId("J1".into()), &job);
-        let compact = env.encode_compact(Some("C1"));
-        assert_eq!(compact, r#"{"v":1,"job":{"message":"1","reason":"spam"}}"#);
-        // A campaign label that is not the submitted campaign stays in the job.
-        let labelled = env.encode_compact(None);
-        assert_eq!(labelled, r#"{"v":1,"job":{"campaign":"C1","message":"1","reason":"spam"}}"#);
-        let back = Envelope::decode_stored("J1", "cc", None, labelled.as_bytes()).expect("decode");
-        assert_eq!(back.job().expect("job"), job);
-        let back = Envelope::decode_stored("J1", "cc", Some("C1"), compact.as_bytes()).expect("decode");
-        assert_eq!(back.id.as_str(), "J1");
-        assert_eq!(back.job().expect("job"), job);
-        // The full form (rewritten envelopes, dead letters) reads back unchanged.
-        let full = Envelope::decode_stored("other", "x", None, env.encode().as_bytes()).expect("decode");
-        assert_eq!((full.id.as_str(), full.job().expect("job")), ("J1", job));
     }
 }

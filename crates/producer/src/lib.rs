@@ -56,7 +56,7 @@ pub fn new_campaign_job(job: &Job, campaign: &str) -> NewJob {
 fn stored_job(job: &Job, campaign: Option<&str>) -> NewJob {
     let id = JobId::new();
     let due_ms = job.run_at.map(|t| u64::try_from(t.timestamp_millis()).unwrap_or(0)).unwrap_or(0);
-    let envelope = Envelope::new(id.clone(), job).encode_compact(campaign);
+    let envelope = deleteq_queue::stored::encode_compact(&Envelope::new(id.clone(), job), campaign);
     NewJob {
         id: id.0,
         due_ms,

@@ -1,4 +1,6 @@
 -- ack: finish jobs: write their terminal audit records, dead-letter the failed ones, and forget them, atomically.
+-- The Rust side, crates/queue/src/script/ack.rs, builds the KEYS and ARGV below in this order (its test
+-- holds them against this header).
 -- KEYS[1] jobs (HASH)   KEYS[2] leased (ZSET)   KEYS[3] audit (STREAM)   KEYS[4] dead (ZSET id -> ms)
 -- KEYS[5] dead jobs (HASH id -> stored value)   KEYS[6] pending per account (HASH)   KEYS[7] counts (HASH)
 -- KEYS[8] reclaims (HASH)   KEYS[9] campaign counts (HASH)   KEYS[10] holders (HASH)

@@ -1,4 +1,6 @@
 -- circuit: count an account's server-side failures across every worker and open its circuit when they pile up,
+-- The Rust side, crates/queue/src/script/circuit.rs, builds the KEYS and ARGV below in this order (its test
+-- holds them against this header).
 -- so a provider outage costs a few calls, not every job's retry budget. Each opening lasts twice the last one
 -- (capped); after a long calm the next opening starts short again.
 -- KEYS[1] the account's circuit (HASH: failures, window_start, open_until, opens, last_open; all ms)

@@ -1,4 +1,6 @@
 -- enqueue: store new jobs and make them ready (or scheduled, when due later), honouring idempotency keys.
+-- The Rust side, crates/queue/src/script/enqueue.rs, builds the KEYS and ARGV below in this order (its test
+-- holds them against this header).
 -- KEYS[1] jobs (HASH id -> stored value)   KEYS[2] the accounts with ready jobs (LIST: the lanes' root, shared.lua)
 -- KEYS[3] scheduled (ZSET id -> due ms)
 -- KEYS[4] wake (LIST, one token)   KEYS[5] pending per account (HASH)   KEYS[6] counts (HASH "<state>:<account>")

@@ -1,4 +1,6 @@
 -- expand: turn (part of) a leased bulk job into child jobs, atomically. Children get ids derived from the parent
+-- The Rust side, crates/queue/src/script/expand.rs, builds the KEYS and ARGV below in this order (its test
+-- holds them against this header).
 -- and their position, so a crash anywhere neither loses nor duplicates one: either this whole step happened (the
 -- parent moved to its next revision or is gone) or none of it did (the parent is reclaimed and expanded again, to
 -- the same child ids). Children inherit the parent's header (account, campaign, lane); their flow is the parent's

@@ -1,4 +1,6 @@
 -- hold: keep one worker's leases: push their expiry to Redis's now + lease, and mark the jobs whose provider call
+-- The Rust side, crates/queue/src/script/hold.rs, builds the KEYS and ARGV below in this order (its test
+-- holds them against this header).
 -- starts now (a reclaim counts toward a job's poison limit only if its call had started).
 -- KEYS[1] leased (ZSET id -> lease expiry, Redis ms)   KEYS[2] holders (HASH id -> token, '*' once started)
 -- ARGV[1] lease (ms)   then per job: id, holder token, 's' (its call starts: mark it; its lease was taken or

@@ -1,4 +1,6 @@
 -- lease: take up to N ready jobs from the lanes (shared.lua) and reserve them for one holder until Redis's clock
+-- The Rust side, crates/queue/src/script/lease.rs, builds the KEYS and ARGV below in this order (its test
+-- holds them against this header).
 -- passes the lease.
 -- KEYS[1] legacy ready (LIST: ids queued before lanes; drained first)   KEYS[2] leased (ZSET id -> lease expiry, Redis
 --   ms)   KEYS[3] jobs (HASH)   KEYS[4] wake (LIST)   KEYS[5] counts (HASH)   KEYS[6] reclaims (HASH id -> reclaims

@@ -1,4 +1,6 @@
 -- promote: move up to N due jobs from a time-ordered set to the ready list. Used for scheduled jobs and retries
+-- The Rust side, crates/queue/src/script/promote.rs, builds the KEYS and ARGV below in this order (its test
+-- holds them against this header).
 -- (scheduled set, to the back), parked jobs of a resumed account (to the back) and expired leases (leased set, to
 -- the front: a killed worker's jobs). A reclaim is counted only for a job whose provider call had started (its
 -- holder entry ends in '*'), so a job that kills every worker can be stopped without punishing the jobs that

@@ -1,4 +1,6 @@
 -- rate: one account's limiter, shared by every worker. GCRA with reservations (each call is given its slot), a
+-- The Rust side, crates/queue/src/script/rate.rs, builds the KEYS and ARGV below in this order (its test
+-- holds them against this header).
 -- slow-down after a 429 (halving again for every quiet period without one; while the provider's reported window
 -- lasts, a 429 spends that window instead; either way it revokes the slots handed out), and the budget the provider reports
 -- (calls left until its window resets): while that budget is known, calls are spaced so that it lasts until the

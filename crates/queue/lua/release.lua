@@ -1,4 +1,6 @@
 -- release: hand leased jobs back, unchanged, to the front of their lanes (graceful shutdown, a job that may not
+-- The Rust side, crates/queue/src/script/release.rs, builds the KEYS and ARGV below in this order (its test
+-- holds them against this header).
 -- run yet, a job whose account has no rate-limit slot within the horizon). No attempt is spent and no reclaim is
 -- counted. Only the holder's token releases a lease.
 -- KEYS[1] leased (ZSET)   KEYS[2] the accounts with ready jobs (LIST, the lanes' root)   KEYS[3] wake (LIST)

@@ -1,4 +1,6 @@
 -- replay: move dead letters back into the queue as fresh jobs, with an audit record saying so.
+-- The Rust side, crates/queue/src/script/replay.rs, builds the KEYS and ARGV below in this order (its test
+-- holds them against this header).
 -- KEYS[1] dead (ZSET)   KEYS[2] dead jobs (HASH)   KEYS[3] jobs (HASH)   KEYS[4] the accounts with ready jobs (LIST,
 -- the lanes' root)   KEYS[5] wake (LIST)
 -- KEYS[6] audit (STREAM)   KEYS[7] pending per account (HASH)   KEYS[8] counts (HASH)

@@ -1,4 +1,6 @@
 -- reschedule: put leased jobs back for a later attempt, with their rewritten envelope and a retry audit record.
+-- The Rust side, crates/queue/src/script/reschedule.rs, builds the KEYS and ARGV below in this order (its test
+-- holds them against this header).
 -- Also sets a parked account's jobs aside (target = its parked set, which is counted by its own size). Due times
 -- are Redis's now + the delay asked for: no worker's clock moves them.
 -- KEYS[1] jobs (HASH)   KEYS[2] leased (ZSET)   KEYS[3] target (ZSET id -> Redis ms)   KEYS[4] audit (STREAM)

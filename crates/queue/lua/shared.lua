@@ -1,4 +1,4 @@
--- Helpers prepended to the scripts that need them (scripts.rs joins the text; Redis sees one script).
+-- Helpers prepended to the scripts that need them (script/mod.rs joins the text; Redis sees one script).
 
 -- Redis's clock (ms since the epoch): the one clock every stored or compared time is read from, so no worker's
 -- clock can steal, strand or stretch a lease or move a due time. (Redis 7 replicates a script's effects, so reading
@@ -40,7 +40,8 @@ end
 -- 'normal' or 'low'; the flow is what shares a lane round-robin (a campaign's jobs, one bulk job's children, or
 -- '' for an account's other jobs). Returns its account, campaign, lane and flow. Older forms read too:
 -- "<rev>|<account>|<campaign>|<envelope>" (lane 'normal', flow its campaign) and "<rev>|<envelope>" (no header:
--- its envelope starts with '{', which no header part contains).
+-- its envelope starts with '{', which no header part contains). crates/queue/src/stored.rs writes and reads the
+-- same form (its test checks the pattern below).
 local function header(stored)
   local account, campaign, lane, flow = string.match(stored, '^%d+|([^|{]*)|([^|{]*)|(%l+)|([^|{]*)|')
   if account then

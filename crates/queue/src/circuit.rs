@@ -3,6 +3,7 @@
 
 use crate::keys::account_circuit;
 use crate::queue::Queue;
+use crate::script;
 use crate::Result;
 use std::time::Duration;
 
@@ -48,19 +49,9 @@ impl CircuitPolicy {
 
 impl Queue {
     async fn circuit(&self, account: &str, mode: &str, policy: &CircuitPolicy) -> Result<Duration> {
-        let ms = |d: Duration| d.as_millis() as u64;
-        let open_for: u64 = self
-            .scripts()
-            .circuit
-            .key(account_circuit(self.prefix(), account))
-            .arg(mode)
-            .arg(ms(policy.window))
-            .arg(policy.threshold)
-            .arg(ms(policy.first_open))
-            .arg(ms(policy.max_open))
-            .arg(ms(policy.calm))
-            .invoke_async(&mut self.conn())
-            .await?;
+        let mut inv = self.scripts().circuit.prepare_invoke();
+        script::circuit::args(&mut inv, &account_circuit(self.prefix(), account), mode, policy);
+        let open_for: u64 = inv.invoke_async(&mut self.conn()).await?;
         Ok(Duration::from_millis(open_for))
     }
 

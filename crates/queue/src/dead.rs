@@ -1,8 +1,11 @@
 //! The dead-letter set's write side: replaying dead letters into the queue and purging old ones.
 
-use crate::queue::{split_stored, Queue};
+use crate::queue::Queue;
+use crate::script::{purge_dead, replay};
+use crate::shard::by_shard;
+use crate::stored::split_stored;
 use crate::Result;
-use deleteq_core::audit::{AuditRecord, FIELDS};
+use deleteq_core::audit::AuditRecord;
 use std::time::Duration;
 
 /// Most dead letters one trim step forgets (`TRIM_STEP` in `lua/shared.lua`).
@@ -81,7 +84,7 @@ impl Queue {
     /// Puts dead letters back in the queue; returns how many went back.
     pub async fn replay(&self, items: &[Replay]) -> Result<u64> {
         let mut total = 0;
-        for (shard, members) in crate::queue::by_shard(items, |r| r.shard) {
+        for (shard, members) in by_shard(items, |r| r.shard) {
             let part: Vec<&Replay> = members.iter().map(|&i| &items[i]).collect();
             total += self.replay_in(shard, &part).await?;
         }
@@ -89,23 +92,8 @@ impl Queue {
     }
 
     async fn replay_in(&self, shard: usize, items: &[&Replay]) -> Result<u64> {
-        let k = self.shard_keys(shard);
         let mut inv = self.scripts().replay.prepare_invoke();
-        inv.key(k.dead()).key(k.dead_jobs()).key(k.jobs()).key(k.ready_accounts()).key(k.wake()).key(k.audit());
-        inv.key(k.pending()).key(k.counts()).key(k.campaign_counts());
-        inv.arg(self.audit_max_len()).arg(k.ready()).arg(FIELDS.len());
-        for name in FIELDS {
-            inv.arg(name);
-        }
-        for item in items {
-            inv.arg(&item.id).arg(item.rev + 1).arg(&item.envelope).arg(item.uncount.0).arg(item.uncount.1);
-            inv.arg(item.records.len());
-            for record in &item.records {
-                for (name, value) in FIELDS.iter().zip(record.values()) {
-                    inv.arg(*name).arg(value);
-                }
-            }
-        }
+        replay::args(&mut inv, self.shard_keys(shard), self.audit_max_len(), items);
         Ok(inv.invoke_async(&mut self.conn()).await?)
     }
 
@@ -139,19 +127,9 @@ impl Queue {
     }
 
     async fn trim_dead_step(&self, shard: usize, age: Option<Duration>, max_len: Option<u64>) -> Result<u64> {
-        let k = self.shard_keys(shard);
-        let text = |n: Option<u64>| n.map(|n| n.to_string()).unwrap_or_default();
         let age_ms = age.map(|a| u64::try_from(a.as_millis()).unwrap_or(u64::MAX));
-        Ok(self
-            .scripts()
-            .purge_dead
-            .key(k.dead())
-            .key(k.dead_jobs())
-            .key(k.counts())
-            .arg(text(age_ms))
-            .arg(TRIM_STEP)
-            .arg(text(max_len))
-            .invoke_async(&mut self.conn())
-            .await?)
+        let mut inv = self.scripts().purge_dead.prepare_invoke();
+        purge_dead::args(&mut inv, self.shard_keys(shard), age_ms, max_len);
+        Ok(inv.invoke_async(&mut self.conn()).await?)
     }
 }

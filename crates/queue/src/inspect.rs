@@ -1,6 +1,7 @@
 //! Read-only views of a queue for `status`, `audit` and `dlq`, merged across shards.
 
-use crate::queue::{split_stored, Queue};
+use crate::queue::Queue;
+use crate::stored::split_stored;
 use crate::Result;
 use std::collections::{BTreeMap, HashMap};
 

@@ -86,8 +86,10 @@ impl Keys {
         }
     }
 
-    /// HASH job id → `"<rev>|<envelope JSON>"`: every job not yet finished. Its presence is the job's terminal
-    /// marker: once finished, a job is deleted here and nothing can finish it twice.
+    /// HASH job id → its stored value, `"<rev>|<account>|<campaign>|<lane>|<flow>|<envelope JSON>"` (the header
+    /// the scripts read, then the envelope, compact for a fresh job: [`crate::stored`]): every job not yet
+    /// finished. Its presence is the job's terminal marker: once finished, a job is deleted here and nothing can
+    /// finish it twice.
     pub fn jobs(&self) -> &str {
         &self.jobs
     }
@@ -142,7 +144,8 @@ impl Keys {
         &self.dead
     }
 
-    /// HASH job id → `"<rev>|<envelope JSON>"` of dead-lettered jobs, with their last error.
+    /// HASH job id → the stored value of a dead-lettered job (the form of [`Keys::jobs`], [`crate::stored`]): its
+    /// header, then its envelope whole with its last error (the raw text of a value that could not be read).
     pub fn dead_jobs(&self) -> &str {
         &self.dead_jobs
     }

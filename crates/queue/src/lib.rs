@@ -2,17 +2,28 @@
 //!
 //! # Layout
 //! - [`keys`]: the key schema, every key with its Redis type. No key name is written anywhere else.
-//! - `scripts`: the Lua scripts (`lua/*.lua`), one per state change, each with a KEYS/ARGV/returns header.
+//! - [`stored`]: the stored form of a job, `"<rev>|<account>|<campaign>|<lane>|<flow>|<envelope>"` (the header
+//!   `lua/shared.lua` parses), and the compact envelope JSON inside it ([`stored::encode_compact`],
+//!   [`stored::decode_stored`]).
+//! - `script/`: the Lua scripts (`lua/*.lua`, each with a KEYS/ARGV/returns header, `lua/shared.lua` prepended),
+//!   one Rust file per script holding its source and the one function that builds its KEYS and ARGV in the
+//!   header's order; each file's test holds the call it builds against the header.
+//! - `job`: the jobs as the calls take and give them: [`NewJob`], [`Leased`], [`Lease`], [`LeaseBatch`],
+//!   [`PaceHints`], [`Ack`], [`Reschedule`], [`Expand`]. `options`: [`QueueOptions`], [`Paced`].
+//! - `shard`: placing a job in a shard (a stable hash) and grouping a batch by shard.
 //! - [`connection`]: connecting with explicit timeouts, and the separate connection idle workers block on.
-//! - [`queue`]: [`Queue`], the typed calls: enqueue, lease, ack, reschedule, release, hold, promote, reclaim;
-//!   each goes to the shard of the job it concerns (a job carries its shard from the lease on).
-//! - [`inspect`]: read-only views for `status`, `audit` and `dlq`.
-//! - [`dead`]: replaying and purging dead letters.
-//! - `expansion`: reading a bulk job's id list, the ids of its next expansion step.
+//! - [`queue`]: [`Queue`] (its connection, shards' keys and scripts, readiness checks), with its calls grouped by
+//!   who makes them: `queue/worker.rs` (lease, hold, ack, reschedule, release, expand and a bulk job's id list,
+//!   promote, reclaim) and `queue/producer.rs` (enqueue). Each call goes to the shard of the job it concerns (a
+//!   job carries its shard from the lease on).
+//! - `waiter`: [`Waiter`], an idle worker blocking until work may be ready.
+//! - [`inspect`]: the readers' calls: read-only views for `status`, `audit` and `dlq`.
+//! - [`dead`]: the dead letters for operators (`dlq replay`, `dlq purge`) and the worker's bounded trim.
 //! - [`rate`]: per-account rate limits shared by every worker.
-//! - [`parking`]: setting a whole account's jobs aside until a person resumes it.
+//! - [`parking`]: setting a whole account's jobs aside until a person resumes it (`accounts resume`).
 //! - [`circuit`]: per-account circuit breakers for provider outages.
-//! - [`campaign`]: campaigns: their description, exact per-outcome counters, cancellation.
+//! - [`campaign`]: campaigns: their description (the producer's), exact per-outcome counters (the readers'),
+//!   cancellation (operators') and retention (the worker's sweep).
 //!
 //! # Life of a job
 //! `enqueue` stores the envelope in the jobs hash and pushes its id to the ready list (or the scheduled set).
@@ -28,20 +39,25 @@ pub mod campaign;
 pub mod circuit;
 pub mod connection;
 pub mod dead;
-mod expansion;
 pub mod inspect;
+mod job;
 pub mod keys;
+mod options;
 pub mod parking;
 pub mod queue;
 pub mod rate;
-mod scripts;
+mod script;
+mod shard;
+pub mod stored;
+mod waiter;
 
 pub use connection::RedisTarget;
+pub use job::{Ack, Expand, Lease, LeaseBatch, Leased, NewJob, PaceHints, Reschedule};
 pub use keys::Keys;
-pub use queue::{
-    Ack, Expand, Lease, LeaseBatch, Leased, NewJob, PaceHints, Paced, Queue, QueueOptions, Reschedule, Waiter,
-    UNREADABLE,
-};
+pub use options::{Paced, QueueOptions};
+pub use queue::Queue;
+pub use stored::UNREADABLE;
+pub use waiter::Waiter;
 
 /// A failed Redis operation.
 #[derive(Debug, thiserror::Error)]

@@ -4,8 +4,9 @@
 
 use crate::keys::account_parked;
 use crate::queue::Queue;
+use crate::script::reschedule;
 use crate::Result;
-use deleteq_core::audit::{AuditRecord, FIELDS};
+use deleteq_core::audit::AuditRecord;
 use serde::{Deserialize, Serialize};
 
 /// A leased job to set aside while its account is parked.
@@ -61,20 +62,7 @@ impl Queue {
     /// is Redis's clock.
     pub async fn park_job(&self, job: &ParkJob) -> Result<bool> {
         let mut inv = self.scripts().reschedule.prepare_invoke();
-        let k = self.shard_keys(job.shard);
-        inv.key(k.jobs()).key(k.leased()).key(k.parked_jobs(&job.account)).key(k.audit());
-        inv.key(k.counts()).key(k.campaign_counts()).key(k.holders()).key(k.reclaims()).key(k.parked_accounts());
-        inv.arg(self.audit_max_len()).arg(FIELDS.len()).arg("");
-        for name in FIELDS {
-            inv.arg(name);
-        }
-        // Delay 0: parked at Redis's now. Not an attempt: its reclaim count stays.
-        inv.arg(&job.id).arg(job.rev).arg(&job.holder).arg(0).arg(0).arg(&job.envelope).arg(job.records.len());
-        for record in &job.records {
-            for (name, value) in FIELDS.iter().zip(record.values()) {
-                inv.arg(*name).arg(value);
-            }
-        }
+        reschedule::park_args(&mut inv, self.shard_keys(job.shard), self.audit_max_len(), job);
         let moved: Vec<i64> = inv.invoke_async(&mut self.conn()).await?;
         Ok(moved.first() == Some(&1))
     }

@@ -5,6 +5,7 @@
 
 use crate::keys::account_rate;
 use crate::queue::Queue;
+use crate::script::rate as script;
 use crate::Result;
 use deleteq_core::rate::RateLimit;
 use std::time::Duration;
@@ -84,15 +85,16 @@ impl LimiterState {
     }
 }
 
-fn interval_ms(limit: &RateLimit) -> f64 {
-    limit.interval().as_secs_f64() * 1000.0
-}
-
 impl Queue {
-    fn rate_script(&self, account: &str, mode: &str, limit: &RateLimit) -> redis::ScriptInvocation<'_> {
-        let mut call = self.scripts().rate.key(account_rate(self.prefix(), account));
-        call.arg(mode).arg(interval_ms(limit)).arg(limit.burst).arg(QUIET_PERIOD.as_millis() as u64);
-        call
+    /// A call of the rate script, its KEYS and ARGV written by `build` (`script/rate.rs`) for the account's limiter.
+    async fn rate_script<T: redis::FromRedisValue>(
+        &self,
+        account: &str,
+        build: impl FnOnce(&mut redis::ScriptInvocation<'_>, &str),
+    ) -> Result<T> {
+        let mut inv = self.scripts().rate.prepare_invoke();
+        build(&mut inv, &account_rate(self.prefix(), account));
+        Ok(inv.invoke_async(&mut self.conn()).await?)
     }
 
     /// Reserves up to `most` call slots for `account` at `limit` (at least one, and no more than start within
@@ -107,13 +109,8 @@ impl Queue {
         span: Duration,
         horizon: Duration,
     ) -> Result<Reservation> {
-        let reply: Vec<u64> = self
-            .rate_script(account, "reserve", limit)
-            .arg(most.max(1))
-            .arg(span.as_millis() as u64)
-            .arg(horizon.as_millis() as u64)
-            .invoke_async(&mut self.conn())
-            .await?;
+        let reply: Vec<u64> =
+            self.rate_script(account, |call, key| script::reserve(call, key, limit, most, span, horizon)).await?;
         let gen = reply.first().copied().unwrap_or(0);
         let later = reply.get(1).copied().filter(|ms| *ms > 0).map(Duration::from_millis);
         Ok(Reservation { gen, waits: reply.into_iter().skip(2).map(Duration::from_millis).collect(), later })
@@ -122,7 +119,7 @@ impl Queue {
     /// Slows `account` down for every worker after a 429 (doubling, at most 64×); returns the new slow-down. While
     /// the provider's reported window lasts, the 429 spends that window instead (no slot before its reset).
     pub async fn slow_down(&self, account: &str, limit: &RateLimit) -> Result<f64> {
-        let factor: String = self.rate_script(account, "penalize", limit).invoke_async(&mut self.conn()).await?;
+        let factor: String = self.rate_script(account, |call, key| script::penalize(call, key, limit)).await?;
         Ok(factor.parse().unwrap_or(1.0))
     }
 
@@ -135,21 +132,15 @@ impl Queue {
         limit: &RateLimit,
         budget: &ReportedBudget,
     ) -> Result<(Duration, u64)> {
-        let (step, gen): (String, u64) = self
-            .rate_script(account, "observe", limit)
-            .arg(budget.remaining)
-            .arg(budget.reset_after.as_millis() as u64)
-            .arg(budget.limit.map(|l| l.to_string()).unwrap_or_default())
-            .arg(LATE_ARRIVAL.as_millis() as u64)
-            .invoke_async(&mut self.conn())
-            .await?;
+        let (step, gen): (String, u64) =
+            self.rate_script(account, |call, key| script::observe(call, key, limit, budget)).await?;
         let ms = step.parse::<f64>().ok().filter(|ms| ms.is_finite() && *ms >= 0.0).unwrap_or(0.0);
         Ok((Duration::from_secs_f64(ms / 1000.0), gen))
     }
 
     /// The account's limiter now: its slow-down and the provider's latest reported budget. Reads only.
     pub async fn limiter_state(&self, account: &str, limit: &RateLimit) -> Result<LimiterState> {
-        let fields: Vec<String> = self.rate_script(account, "peek", limit).invoke_async(&mut self.conn()).await?;
+        let fields: Vec<String> = self.rate_script(account, |call, key| script::peek(call, key, limit)).await?;
         let field = |i: usize| fields.get(i).map(String::as_str).unwrap_or("");
         let number = |i: usize| field(i).parse::<f64>().ok().filter(|n| n.is_finite() && *n >= 0.0);
         let budget = match (number(2), number(3), number(4), number(5)) {

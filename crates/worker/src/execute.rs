@@ -117,7 +117,7 @@ pub(crate) struct Executor {
 impl Executor {
     /// Runs one leased job.
     pub(crate) async fn execute(&self, leased: Leased) -> Finish {
-        let stored = Envelope::decode_stored(
+        let stored = deleteq_queue::stored::decode_stored(
             &leased.id,
             &leased.account,
             leased.campaign.as_deref(),
