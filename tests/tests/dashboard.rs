@@ -1,6 +1,7 @@
 //! The web dashboard at `/` of `deleteq serve` (DESIGN §8): its files are served open with their types, the
 //! `GET /v1/audit` it reads needs the token, and, in a real headless Chromium, a person who enters the token sees a
-//! running campaign's progress and a dead letter, and cancels the campaign with its button and a confirmation.
+//! running campaign's progress and a dead letter, and cancels the campaign with its button and a confirmation;
+//! a parked account is resumed with its Resume button.
 //!
 //! `DELETEQ_SCREENSHOT=docs/dashboard.png` (relative to the repository root, or absolute) saves a 1366×768
 //! screenshot taken while the campaign runs: the README's picture.
@@ -221,6 +222,23 @@ fn a_person_sees_a_running_campaign_and_its_dead_letter_and_cancels_it_in_a_brow
         &[],
     );
     assert_eq!(injected, json!([true, 0]), "markup from the API reached the page");
+
+    // A parked account shows its reason and a Resume button, which asks first and then resumes it.
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let target = deleteq_queue::RedisTarget::new(&redis.url()).expect("url");
+    let options = deleteq_queue::QueueOptions::from_config(&deleteq_core::Config::default());
+    let queue = rt.block_on(deleteq_queue::Queue::connect(&target, options)).expect("connect");
+    rt.block_on(queue.park_account("cc-eu", "HTTP 401: the key was refused", deleteq_core::now_ms())).expect("park");
+    let resume = r#"#accounts tr[data-account="cc-eu"] button.resume"#;
+    browser.wait_for(resume, Duration::from_secs(20));
+    assert!(browser.text("#accounts").contains("the key was refused"), "{}", browser.text("#accounts"));
+    // Clicked by script: the table is redrawn every two seconds, and a found button may be gone by the click.
+    browser.script("document.querySelector(arguments[0]).click();", &[json!(resume)]);
+    browser.click(&browser.wait_for("#confirm[open] #confirm-yes", Duration::from_secs(5)));
+    let resumed = || rt.block_on(queue.account_parked("cc-eu")).is_ok_and(|p| p.is_none());
+    assert!(wait_until(Duration::from_secs(10), resumed), "not resumed: {}", browser.body_text());
+    let gone = || browser.find(resume).is_none();
+    assert!(wait_until(Duration::from_secs(10), gone), "the button stays: {}", browser.text("#accounts"));
 }
 
 /// Where `DELETEQ_SCREENSHOT` asks for the screenshot, relative paths from the repository root.

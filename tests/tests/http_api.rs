@@ -295,3 +295,38 @@ fn serve_without_tokens_refuses_to_start_unless_told_and_stops_on_sigterm() {
 fn config_with_env_token(redis_url: &str) -> TestConfig {
     config(redis_url, "http://127.0.0.1:9", "tokens = [\"${DELETEQ_TEST_API_TOKEN}\"]")
 }
+
+#[test]
+fn a_parked_account_is_resumed_over_http() {
+    let redis = RedisServer::start();
+    let emulator = TestEmulator::start(EmulatorConfig { accept_unknown: true, latency: Duration::ZERO });
+    let config = config(&redis.url(), emulator.url(), &tokens());
+    let server = serve(&config);
+    let port = server.port();
+    // Parked as a worker parks it when the provider refuses its key.
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let target = deleteq_queue::RedisTarget::new(&redis.url()).expect("url");
+    let options = deleteq_queue::QueueOptions::from_config(&deleteq_core::Config::default());
+    let queue = rt.block_on(deleteq_queue::Queue::connect(&target, options)).expect("connect");
+    rt.block_on(queue.park_account("cc", "HTTP 401: the key was refused", deleteq_core::now_ms())).expect("park");
+    let status = get(port, "/v1/status", Some(TOKEN)).json();
+    assert_eq!(status["accounts"]["cc"]["parked"]["reason"], "HTTP 401: the key was refused", "{status}");
+
+    let resume =
+        |name: &str, token: Option<&str>| request(port, "POST", &format!("/v1/accounts/{name}/resume"), token, None);
+    assert_eq!(resume("cc", None).status, 401, "a token is needed");
+    assert!(rt.block_on(queue.account_parked("cc")).expect("parked").is_some(), "still parked");
+    let answer = resume("cc", Some(TOKEN));
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let body = answer.json();
+    assert_eq!(
+        (body["account"].as_str(), body["was_parked"].as_bool(), body["reason"].as_str(), body["jobs_back"].as_u64()),
+        (Some("cc"), Some(true), Some("HTTP 401: the key was refused"), Some(0)),
+        "{body}"
+    );
+    assert!(rt.block_on(queue.account_parked("cc")).expect("parked").is_none(), "resumed");
+    assert!(get(port, "/v1/status", Some(TOKEN)).json()["accounts"]["cc"]["parked"].is_null());
+    // Again: nothing to do, said so; an account not in the config is 404.
+    assert_eq!(resume("cc", Some(TOKEN)).json()["was_parked"], false);
+    assert_eq!(resume("nope", Some(TOKEN)).status, 404);
+}

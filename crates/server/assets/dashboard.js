@@ -230,7 +230,7 @@ function renderStatus(status) {
         numCell(a.scheduled),
         numCell(a.dead),
         el("td", { class: "num" }, rate(a.rate_per_s)),
-        el("td", { class: "state" }, ...accountState(a)),
+        el("td", { class: "state" }, ...accountState(a, name)),
       ),
     ),
   );
@@ -258,11 +258,14 @@ function rate(perSecond) {
 }
 
 /** Badges for what holds an account back, or "ok". */
-function accountState(a) {
+function accountState(a, name) {
   const badges = [];
   if (a.parked) {
     const title = `parked since ${isoTime(a.parked.since_ms)}; ${a.parked_jobs} jobs set aside (deleteq accounts resume)`;
     badges.push(el("span", { class: "badge parked", title }, `PARKED: ${a.parked.reason}`));
+    const resume = el("button", { type: "button", class: "resume small", "data-account": name }, "Resume");
+    resume.addEventListener("click", () => resumeAccount(name, a));
+    badges.push(resume);
   }
   if (a.circuit_open_ms > 0) {
     badges.push(el("span", { class: "badge circuit" }, `circuit open ${Math.ceil(a.circuit_open_ms / 1000)} s`));
@@ -343,6 +346,17 @@ function updateCampaign(card, c) {
       el("span", { class: `count ${outcome}${c[outcome] ? "" : " zero"}` }, `${outcome.replace("_", " ")} ${fmt(c[outcome])}`),
     ),
   );
+}
+
+async function resumeAccount(name, a) {
+  const yes = await confirmStep(
+    `Resume account “${name}”?`,
+    `Its ${fmt(a.parked_jobs)} set-aside jobs go back in line and its calls start again. Fix its credentials ` +
+      "first (restart the workers with the new environment): refused again, it parks again after one call.",
+    "Resume",
+  );
+  if (!yes) return;
+  await act(() => api("POST", `/v1/accounts/${encodeURIComponent(name)}/resume`), `Account “${name}” resumed.`);
 }
 
 async function cancelCampaign(c) {

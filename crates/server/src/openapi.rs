@@ -7,7 +7,7 @@ use crate::report::{
     AccountStatus, AuditReport, CampaignPhase, CampaignReport, CampaignShare, CampaignSubmitted, DeadLetterReport,
     LaneDepths, ParkedReport, ProviderBudgetReport, ScheduleReport, ShardStatus, StatusReport,
 };
-use crate::routes::{CampaignBody, EnqueuedIds, JobInput, JobsBody, ReplayRequest, Replayed};
+use crate::routes::{CampaignBody, EnqueuedIds, JobInput, JobsBody, ReplayRequest, Replayed, Resumed};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -33,6 +33,7 @@ const BEARER: &str = "bearer";
         crate::routes::operations::status,
         crate::routes::operations::dead_letters,
         crate::routes::operations::replay,
+        crate::routes::operations::resume_account,
         crate::routes::audit::recent,
         crate::routes::health::healthz,
         crate::routes::health::readyz,
@@ -40,7 +41,7 @@ const BEARER: &str = "bearer";
     components(schemas(
         JobInput, JobsBody, EnqueuedIds, CampaignBody, CampaignSubmitted, CampaignReport, CampaignShare, CampaignPhase,
         StatusReport, AccountStatus, LaneDepths, ParkedReport, ProviderBudgetReport, ScheduleReport, ShardStatus, DeadLetterReport,
-        ReplayRequest, Replayed, AuditReport, ErrorBody, ErrorDetail, crate::routes::health::Health,
+        ReplayRequest, Replayed, Resumed, AuditReport, ErrorBody, ErrorDetail, crate::routes::health::Health,
     )),
     modifiers(&BearerScheme),
     security(("bearer" = [])),

@@ -11,7 +11,7 @@ pub(crate) mod operations;
 
 pub(crate) use campaigns::CampaignBody;
 pub(crate) use jobs::{EnqueuedIds, JobInput, JobsBody};
-pub(crate) use operations::{ReplayRequest, Replayed};
+pub(crate) use operations::{ReplayRequest, Replayed, Resumed};
 
 use crate::auth::{require_token, Access};
 use crate::error::ApiError;
@@ -62,6 +62,7 @@ pub fn router(state: AppState, access: Access) -> Router {
         .route("/v1/status", get(operations::status))
         .route("/v1/dlq", get(operations::dead_letters))
         .route("/v1/dlq/replay", post(operations::replay))
+        .route("/v1/accounts/{name}/resume", post(operations::resume_account))
         .route("/v1/audit", get(audit::recent))
         // Only matched routes: an unknown path is a 404, whoever asks.
         .route_layer(middleware::from_fn_with_state(access, require_token));

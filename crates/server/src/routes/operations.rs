@@ -1,12 +1,13 @@
-//! The operator's views and writes: `GET /v1/status`, `GET /v1/dlq` and `POST /v1/dlq/replay`, answered as
-//! `deleteq status --json`, `deleteq dlq list --json` and `deleteq dlq replay` do.
+//! The operator's views and writes: `GET /v1/status`, `GET /v1/dlq`, `POST /v1/dlq/replay` and
+//! `POST /v1/accounts/{name}/resume`, answered as `deleteq status --json`, `deleteq dlq list --json`,
+//! `deleteq dlq replay` and `deleteq accounts resume --json` do.
 
 use super::AppState;
 use crate::error::{read_body, ApiError, ErrorBody};
 use crate::report::{self, DeadLetterReport, StatusReport};
 use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, QueryRejection};
-use axum::extract::{Query, State};
+use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -100,4 +101,46 @@ pub(crate) async fn replay(
         (None, _) => return Err(invalid("ids", "give \"ids\": [...] or \"all\": true")),
     };
     Ok(Json(Replayed { replayed }))
+}
+
+/// What resuming an account did (`deleteq accounts resume NAME --json`).
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Resumed {
+    /// The account.
+    account: String,
+    /// Whether it was parked.
+    was_parked: bool,
+    /// Why it was parked (the provider's refusal), if it was.
+    reason: Option<String>,
+    /// Jobs set aside while it was parked, now back in their lanes.
+    jobs_back: u64,
+}
+
+/// Resume a parked account (`deleteq accounts resume NAME`): its set-aside jobs go back in line and its calls
+/// start again. Fix the account's credentials first (restart the workers with the new environment): an account
+/// refused again parks again after one probe call per worker.
+///
+/// Resuming an account that is not parked changes nothing and answers `was_parked: false`, `jobs_back: 0`.
+#[utoipa::path(post, path = "/v1/accounts/{name}/resume", tag = "operations",
+    params(("name" = String, Path, description = "The account, as named in `[accounts]`.")),
+    responses(
+        (status = 200, description = "What resuming did.", body = Resumed),
+        (status = 400, description = "The name is not valid text.", body = ErrorBody),
+        (status = 401, description = "No valid bearer token.", body = ErrorBody),
+        (status = 404, description = "No such account in the config.", body = ErrorBody),
+        (status = 503, description = "Redis failed, or the server is overloaded.", body = ErrorBody),
+    ))]
+pub(crate) async fn resume_account(
+    State(state): State<AppState>,
+    name: Result<Path<String>, PathRejection>,
+) -> Result<Json<Resumed>, ApiError> {
+    let Path(name) = name?;
+    if !state.producer().config().accounts.contains_key(&name) {
+        return Err(ApiError::NotFound(format!("no account {name:?} in [accounts]")));
+    }
+    let queue = state.producer().queue();
+    let was = queue.account_parked(&name).await?;
+    let jobs_back = queue.resume_account(&name).await?;
+    let (was_parked, reason) = (was.is_some(), was.map(|p| p.reason));
+    Ok(Json(Resumed { account: name, was_parked, reason, jobs_back }))
 }
