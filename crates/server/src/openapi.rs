@@ -98,7 +98,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(operations, 9, "{:?}", paths.keys().collect::<Vec<_>>());
+        assert_eq!(operations, 10, "{:?}", paths.keys().collect::<Vec<_>>());
     }
 
     #[test]
