@@ -109,11 +109,7 @@ local function take_account(account, k)
       short = short + alloc[l]
     end
   end
-  local more = false
-  for _, lane in ipairs(LANES) do
-    if redis.call('EXISTS', lane_key(R, lane, account)) == 1 then more = true end
-  end
-  return got, more
+  return got, has_ready(R, account)
 end
 
 -- Ids queued before lanes existed come first, as they did.
@@ -170,9 +166,7 @@ for _ = 1, 3 do
       got, more = take_account(account, k)
       if pace then pace.popped = pace.popped + got end
     else
-      more = redis.call('EXISTS', lane_key(R, 'high', account)) == 1
-        or redis.call('EXISTS', lane_key(R, 'normal', account)) == 1
-        or redis.call('EXISTS', lane_key(R, 'low', account)) == 1
+      more = has_ready(R, account)
     end
     if not more then
       -- Nothing of it is ready any more: out of the turn (it was moved to the tail just now).

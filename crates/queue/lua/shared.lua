@@ -52,12 +52,6 @@ local function header(stored)
   return account or '', campaign or '', 'normal', campaign or ''
 end
 
--- The envelope part of a stored value.
-local function envelope_of(stored)
-  local first = string.find(stored, '{', 1, true)
-  return first and string.sub(stored, first) or ''
-end
-
 -- `stored`'s header at revision `rev` (its flow replaced by `flow` when given), followed by a new envelope.
 local function restamp(stored, rev, envelope, flow)
   local account, campaign, lane, own_flow = header(stored)
@@ -81,6 +75,14 @@ local PACE_KEPT = 60000
 
 local function lane_key(R, lane, account)
   return R .. ':' .. lane .. ':' .. account
+end
+
+-- Whether `account` has ready jobs in any lane (then it is in the accounts list).
+local function has_ready(R, account)
+  for _, lane in ipairs(LANES) do
+    if redis.call('EXISTS', lane_key(R, lane, account)) == 1 then return true end
+  end
+  return false
 end
 
 -- Ids to put in their lanes, gathered per flow in order and pushed once per flow by `ready_flush`.
