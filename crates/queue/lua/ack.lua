@@ -25,22 +25,37 @@ local dead_written = false
 local any_reclaimed = redis.call('EXISTS', KEYS[8]) == 1
 local pending, counts, outcomes = {}, {}, {}
 
+-- The jobs' ids and where each one's arguments start, then one read of all their values.
+local ids, at = {}, {}
 local i = 5 + nf
 while i <= #ARGV do
-  local id, rev, dead, nrec = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
-  i = i + 4
-  local current = redis.call('HGET', KEYS[1], id)
-  local ok = at_revision(current, rev)
+  ids[#ids + 1] = ARGV[i]
+  at[#at + 1] = i
+  i = i + 4 + tonumber(ARGV[i + 3]) * 2 * nf
+end
+local values = read_all('HMGET', KEYS[1], ids)
+-- Finished here, written once per batch (per account for the leases, so the leased counts stay exact).
+local finished, seen, unleased = {}, {}, {}
+for n = 1, #ids do
+  local id, first = ids[n], at[n]
+  local rev, dead, nrec = ARGV[first + 1], ARGV[first + 2], tonumber(ARGV[first + 3])
+  local current = values[n]
+  -- An id twice in one batch is finished by its first entry only (the second finds it gone, as it would have).
+  local ok = not seen[id] and at_revision(current, rev)
   if ok then
+    seen[id] = true
     local account, campaign = header(current)
-    redis.call('HDEL', KEYS[1], id)
-    if any_reclaimed then redis.call('HDEL', KEYS[8], id) end
-    redis.call('HDEL', KEYS[10], id)
+    finished[#finished + 1] = id
+    local of_account = unleased[account]
+    if not of_account then
+      of_account = {}
+      unleased[account] = of_account
+    end
+    of_account[#of_account + 1] = id
     tally(pending, account, -1)
-    if redis.call('ZREM', KEYS[2], id) == 1 then tally(counts, 'leased:' .. account, -1) end
     -- Nothing to remove from the scheduled set: a job waiting there is at a revision no lease holds.
-    write_records(KEYS[3], ARGV[1], nf, i, nrec)
-    count_outcomes(outcomes, campaign, oi, nf, i, nrec)
+    write_records(KEYS[3], ARGV[1], nf, first + 4, nrec)
+    count_outcomes(outcomes, campaign, oi, nf, first + 4, nrec)
     if dead ~= '' then
       dead_written = true
       local letter = restamp(current, rev == 'any' and 0 or rev, dead)
@@ -48,8 +63,15 @@ while i <= #ARGV do
       redis.call('ZADD', KEYS[4], now, id)
     end
   end
-  results[#results + 1] = ok and 1 or 0
-  i = i + nrec * 2 * nf
+  results[n] = ok and 1 or 0
+end
+if #finished > 0 then
+  write_all('HDEL', KEYS[1], false, finished, 1)
+  write_all('HDEL', KEYS[10], false, finished, 1)
+  if any_reclaimed then write_all('HDEL', KEYS[8], false, finished, 1) end
+  for account, of_account in pairs(unleased) do
+    tally(counts, 'leased:' .. account, -write_all('ZREM', KEYS[2], false, of_account, 1))
+  end
 end
 apply_tally(KEYS[6], pending)
 apply_tally(KEYS[7], counts)

@@ -8,19 +8,29 @@
 -- Returns: per job 1 if the token holds it (extended for 'e', marked for 's'), 0 if not: finished, released, or
 -- its lease expired and was reclaimed. Nothing is written for those.
 local expiry = now_ms() + tonumber(ARGV[1])
-local out = {}
-for i = 2, #ARGV, 3 do
-  local id, token = ARGV[i], ARGV[i + 1]
-  local holder = redis.call('HGET', KEYS[2], id)
+local ids = {}
+for i = 2, #ARGV, 3 do ids[#ids + 1] = ARGV[i] end
+-- One read of every holder, then one write of each kind: no call per job.
+local holders = read_all('HMGET', KEYS[2], ids)
+local out, marks, extends = {}, {}, {}
+for n = 1, #ids do
+  local i = 2 + (n - 1) * 3
+  local id, token, holder = ids[n], ARGV[i + 1], holders[n]
   if holder and held_by(holder, token) then
     if ARGV[i + 2] == 's' then
-      if holder == token then redis.call('HSET', KEYS[2], id, token .. '*') end
+      if holder == token then
+        marks[#marks + 1] = id
+        marks[#marks + 1] = token .. '*'
+      end
     else
-      redis.call('ZADD', KEYS[1], 'XX', expiry, id)
+      extends[#extends + 1] = expiry
+      extends[#extends + 1] = id
     end
-    out[#out + 1] = 1
+    out[n] = 1
   else
-    out[#out + 1] = 0
+    out[n] = 0
   end
 end
+if #marks > 0 then write_all('HSET', KEYS[2], false, marks, 2) end
+if #extends > 0 then write_all('ZADD', KEYS[1], 'XX', extends, 2) end
 return out

@@ -186,38 +186,53 @@ end
 local out = {wait_hint and tostring(wait_hint) or ''}
 if #taken == 0 then return out end
 local expiry = now + tonumber(ARGV[1])
--- Reclaims are rare: look them up only when some job has one.
-local any_reclaimed = redis.call('EXISTS', KEYS[6]) == 1
+-- One read each of the taken jobs' values, lease scores and (rare: only when some job has one) reclaim counts,
+-- and one write each of the leases and holders below: no call per job.
+local ids = {}
+for n, item in ipairs(taken) do ids[n] = item.id end
+local values = read_all('HMGET', KEYS[3], ids)
+local held = read_all('ZMSCORE', KEYS[2], ids)
+local reclaim_counts = redis.call('EXISTS', KEYS[6]) == 1 and read_all('HMGET', KEYS[6], ids) or {}
 local any_cancelled = redis.call('EXISTS', KEYS[7]) == 1
+local cancelled_campaigns = {}
 local counts = {}
 local may_quarantine = ARGV[4] == 'one'
 local back = ready_batch(R, true)
-local values = {}
+local leases, holders, seen = {}, {}, {}
 -- Hands taken[from..] back to the front of their lanes, in their order.
 local function give_back(from)
   for n = from, #taken do
-    local value = values[n] or redis.call('HGET', KEYS[3], taken[n].id)
-    if value then ready_add(back, taken[n].id, value) end
+    if values[n] then ready_add(back, ids[n], values[n]) end
   end
 end
 local leased = 0
-for n, item in ipairs(taken) do
-  local id = item.id
-  local value = redis.call('HGET', KEYS[3], id)
-  values[n] = value
-  if value then
-    local reclaims = any_reclaimed and redis.call('HGET', KEYS[6], id) or false
+for n = 1, #taken do
+  local id, value = ids[n], values[n]
+  -- Held already (an id may wait twice, even in one batch): dropped, its holder has it.
+  if value and not held[n] and not seen[id] then
+    local reclaims = reclaim_counts[n] or false
     if reclaims and not may_quarantine then
       ready_add(back, id, value)
     elseif reclaims and leased > 0 then
       give_back(n)
       break
-    elseif redis.call('ZADD', KEYS[2], 'NX', expiry, id) == 1 then
+    else
+      seen[id] = true
       local account, campaign = header(value)
-      redis.call('HSET', KEYS[8], id, ARGV[3])
+      leases[#leases + 1] = expiry
+      leases[#leases + 1] = id
+      holders[#holders + 1] = id
+      holders[#holders + 1] = ARGV[3]
       tally(counts, 'leased:' .. account, 1)
       leased = leased + 1
-      local cancelled = any_cancelled and campaign ~= '' and redis.call('SISMEMBER', KEYS[7], campaign) == 1
+      local cancelled = false
+      if any_cancelled and campaign ~= '' then
+        cancelled = cancelled_campaigns[campaign]
+        if cancelled == nil then
+          cancelled = redis.call('SISMEMBER', KEYS[7], campaign) == 1
+          cancelled_campaigns[campaign] = cancelled
+        end
+      end
       -- A cancelled job ends without a call: it takes no room in its account's pace.
       if paced_leased[account] and not cancelled then paced_leased[account].n = paced_leased[account].n + 1 end
       out[#out + 1] = id
@@ -230,6 +245,10 @@ for n, item in ipairs(taken) do
       end
     end
   end
+end
+if #leases > 0 then
+  write_all('ZADD', KEYS[2], false, leases, 2)
+  write_all('HSET', KEYS[8], false, holders, 2)
 end
 -- Quarantined jobs this caller may not take, and the rest of a batch cut short, go back first in line.
 ready_flush(back)

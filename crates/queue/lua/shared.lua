@@ -29,6 +29,35 @@ local function write_records(stream, maxlen, nf, first, nrec)
   end
 end
 
+-- Items per variadic call inside a script: well under Lua's unpack limit (about 8,000 values).
+local VARIADIC_CHUNK = 1000
+
+-- The replies of `cmd key items...` (HMGET, ZMSCORE: one value per item, false where missing), in item order,
+-- read in chunks. One call per chunk instead of one per item: a hot script's cost is its number of redis.calls.
+local function read_all(cmd, key, items)
+  local out = {}
+  for first = 1, #items, VARIADIC_CHUNK do
+    local part = redis.call(cmd, key, unpack(items, first, math.min(first + VARIADIC_CHUNK - 1, #items)))
+    for k = 1, #part do out[#out + 1] = part[k] end
+  end
+  return out
+end
+
+-- Runs `cmd key [flag] items...` (HDEL, ZREM, HSET pairs, ZADD score-member pairs) in chunks of whole units of
+-- `per` items; returns the sum of the integer replies.
+local function write_all(cmd, key, flag, items, per)
+  local total, step = 0, VARIADIC_CHUNK * per
+  for first = 1, #items, step do
+    local last = math.min(first + step - 1, #items)
+    if flag then
+      total = total + redis.call(cmd, key, flag, unpack(items, first, last))
+    else
+      total = total + redis.call(cmd, key, unpack(items, first, last))
+    end
+  end
+  return total
+end
+
 -- Makes sure one wake token is waiting for idle workers.
 local function wake(list)
   redis.call('LPUSH', list, '1')

@@ -134,3 +134,38 @@ pub struct Expand {
     /// The account (for logs; the script reads it from the stored header).
     pub account: String,
 }
+
+/// The holder token of a worker's `seq`-th lease call: `<worker>#<seq>`, padded with `.` to
+/// [`HOLDER_TOKEN_LEN`] bytes.
+///
+/// Why padded: Redis keeps a hash whose values are all short (`hash-max-listpack-value`, 64 bytes by default) and
+/// that has few fields (`hash-max-listpack-entries`, 128 to 512) as a listpack, which every HGET, HSET and HDEL
+/// searches field by field. The holders hash has about as many fields as jobs in flight, which is just that size,
+/// and it is read or written four times per job; as a listpack that cost a third of the noop drain's rate. A value
+/// longer than 64 bytes makes Redis keep it as a real hash table for as long as it exists.
+pub fn holder_token(worker: &str, seq: u64) -> String {
+    let mut token = format!("{worker}#{seq}");
+    while token.len() < HOLDER_TOKEN_LEN {
+        token.push('.');
+    }
+    token
+}
+
+/// The least length of a holder token (see [`holder_token`]): over Redis's default `hash-max-listpack-value`.
+pub const HOLDER_TOKEN_LEN: usize = 72;
+
+#[cfg(test)]
+mod holder_token_tests {
+    #[test]
+    fn tokens_are_long_enough_for_a_hash_table_and_stay_unique() {
+        let a = super::holder_token("4242-01JDX7Q0000000000000000000", 1);
+        let b = super::holder_token("4242-01JDX7Q0000000000000000000", 11);
+        assert_eq!(a.len(), super::HOLDER_TOKEN_LEN);
+        assert!(
+            a.starts_with("4242-01JDX7Q0000000000000000000#1.") && b.starts_with("4242-01JDX7Q0000000000000000000#11.")
+        );
+        assert_ne!(a, b);
+        let long = super::holder_token(&"w".repeat(100), 7);
+        assert!(long.ends_with("#7"), "{long}");
+    }
+}

@@ -52,7 +52,7 @@ pub mod stored;
 mod waiter;
 
 pub use connection::RedisTarget;
-pub use job::{Ack, Expand, Lease, LeaseBatch, Leased, NewJob, PaceHints, Reschedule};
+pub use job::{holder_token, Ack, Expand, Lease, LeaseBatch, Leased, NewJob, PaceHints, Reschedule, HOLDER_TOKEN_LEN};
 pub use keys::Keys;
 pub use options::{Paced, QueueOptions};
 pub use queue::Queue;

@@ -130,7 +130,7 @@ impl State {
             let hints = self.gate.pace_hints();
             self.leases += 1;
             self.last_lease = Instant::now();
-            let holder = format!("{}#{}", self.worker, self.leases);
+            let holder = deleteq_queue::holder_token(&self.worker, self.leases);
             let may_quarantine = !self.inflight.holds_quarantined();
             match self.queue.lease_batch(self.batch, self.lease, &holder, may_quarantine, &hints).await {
                 Ok(LeaseBatch { jobs: leased, paced_for }) => {
