@@ -3,12 +3,12 @@ SHELL := /bin/bash
 CARGO ?= cargo
 RELEASE_BIN := target/release/deleteq
 
-.PHONY: help deps build release test lint fmt run bench peers deny clean api-contract
+.PHONY: help deps build release install test lint fmt run bench peers deny clean api-contract
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-deps: ## install what is missing: redis-server, faketime, python3, curl, openssl, chromium, chromedriver (Debian packages; needs root)
+deps: ## install what is missing: redis-server, faketime, promtool, python3, curl, openssl, chromium, chromedriver (Debian packages; needs root)
 	@command -v redis-server >/dev/null 2>&1 || { \
 	  echo "installing redis-server"; \
 	  if [ "$$(id -u)" != 0 ]; then echo "redis-server is missing; run make as root or install it" >&2; exit 1; fi; \
@@ -17,6 +17,10 @@ deps: ## install what is missing: redis-server, faketime, python3, curl, openssl
 	  echo "installing faketime (a worker with a shifted clock, in the lease tests)"; \
 	  if [ "$$(id -u)" != 0 ]; then echo "faketime is missing; run make as root or install it" >&2; exit 1; fi; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime >/dev/null; }
+	@command -v promtool >/dev/null 2>&1 || { \
+	  echo "installing promtool (Debian prometheus: lints the worker's /metrics in the tests)"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "promtool is missing; run make as root or install it" >&2; exit 1; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
 	@for tool in python3 curl openssl; do command -v $$tool >/dev/null 2>&1 || { apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$tool >/dev/null; }; done
 	@command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 || { \
@@ -29,6 +33,10 @@ build: ## debug build of the deleteq binary
 
 release: ## release build of the deleteq binary
 	$(CARGO) build --release -p deleteq-cli
+
+PREFIX ?= /usr/local
+install: release ## install the binary, shell completions and man pages under $(PREFIX) (honours DESTDIR)
+	bash scripts/install.sh $(RELEASE_BIN) $(PREFIX)
 
 lint: ## rustfmt check and clippy with warnings as errors
 	$(CARGO) fmt --all -- --check

@@ -39,6 +39,25 @@ fn value(text: &str, sample: &str) -> Option<f64> {
     text.lines().find_map(|l| l.strip_prefix(sample)?.strip_prefix(' ')?.parse().ok())
 }
 
+/// `promtool check metrics` (Prometheus's own linter: names, units, types, help) passes on `text`, when promtool is
+/// installed (`make deps` installs it); without it the check is skipped with a note.
+fn promtool_accepts(text: &str) {
+    let spawned = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn();
+    let Ok(mut child) = spawned else {
+        eprintln!("note: promtool is not installed; `promtool check metrics` skipped");
+        return;
+    };
+    child.stdin.take().expect("piped stdin").write_all(text.as_bytes()).expect("write to promtool");
+    let out = child.wait_with_output().expect("promtool runs");
+    let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && said.trim().is_empty(), "promtool check metrics: {said}\n{text}");
+}
+
 #[test]
 fn metrics_match_the_audit_stream_and_readiness_follows_redis() {
     let mut redis = RedisServer::start();
@@ -123,6 +142,17 @@ rate_limit = "100000/s"
         assert_eq!(value(&text, sample), Some(expected), "{sample}\n{text}");
     }
     assert!(!text.contains("cc-metrics-secret"), "no credential in the metrics");
+
+    // The build the worker runs, and the process metrics every Prometheus client library exposes.
+    let build = text.lines().find(|l| l.starts_with("deleteq_build_info{")).unwrap_or_default();
+    let version = format!("version=\"{}\"", env!("CARGO_PKG_VERSION"));
+    assert!(build.contains(&version) && build.contains("commit=\"") && build.ends_with(" 1"), "{text}");
+    for name in ["process_cpu_seconds_total", "process_resident_memory_bytes", "process_start_time_seconds"] {
+        let sample = value(&text, name).unwrap_or_else(|| panic!("{name}\n{text}"));
+        assert!(sample > 0.0, "{name} = {sample}");
+    }
+    assert!(value(&text, "process_open_fds").is_some_and(|n| n >= 3.0), "{text}");
+    promtool_accepts(&text);
 
     assert_eq!(get(port, "/healthz").map(|(s, _)| s), Some(200));
     let (status, body) = get(port, "/readyz").expect("/readyz answers");

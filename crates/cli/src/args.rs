@@ -14,7 +14,7 @@ const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("DELE
     name = "deleteq",
     version = VERSION,
     about = "deleteq: an asynchronous deletion job queue for chat platforms.",
-    after_help = "Every command but `emulator` and `config example` needs a config: --config FILE, $DELETEQ_CONFIG \
+    after_help = "Every command but `emulator`, `config example`, `completions` and `man` needs a config: --config FILE, $DELETEQ_CONFIG \
                   or ./deleteq.toml. Start from `deleteq config example > deleteq.toml`.\n\
                   Exit codes: 0 success; 1 runtime failure, or nothing matched (dlq replay ID, accounts resume); \
                   2 invalid input, config or usage."
@@ -54,6 +54,18 @@ pub(crate) enum Command {
     /// The config: check one without touching Redis, or print an annotated example.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Print a shell completion script: `deleteq completions bash > /etc/bash_completion.d/deleteq`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), or with `--dir` write one page per command there (deleteq.1, deleteq-worker.1, ...).
+    Man {
+        /// Write `deleteq.1` and a page per command into this directory instead of printing `deleteq.1`.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -10,6 +10,7 @@ mod args;
 mod commands;
 mod exit;
 mod settings;
+mod table;
 
 use clap::Parser;
 

@@ -37,12 +37,14 @@ mod limiter;
 mod maintenance;
 mod metrics;
 mod parking;
+mod process_metrics;
 mod records;
 pub mod retry;
 mod runtime;
 mod scheduler;
 mod write_retry;
 
+pub use metrics::BuildInfo;
 pub use runtime::{run, WorkerError};
 
 /// Backoff for the worker's own Redis retries: 100 ms doubling to 2 s, so a restarted Redis is back in use within

@@ -8,6 +8,7 @@
 //! `retry_scheduled` records, under their own outcome. (If a script's reply is lost after it ran, the retry finds
 //! the job changed and nothing is counted: the counters may fall short by such a batch, never count twice.)
 
+use crate::process_metrics::ProcessSample;
 use deleteq_core::{AuditRecord, ProviderKind};
 use deleteq_providers::Response;
 use deleteq_queue::inspect::Depths;
@@ -79,6 +80,29 @@ impl RateLimited {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BuildLabels {
+    version: String,
+    commit: String,
+}
+
+/// What the running binary was built from: `deleteq_build_info{version,commit} 1`, so a dashboard can tell which
+/// build each worker runs (a rollout half done, a worker left behind).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildInfo {
+    /// The release, `CARGO_PKG_VERSION` of the binary.
+    pub version: String,
+    /// The commit it was built from (short hash), or "unknown".
+    pub commit: String,
+}
+
+impl BuildInfo {
+    /// This library's version with an unknown commit: for embedders that do not say which build they are.
+    pub fn unknown() -> BuildInfo {
+        BuildInfo { version: env!("CARGO_PKG_VERSION").to_string(), commit: "unknown".to_string() }
+    }
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ShardLaneLabel {
     shard: String,
     lane: &'static str,
@@ -110,9 +134,12 @@ struct Inner {
 
 impl Metrics {
     /// Registers every process-lifetime metric; `accounts` are the configured account names (the only account
-    /// labels used).
-    pub(crate) fn new(accounts: impl IntoIterator<Item = String>) -> Metrics {
+    /// labels used), `build` what the binary was built from.
+    pub(crate) fn new(accounts: impl IntoIterator<Item = String>, build: &BuildInfo) -> Metrics {
         let mut registry = Registry::default();
+        let build_info = Family::<BuildLabels, Gauge>::default();
+        build_info.get_or_create(&BuildLabels { version: build.version.clone(), commit: build.commit.clone() }).set(1);
+        registry.register("deleteq_build_info", "Always 1; its labels name the build this worker runs", build_info);
         let outcomes = Family::<OutcomeLabels, Counter>::default();
         registry.register(
             "deleteq_outcomes",
@@ -208,6 +235,11 @@ impl Metrics {
         if let Some(queue) = queue {
             let _ = prometheus_client::encoding::prometheus_text::encode(&mut text, &queue_registry(queue));
         }
+        if let Some(process) = ProcessSample::read() {
+            let mut registry = Registry::default();
+            process.register(&mut registry);
+            let _ = prometheus_client::encoding::prometheus_text::encode(&mut text, &registry);
+        }
         text
     }
 }
@@ -293,7 +325,7 @@ mod tests {
 
     #[test]
     fn only_written_records_count_and_unknown_accounts_share_one_label() {
-        let metrics = Metrics::new(["cc".to_string()]);
+        let metrics = Metrics::new(["cc".to_string()], &BuildInfo::unknown());
         let written = vec![record("cc", Outcome::Deleted), record("cc", Outcome::RetryScheduled)];
         let stale = vec![record("cc", Outcome::Deleted)];
         metrics.count_written([written.as_slice(), stale.as_slice()], &[true, false]);
@@ -312,7 +344,7 @@ mod tests {
 
     #[tokio::test]
     async fn calls_are_timed_by_status_class_and_noop_is_not() {
-        let metrics = Metrics::new(["cc".to_string(), "nop".to_string()]);
+        let metrics = Metrics::new(["cc".to_string(), "nop".to_string()], &BuildInfo::unknown());
         let answer = |status| async move { Response::new(status, Disposition::Failed { reason: String::new() }) };
         metrics.timed_call("cc", ProviderKind::CometChat, answer(Some(200))).await;
         metrics.timed_call("cc", ProviderKind::CometChat, answer(Some(404))).await;
@@ -333,7 +365,7 @@ mod tests {
 
     #[test]
     fn queue_gauges_appear_only_when_redis_answered() {
-        let metrics = Metrics::new(["cc".to_string()]);
+        let metrics = Metrics::new(["cc".to_string()], &BuildInfo::unknown());
         metrics.rate_limited("cc", RateLimited::Provider429);
         metrics.rate_limited("cc", RateLimited::Waited);
         metrics.rate_limited("cc", RateLimited::Waited);

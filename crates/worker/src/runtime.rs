@@ -23,7 +23,7 @@ use crate::inflight::InFlight;
 use crate::keeper::keeper;
 use crate::limiter::RateGate;
 use crate::maintenance::run_maintenance;
-use crate::metrics::Metrics;
+use crate::metrics::{BuildInfo, Metrics};
 use crate::parking::Parking;
 use crate::scheduler::run_scheduler;
 use deleteq_core::Config;
@@ -54,12 +54,12 @@ pub enum WorkerError {
     HttpClient(String),
 }
 
-/// Runs a worker until `shutdown` resolves, then shuts down gracefully.
-pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), WorkerError> {
+/// Runs a worker until `shutdown` resolves, then shuts down gracefully; `build` names the binary in its metrics.
+pub async fn run(config: Config, build: BuildInfo, shutdown: impl Future<Output = ()>) -> Result<(), WorkerError> {
     let worker_id = format!("{}-{}", std::process::id(), ulid::Ulid::new());
     let target = RedisTarget::from_config(&config.redis).map_err(|e| WorkerError::RedisUrl(e.to_string()))?;
     let (stop_tx, stop) = watch::channel(false);
-    let metrics = Metrics::new(config.accounts.keys().cloned());
+    let metrics = Metrics::new(config.accounts.keys().cloned(), &build);
     let inflight = InFlight::default();
     // Bound before Redis is awaited: a taken address fails at once, and /healthz answers while Redis is awaited.
     let health = match &config.metrics {

@@ -2,6 +2,7 @@
 
 use crate::args::CampaignCommand;
 use crate::exit::Failure;
+use crate::table;
 use deleteq_core::{Config, Priority};
 use deleteq_producer::{Producer, ProducerError, CAMPAIGN_PRIORITY};
 use deleteq_queue::campaign::CampaignState;
@@ -65,11 +66,18 @@ pub(crate) async fn run(config: Config, cmd: CampaignCommand) -> Result<(), Fail
                 println!("{}", Value::Array(all.iter().map(campaign_json).collect()));
                 return Ok(());
             }
-            println!("{:<26} {:<24} {:>10} {:>10}  state", "id", "name", "total", "pending");
+            let mut table = table::new(&["id", "name", "total", "pending", "state"], &["total", "pending"]);
             for state in &all {
                 let i = &state.info;
-                println!("{:<26} {:<24} {:>10} {:>10}  {}", i.id, i.name, i.total, state.pending(), label(state));
+                table.add_row(vec![
+                    i.id.clone(),
+                    i.name.clone(),
+                    i.total.to_string(),
+                    state.pending().to_string(),
+                    label(state).to_string(),
+                ]);
             }
+            println!("{}", table::render(&table));
             Ok(())
         }
     }

@@ -5,6 +5,7 @@ mod audit;
 mod campaign;
 mod config;
 mod dlq;
+mod docs;
 mod emulator;
 mod enqueue;
 mod schedules;
@@ -18,7 +19,7 @@ use crate::settings;
 use deleteq_core::config::Needs;
 use deleteq_queue::{Queue, QueueOptions, RedisTarget};
 
-/// Runs the parsed command. Every command but `emulator` and `config example` loads a config (and refuses to run
+/// Runs the parsed command. Every command but `emulator`, `config example`, `completions` and `man` loads a config (and refuses to run
 /// without one), resolving only the `${VAR}`s it uses: the worker the providers' credentials, `serve` its API
 /// tokens, the rest neither.
 pub(crate) async fn dispatch(cli: Cli) -> Result<(), Failure> {
@@ -26,6 +27,8 @@ pub(crate) async fn dispatch(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Emulator(args) => emulator::run(args).await,
         Command::Config(cmd) => config::run(path, cmd),
+        Command::Completions { shell } => docs::completions(shell),
+        Command::Man { dir } => docs::man(dir.as_deref()),
         Command::Worker => worker::run(settings::load(path, Needs::WORKER)?).await,
         Command::Serve(args) => serve::run(settings::load(path, Needs::SERVER)?, args).await,
         command => {
@@ -37,7 +40,12 @@ pub(crate) async fn dispatch(cli: Cli) -> Result<(), Failure> {
                 Command::Dlq(cmd) => dlq::run(config, cmd).await,
                 Command::Status(flag) => status::run(config, flag.json).await,
                 Command::Accounts(cmd) => accounts::run(config, cmd).await,
-                Command::Worker | Command::Serve(_) | Command::Emulator(_) | Command::Config(_) => Ok(()),
+                Command::Worker
+                | Command::Serve(_)
+                | Command::Emulator(_)
+                | Command::Config(_)
+                | Command::Completions { .. }
+                | Command::Man { .. } => Ok(()),
             }
         }
     }

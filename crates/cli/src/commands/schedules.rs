@@ -9,10 +9,11 @@ pub(crate) fn print_table(config: &Config) {
     let Some(rows) = rows.as_array().filter(|r| !r.is_empty()) else {
         return;
     };
-    println!();
-    println!("{:<28} {:<22} {:<20} timezone", "schedule", "next fire (UTC)", "cron");
+    let mut table = crate::table::new(&["schedule", "next fire (UTC)", "cron", "timezone"], &[]);
     for row in rows {
         let text = |field: &str| row[field].as_str().unwrap_or("-").to_string();
-        println!("{:<28} {:<22} {:<20} {}", text("name"), text("next_fire"), text("cron"), text("timezone"));
+        table.add_row(vec![text("name"), text("next_fire"), text("cron"), text("timezone")]);
     }
+    println!();
+    println!("{}", crate::table::render(&table));
 }

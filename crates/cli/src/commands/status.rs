@@ -3,6 +3,7 @@
 //! 10,000 audit records.
 
 use crate::exit::Failure;
+use crate::table;
 use deleteq_core::Config;
 
 pub(crate) async fn run(config: Config, json: bool) -> Result<(), Failure> {
@@ -24,36 +25,49 @@ pub(crate) async fn run(config: Config, json: bool) -> Result<(), Failure> {
     println!("audit      {} records", value["audit_records"]);
     let no_accounts = serde_json::Map::new();
     let accounts = value["accounts"].as_object().unwrap_or(&no_accounts);
-    // The name column fits the longest name (names are identifiers: never cut).
-    let width = accounts.keys().map(|n| n.chars().count()).max().unwrap_or(0).max(16);
     if !accounts.is_empty() {
+        let mut table = table::new(
+            &[
+                "account",
+                "provider",
+                "queued",
+                "high/normal/low",
+                "leased",
+                "scheduled",
+                "dead",
+                "rate/s",
+                "state",
+                "recent outcomes",
+            ],
+            &["queued", "high/normal/low", "leased", "scheduled", "dead", "rate/s"],
+        );
+        for (name, a) in accounts {
+            let rate = a["rate_per_s"].as_f64().map(|r| format!("{r:.1}")).unwrap_or_else(|| "unlimited".into());
+            let state = match a["parked"].as_object() {
+                Some(p) => format!("PARKED ({} jobs): {}", a["parked_jobs"], p["reason"].as_str().unwrap_or("")),
+                None => limiter_state(a),
+            };
+            let recent: Vec<String> = a["recent"]
+                .as_object()
+                .map(|m| m.iter().map(|(k, v)| format!("{k}={v}")).collect())
+                .unwrap_or_default();
+            let count = |field: &str| a[field].as_u64().unwrap_or(0).to_string();
+            table.add_row(vec![
+                name.clone(),
+                a["provider"].as_str().unwrap_or("").to_string(),
+                count("queued"),
+                lanes(&a["lanes"]),
+                count("leased"),
+                count("scheduled"),
+                count("dead"),
+                rate,
+                // A provider's parked reason can be a paragraph: the table shows its start, `--json` all of it.
+                truncate(&state, STATE_WIDTH),
+                recent.join(" "),
+            ]);
+        }
         println!();
-        println!(
-            "{:<width$} {:<10} {:>8} {:>17} {:>7} {:>9} {:>7} {:>10}  {:<STATE_WIDTH$} recent outcomes",
-            "account", "provider", "queued", "high/normal/low", "leased", "scheduled", "dead", "rate/s", "state"
-        );
-    }
-    for (name, a) in accounts {
-        let rate = a["rate_per_s"].as_f64().map(|r| format!("{r:.1}")).unwrap_or_else(|| "unlimited".into());
-        let state = match a["parked"].as_object() {
-            Some(p) => format!("PARKED ({} jobs): {}", a["parked_jobs"], p["reason"].as_str().unwrap_or("")),
-            None => limiter_state(a),
-        };
-        // A provider's parked reason can be a paragraph: the table shows its start, `--json` all of it.
-        let state = truncate(&state, STATE_WIDTH);
-        let recent: Vec<String> =
-            a["recent"].as_object().map(|m| m.iter().map(|(k, v)| format!("{k}={v}")).collect()).unwrap_or_default();
-        let provider = a["provider"].as_str().unwrap_or("");
-        println!(
-            "{name:<width$} {provider:<10} {:>8} {:>17} {:>7} {:>9} {:>7} {rate:>10}  {state:<STATE_WIDTH$} {}",
-            // serde_json's Display ignores widths: format the numbers themselves.
-            a["queued"].as_u64().unwrap_or(0),
-            lanes(&a["lanes"]),
-            a["leased"].as_u64().unwrap_or(0),
-            a["scheduled"].as_u64().unwrap_or(0),
-            a["dead"].as_u64().unwrap_or(0),
-            recent.join(" ")
-        );
+        println!("{}", table::render(&table));
     }
     super::schedules::print_table(&config);
     Ok(())

@@ -2,10 +2,12 @@
 
 use crate::exit::Failure;
 use deleteq_core::Config;
-use deleteq_worker::WorkerError;
+use deleteq_worker::{BuildInfo, WorkerError};
 
 pub(crate) async fn run(config: Config) -> Result<(), Failure> {
-    deleteq_worker::run(config, signal()).await.map_err(|e| match e {
+    let build =
+        BuildInfo { version: env!("CARGO_PKG_VERSION").to_string(), commit: env!("DELETEQ_COMMIT").to_string() };
+    deleteq_worker::run(config, build, signal()).await.map_err(|e| match e {
         WorkerError::RedisUrl(_) => Failure::Invalid(e.to_string()),
         // The config is valid; this host cannot give the worker its address (taken, or not local).
         WorkerError::MetricsBind { .. } | WorkerError::HttpClient(_) => Failure::Runtime(e.to_string()),
