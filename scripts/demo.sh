@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# `make run`: a private Redis (unless REDIS_URL is set), the provider emulator, one worker, a demo batch of
-# deletions, and the outcomes as they arrive. Everything it starts is stopped on exit; data lives in ./.deleteq/.
+# `make run`: a private Redis (unless REDIS_URL is set), the provider emulator, one worker, the HTTP API with its
+# dashboard, a demo batch of deletions, and the outcomes as they arrive. Then the stack stays up until Ctrl-C
+# (DEMO_EXIT=1 ends it at once), with commands printed that work against it; everything it started is stopped on
+# exit. Data lives in ./.deleteq/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${DELETEQ_BIN:-target/release/deleteq}
@@ -85,11 +87,20 @@ rate_limit = "100/s"
 [accounts.nop]
 provider = "noop"
 TOML
-export DELETEQ_CONFIG="$DATA/deleteq.toml"
+export DELETEQ_CONFIG="$PWD/$DATA/deleteq.toml"
+api_port=$(free_port)
+DEMO_API_TOKEN="demo-$(python3 -c 'import secrets; print(secrets.token_hex(8))')"
+export DEMO_API_TOKEN
+printf '\n[api]\naddr = "127.0.0.1:%s"\ntokens = ["${DEMO_API_TOKEN}"]\n' "$api_port" >>"$DATA/deleteq.toml"
 
 "$BIN" worker >"$DATA/worker.log" 2>&1 &
 pids+=($!)
 echo "Worker started (log: $DATA/worker.log)"
+"$BIN" serve >"$DATA/serve.log" 2>&1 &
+pids+=($!)
+API="http://127.0.0.1:$api_port"
+for _ in $(seq 50); do curl -sf "$API/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+echo "HTTP API and dashboard on $API (log: $DATA/serve.log)"
 
 python3 - "$DATA/jobs.jsonl" <<'PY'
 import json, sys, random
@@ -149,5 +160,21 @@ echo "Dead letters (replayable):"
 "$BIN" dlq list
 echo "Queue:"
 "$BIN" status
-echo "The campaign: REDIS_URL=$REDIS_URL $BIN --config $DATA/deleteq.toml campaign status $campaign"
-echo "The audit stream: REDIS_URL=$REDIS_URL $BIN --config $DATA/deleteq.toml audit tail"
+BIN_ABS=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
+echo
+echo "In another terminal (the stack stays up until Ctrl-C here):"
+echo "  export REDIS_URL=$REDIS_URL DELETEQ_CONFIG=$DELETEQ_CONFIG DEMO_API_TOKEN=$DEMO_API_TOKEN"
+echo "  $BIN_ABS campaign status $campaign"
+echo "  $BIN_ABS audit tail --follow"
+echo "  $BIN_ABS enqueue '{\"account\":\"cc-eu\",\"message\":\"demo-extra\",\"priority\":\"high\"}'"
+echo "  $BIN_ABS status"
+echo "  curl -s -H \"Authorization: Bearer \$DEMO_API_TOKEN\" $API/v1/status"
+echo "Dashboard: $API/ (token: $DEMO_API_TOKEN)"
+[ "${DEMO_EXIT:-0}" = 1 ] && exit 0
+# Until Ctrl-C (the trap stops everything); a part that dies ends the demo, naming the logs.
+while true; do
+  for pid in "${pids[@]}"; do
+    if ! kill -0 "$pid" 2>/dev/null; then echo "a demo process ($pid) exited; see $DATA/*.log" >&2; exit 1; fi
+  done
+  sleep 1
+done
