@@ -211,7 +211,9 @@ fn string(map: &Map<String, Value>, field: &str) -> Result<Option<String>, JobEr
     match map.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(Value::Number(n)) if field == "message" || field == "conversation" => Ok(Some(n.to_string())),
+        // An id is text (DESIGN §2): a JSON number is refused rather than turned into whatever text it prints as
+        // (1e3, 1.0 and 12345678901234567890 would not say what the caller meant).
+        Some(Value::Number(n)) => Err(JobError::new(field, format!("must be a string, not a number: write \"{n}\""))),
         Some(other) => Err(JobError::new(field, format!("must be a string, not {}", kind(other)))),
     }
 }
@@ -224,7 +226,9 @@ fn string_list(map: &Map<String, Value>, field: &str) -> Result<Option<Vec<Strin
             .enumerate()
             .map(|(i, v)| match v {
                 Value::String(s) => Ok(s.clone()),
-                Value::Number(n) => Ok(n.to_string()),
+                Value::Number(n) => {
+                    Err(JobError::new(field, format!("item {i} must be a string, not a number: write \"{n}\"")))
+                }
                 other => Err(JobError::new(field, format!("item {i} must be a string, not {}", kind(other)))),
             })
             .collect::<Result<Vec<_>, _>>()
@@ -277,6 +281,21 @@ mod tests {
 
     fn err(text: &str) -> JobError {
         Job::from_json(text).expect_err(text)
+    }
+
+    #[test]
+    fn ids_are_strings_and_numbers_are_refused_naming_the_field() {
+        for (text, field) in [
+            (r#"{"account": "cc", "message": 1}"#, "message"),
+            (r#"{"account": "of", "conversation": 12345, "message": "67890"}"#, "conversation"),
+            (r#"{"account": "qb", "messages": ["a", 2]}"#, "messages"),
+            (r#"{"account": "cc", "message": 1e3}"#, "message"),
+        ] {
+            let e = err(text);
+            assert_eq!(e.field, field, "{text}: {e:?}");
+            assert!(e.message.contains("must be a string, not a number"), "{text}: {e:?}");
+        }
+        assert!(err(r#"{"account": "cc", "message": 69}"#).message.contains(r#"write "69""#));
     }
 
     #[test]
