@@ -321,3 +321,28 @@ fn the_http_api_cancels_a_job_404s_an_unknown_one_and_needs_a_token() {
     assert!(operation["responses"]["200"].is_object() && operation["responses"]["404"].is_object(), "{operation}");
     assert!(spec["components"]["schemas"]["CancelReport"].is_object());
 }
+
+#[test]
+fn jobs_are_found_and_cancelled_in_every_shard() {
+    let redis = RedisServer::start();
+    let body = "shards = 3\n\n[worker]\nconcurrency = 2\n\n[accounts.cc]\nprovider = \"noop\"\n";
+    let config = TestConfig::new(&redis.url(), body);
+    let ids: Vec<String> =
+        (0..9).map(|i| enqueue(&config, json!({"account": "cc", "message": format!("x{i}")}))).collect();
+    let shards: Vec<u64> =
+        (0..3).map(|i| query(&redis.url(), redis::cmd("HLEN").arg(format!("{{deleteq:{i}}}:jobs")))).collect();
+    assert!(shards.iter().filter(|n| **n > 0).count() > 1, "spread over the shards: {shards:?}");
+    let mut args = vec!["cancel", "--json"];
+    args.extend(ids.iter().map(String::as_str));
+    let (code, report) = json_of(&config, &args);
+    assert_eq!((code, report["cancelled"].as_u64(), report["messages"].as_u64()), (0, Some(9), Some(9)), "{report}");
+    let s = status(&config);
+    assert_eq!(
+        (s["jobs"].as_u64(), s["queued"].as_u64(), s["accounts"]["cc"]["pending"].as_u64()),
+        (Some(0), Some(0), Some(0)),
+        "{s}"
+    );
+    let audited: u64 =
+        (0..3).map(|i| query::<u64>(&redis.url(), redis::cmd("XLEN").arg(format!("{{deleteq:{i}}}:audit")))).sum();
+    assert_eq!(audited, 9, "one record each, in its shard's stream");
+}

@@ -33,3 +33,18 @@ impl Ops {
         Ok(Resumed { account: name.to_string(), was_parked, reason, jobs_back })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Resumed;
+
+    #[test]
+    fn nothing_resumed_only_when_not_parked_and_nothing_set_aside() {
+        let resumed = |was_parked, jobs_back| Resumed { account: "a".into(), was_parked, reason: None, jobs_back };
+        assert!(!resumed(false, 0).resumed_anything());
+        assert!(resumed(false, 3).resumed_anything());
+        assert!(resumed(true, 0).resumed_anything());
+        let json = serde_json::to_value(resumed(true, 2)).expect("json");
+        assert_eq!(json, serde_json::json!({"account": "a", "was_parked": true, "reason": null, "jobs_back": 2}));
+    }
+}
