@@ -20,9 +20,11 @@ async fn a_lost_enqueue_reply_is_settled_without_duplicates_or_loss() {
     let cutter = ReplyCutter::start(port_of(&redis.url()));
     let config = TestConfig::new(&cutter.url(), "[accounts.nop]\nprovider = \"noop\"\n");
     let text = std::fs::read_to_string(&config.path).expect("config");
-    let producer = Producer::connect(&Config::from_toml(&text, |_| None).expect("config")).await.expect("producer");
+    let config = Config::from_toml(&text, |_| None).expect("config");
+    let queue = deleteq_queue::open(&config).await.expect("queue");
     // The scripts are loaded, so the batch is one EVALSHA that runs.
-    producer.queue().load_scripts().await.expect("load scripts");
+    queue.load_scripts().await.expect("load scripts");
+    let producer = Producer::on(queue, config);
     let url = redis.url();
     let stored = move || -> (usize, usize) {
         let jobs: usize = query(&url, redis::cmd("HLEN").arg("{deleteq}:jobs"));

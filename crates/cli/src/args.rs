@@ -33,6 +33,9 @@ pub(crate) enum Command {
     Worker,
     /// Enqueue jobs given as JSON arguments, a JSON-lines file, or `-` for stdin; prints one id per job.
     Enqueue(EnqueueArgs),
+    /// Cancel jobs not yet called (they end `cancelled`); a job whose call is running says so. Exit 1 if none was
+    /// cancelled.
+    Cancel(CancelArgs),
     /// Moderation campaigns: submit a whole file as one, follow, cancel and list them.
     #[command(subcommand)]
     Campaign(CampaignCommand),
@@ -184,6 +187,18 @@ pub(crate) enum AuditCommand {
         #[arg(long)]
         until: Option<String>,
     },
+}
+
+/// `deleteq cancel ID... [--json]`.
+#[derive(Debug, Args)]
+pub(crate) struct CancelArgs {
+    /// Job ids (as `enqueue` printed them); a bulk job's children not yet called are cancelled with it.
+    #[arg(value_name = "ID", required = true)]
+    pub(crate) ids: Vec<String>,
+    /// One JSON object: `requested`, `cancelled`, `messages`, and `jobs` (each `id`, `state`, `messages`, and
+    /// `parent` for a bulk job's child).
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Subcommand)]

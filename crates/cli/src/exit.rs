@@ -25,8 +25,18 @@ impl Failure {
     }
 }
 
-impl From<deleteq_queue::QueueError> for Failure {
-    fn from(e: deleteq_queue::QueueError) -> Self {
+impl From<deleteq_ops::QueueError> for Failure {
+    fn from(e: deleteq_ops::QueueError) -> Self {
         Failure::Runtime(e.to_string())
+    }
+}
+
+impl From<deleteq_ops::ConnectError> for Failure {
+    fn from(e: deleteq_ops::ConnectError) -> Self {
+        if e.is_config() {
+            Failure::Invalid(e.to_string())
+        } else {
+            Failure::Runtime(e.to_string())
+        }
     }
 }

@@ -1,15 +1,30 @@
 //! The library backend apps call to enqueue deletions: validates every job against the configured accounts, then
-//! stores them in one transaction, so a batch is all or nothing. Also the operator's writes: replaying dead letters.
+//! stores them in one transaction, so a batch is all or nothing. Also the writes on single jobs and dead letters
+//! that apps and operators share: cancelling jobs before their call, replaying dead letters.
+//!
+//! # Layout
+//! - this file: [`Producer`] (connecting, validating, enqueueing; [`Enqueued`] tells a repeated idempotency key
+//!   from a new job) and [`ProducerError`].
+//! - `settle`: repeating a batch whose reply was lost until its outcome is known.
+//! - `campaign`: submitting a JSON-lines text as one campaign.
+//! - `cancel`: [`Producer::cancel`], single jobs not yet called ending `cancelled` ([`JobCancel`]).
+//! - `dlq`: replaying dead letters.
 
 mod campaign;
+mod cancel;
 mod dlq;
 mod settle;
 
 pub use campaign::{CampaignSize, LineError, CAMPAIGN_PRIORITY};
+pub use cancel::{CancelState, JobCancel};
+/// What is stored about a submitted campaign ([`Producer::submit_campaign`] returns it).
+pub use deleteq_queue::campaign::CampaignInfo;
+/// The errors of the queue underneath, which [`ProducerError`] carries.
+pub use deleteq_queue::{ConnectError, QueueError};
 
 use deleteq_core::validate::validate;
 use deleteq_core::{Config, Envelope, Job, JobError, JobId};
-use deleteq_queue::{NewJob, Queue, QueueError, QueueOptions, RedisTarget};
+use deleteq_queue::{NewJob, Queue};
 
 /// Why an enqueue did not happen.
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +46,9 @@ pub enum ProducerError {
     /// node (chunk by chunk on a Redis Cluster); resending it with `idempotency_key`s is safe.
     #[error("the outcome is unknown: Redis may or may not have stored the batch ({0}); resend it with idempotency keys to be sure")]
     Unknown(#[source] QueueError),
+    /// [`Producer::connect`] could not connect: the config names no Redis, or Redis does not answer.
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
 }
 
 impl ProducerError {
@@ -41,16 +59,25 @@ impl ProducerError {
 }
 
 /// The queue's form of a job: a fresh id, its due time and its envelope. The job must be valid (see
-/// [`Producer::check`]). For callers that write through [`Queue::enqueue`] themselves, such as the worker's
-/// scheduler, which compares the id it proposed with the one returned to tell a repeated idempotency key.
-pub fn new_job(job: &Job) -> NewJob {
+/// [`Producer::check`]).
+fn new_job(job: &Job) -> NewJob {
     stored_job(job, None)
 }
 
 /// [`new_job`] for a job of the submitted campaign `campaign` (its id), whose counters the queue keeps. A job's
 /// own `campaign` field is only a label for the audit stream; only submitted campaigns are counted.
-pub fn new_campaign_job(job: &Job, campaign: &str) -> NewJob {
+fn new_campaign_job(job: &Job, campaign: &str) -> NewJob {
     stored_job(job, Some(campaign))
+}
+
+/// What enqueueing one job did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Enqueued {
+    /// The id it is known by: its own, or, for a repeated idempotency key, the first job's.
+    pub id: JobId,
+    /// Its idempotency key was seen within `[producer] idempotency_retention`: nothing was stored, and `id` is the
+    /// first job's (a cron tick another worker fired already).
+    pub repeated: bool,
 }
 
 fn stored_job(job: &Job, campaign: Option<&str>) -> NewJob {
@@ -76,13 +103,14 @@ pub struct Producer {
 }
 
 impl Producer {
-    /// Connects to the config's Redis.
+    /// Connects to the config's Redis ([`deleteq_queue::open`]: the target resolved, connected, `PING`ed).
     pub async fn connect(config: &Config) -> Result<Producer, ProducerError> {
-        let target = RedisTarget::from_config(&config.redis)?;
-        let options = QueueOptions::from_config(config);
-        let queue = Queue::connect(&target, options).await?;
-        queue.ping().await?;
-        Ok(Producer { queue, config: config.clone() })
+        Ok(Producer::on(deleteq_queue::open(config).await?, config.clone()))
+    }
+
+    /// A producer on a queue already connected (the operator layer's, the worker's): one connection shared.
+    pub fn on(queue: Queue, config: Config) -> Producer {
+        Producer { queue, config }
     }
 
     /// Checks a job against the config without enqueueing it.
@@ -102,22 +130,23 @@ impl Producer {
     /// it stores nothing twice, even for jobs without an idempotency key, and even if they ran meanwhile; if it
     /// cannot be settled, the error is [`ProducerError::Unknown`].
     pub async fn enqueue_many(&self, jobs: &[Job]) -> Result<Vec<JobId>, ProducerError> {
+        Ok(self.enqueue_noting_repeats(jobs).await?.into_iter().map(|e| e.id).collect())
+    }
+
+    /// [`Producer::enqueue_many`], saying per job whether it was stored or its idempotency key was a repeat (the
+    /// first job's id is returned then): the worker's cron scheduler tells a tick it fired from one another worker
+    /// fired.
+    pub async fn enqueue_noting_repeats(&self, jobs: &[Job]) -> Result<Vec<Enqueued>, ProducerError> {
         for (index, job) in jobs.iter().enumerate() {
             validate(job, &self.config).map_err(|error| ProducerError::Invalid { index, error })?;
         }
         let new: Vec<NewJob> = jobs.iter().map(new_job).collect();
-        let ids = self.enqueue_settled(&new).await?;
-        Ok(ids.into_iter().map(JobId).collect())
+        let ids = settle::enqueue_settled(&self.queue, &new).await?;
+        Ok(new.iter().zip(ids).map(|(job, id)| Enqueued { repeated: id != job.id, id: JobId(id) }).collect())
     }
 
-    /// Enqueues `new` under a fresh batch token, repeating it while its outcome is unknown (see
-    /// [`Producer::enqueue_many`]).
-    pub async fn enqueue_settled(&self, new: &[NewJob]) -> Result<Vec<String>, ProducerError> {
-        settle::enqueue_settled(&self.queue, new).await
-    }
-
-    /// The queue, for inspection.
-    pub fn queue(&self) -> &Queue {
+    /// The queue underneath, for this crate's other modules.
+    pub(crate) fn queue(&self) -> &Queue {
         &self.queue
     }
 

@@ -5,8 +5,8 @@
 -- KEYS[1] leased (ZSET id -> lease expiry, Redis ms)   KEYS[2] holders (HASH id -> token, '*' once started)
 -- ARGV[1] lease (ms)   then per job: id, holder token, 's' (its call starts: mark it; its lease was taken or
 --   extended moments ago, so it is not extended here) or 'e' (extend only)
--- Returns: per job 1 if the token holds it (extended for 'e', marked for 's'), 0 if not: finished, released, or
--- its lease expired and was reclaimed. Nothing is written for those.
+-- Returns: per job 1 if the token holds it (extended for 'e', marked for 's'), 0 if not: finished, released,
+-- cancelled before its call (cancel.lua), or its lease expired and was reclaimed. Nothing is written for those.
 local expiry = now_ms() + tonumber(ARGV[1])
 local ids = {}
 for i = 2, #ARGV, 3 do ids[#ids + 1] = ARGV[i] end

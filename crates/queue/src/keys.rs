@@ -206,7 +206,8 @@ impl Keys {
 
     /// HASH job id → the token of the lease holding it (`"<worker id>#<n>"`), with `*` appended once its provider
     /// call started. Present exactly while the job is in the leased set: only that token extends, releases or
-    /// reschedules it, and a reclaim counts only when the call had started.
+    /// reschedules it, and a reclaim counts only when the call had started. `lua/cancel.lua` ends a lease whose
+    /// call has not started (no `*`) with its job, so the holder's start is refused and the job never called.
     pub fn holders(&self) -> &str {
         &self.holders
     }

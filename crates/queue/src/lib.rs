@@ -22,6 +22,8 @@
 //! - [`rate`]: per-account rate limits shared by every worker.
 //! - [`parking`]: setting a whole account's jobs aside until a person resumes it (`accounts resume`).
 //! - [`circuit`]: per-account circuit breakers for provider outages.
+//! - [`cancel`]: single jobs cancelled before their call (`deleteq cancel`): finding them, ending them.
+//! - `open`: [`open`], the one way to connect from a config (target, connection, `PING`).
 //! - [`campaign`]: campaigns: their description (the producer's), exact per-outcome counters (the readers'),
 //!   cancellation (operators') and retention (the worker's sweep).
 //!
@@ -30,18 +32,21 @@
 //! `lease` pops ids and reserves them in the leased set until a deadline, which the worker pushes forward while the
 //! call runs (`hold`, which also records that the call started). `ack` writes the terminal audit records, dead-letters failures and deletes the job, in one
 //! script; `reschedule` rewrites the envelope and moves the job to the scheduled set with a retry record;
-//! `release` hands a job back untouched; `expand` turns a bulk job into child jobs, a bounded step at a time. `promote_due` moves due scheduled jobs to the ready list and
+//! `release` hands a job back untouched; `expand` turns a bulk job into child jobs, a bounded step at a time;
+//! `cancel` ends a job whose call has not started `cancelled`, wherever it waits. `promote_due` moves due scheduled jobs to the ready list and
 //! `reclaim_expired` does the same for leases whose worker died. Lua does the mechanics; when and whether to retry
 //! is decided by the worker. Every stored or compared time is Redis's clock (`TIME` in the scripts): callers pass
 //! durations only. A lease has a holder token: only it extends (`hold`), releases or reschedules the job.
 
 pub mod campaign;
+pub mod cancel;
 pub mod circuit;
 pub mod connection;
 pub mod dead;
 pub mod inspect;
 mod job;
 pub mod keys;
+mod open;
 mod options;
 pub mod parking;
 pub mod queue;
@@ -54,6 +59,7 @@ mod waiter;
 pub use connection::RedisTarget;
 pub use job::{holder_token, Ack, Expand, Lease, LeaseBatch, Leased, NewJob, PaceHints, Reschedule, HOLDER_TOKEN_LEN};
 pub use keys::Keys;
+pub use open::{open, ConnectError};
 pub use options::{Paced, QueueOptions};
 pub use queue::Queue;
 pub use stored::UNREADABLE;

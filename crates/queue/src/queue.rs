@@ -79,6 +79,11 @@ impl Queue {
         crate::shard::shard_of(job, self.shards.len())
     }
 
+    /// Where Redis is, as it may be shown: host and port, never the password.
+    pub fn redacted_target(&self) -> &str {
+        self.target.redacted()
+    }
+
     /// Whether the queue runs on a Redis Cluster.
     pub fn is_cluster(&self) -> bool {
         self.target.is_cluster()

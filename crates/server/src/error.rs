@@ -5,8 +5,7 @@ use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use deleteq_producer::ProducerError;
-use deleteq_queue::QueueError;
+use deleteq_ops::{ProducerError, QueueError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -29,7 +28,7 @@ pub enum ApiError {
     /// No valid bearer token.
     #[error("a valid bearer token is required (Authorization: Bearer <token>)")]
     Unauthorized,
-    /// No such campaign, or no such route.
+    /// No such campaign, job, account or route.
     #[error("{0}")]
     NotFound(String),
     /// The route exists, but not for this method.
@@ -143,6 +142,7 @@ impl From<ProducerError> for ApiError {
             }
             ProducerError::Queue(error) => ApiError::Redis(error),
             ProducerError::Unknown(error) => ApiError::Unsettled(error),
+            ProducerError::Connect(error) => ApiError::Redis(error.into_source()),
         }
     }
 }

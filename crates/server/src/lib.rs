@@ -1,8 +1,8 @@
-//! `deleteq serve`: the HTTP API of DESIGN §8 (axum), and the JSON reports it shares with the command line.
+//! `deleteq serve`: the HTTP API of DESIGN §8 (axum), its OpenAPI document and the dashboard. Every report and
+//! operator write is the operator layer's (`deleteq-ops`), shared with the command line: the handlers parse, call
+//! it and send what it answers.
 //!
 //! # Layout
-//! - [`report`]: the `--json` reports (status, campaigns, dead letters, schedules), one builder each, used by the
-//!   command line and the API alike.
 //! - `routes`: the endpoints and the router; `routes/*` one file per group (jobs, campaigns, operations, audit,
 //!   probes, and the dashboard: its page and files, embedded from `assets/`).
 //! - [`auth`]: bearer tokens, compared in constant time.
@@ -17,7 +17,6 @@ pub mod auth;
 pub mod error;
 mod layers;
 mod openapi;
-pub mod report;
 mod routes;
 
 pub use auth::Access;
@@ -25,8 +24,7 @@ pub use error::ApiError;
 pub use routes::{router, AppState};
 
 use deleteq_core::Config;
-use deleteq_producer::{Producer, ProducerError};
-use deleteq_queue::{QueueError, RedisTarget};
+use deleteq_ops::{ConnectError, Ops};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -49,18 +47,9 @@ pub enum ServeError {
          --insecure-no-auth to serve without authentication)"
     )]
     NoTokens,
-    /// `[redis] url` does not parse.
-    #[error("redis.url: {0}")]
-    RedisUrl(#[source] QueueError),
-    /// Redis did not answer at startup.
-    #[error("cannot reach Redis at {target}: {source}")]
-    Redis {
-        /// Host and port (never the password).
-        target: String,
-        /// What failed.
-        #[source]
-        source: ProducerError,
-    },
+    /// `[redis] url` does not parse, or Redis did not answer at startup (the error names the target, redacted).
+    #[error(transparent)]
+    Connect(ConnectError),
     /// The address cannot be listened on.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -93,19 +82,19 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let access = access(&config, options.insecure_no_auth)?;
-    let target = RedisTarget::from_config(&config.redis).map_err(ServeError::RedisUrl)?;
+    // A URL that does not parse fails before the address is taken.
+    deleteq_ops::RedisTarget::from_config(&config.redis).map_err(|e| ServeError::Connect(ConnectError::Target(e)))?;
     let listener = tokio::net::TcpListener::bind(options.addr)
         .await
         .map_err(|source| ServeError::Bind { addr: options.addr, source })?;
     let addr = listener.local_addr().unwrap_or(options.addr);
-    let producer = Producer::connect(&config)
-        .await
-        .map_err(|source| ServeError::Redis { target: target.redacted().to_string(), source })?;
+    let ops = Ops::connect(&config).await.map_err(ServeError::Connect)?;
     if let Access::Open = access {
         tracing::warn!("Serving WITHOUT authentication (--insecure-no-auth): anyone who reaches {addr} may enqueue.");
     }
-    let app = router(AppState::new(producer, config.api.max_body), access);
-    tracing::info!(%addr, redis = target.redacted(), "Serving the HTTP API.");
+    let redis = ops.redacted_target().to_string();
+    let app = router(AppState::new(ops, config.api.max_body), access);
+    tracing::info!(%addr, %redis, "Serving the HTTP API.");
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await.map_err(ServeError::Serve)?;
     tracing::info!("The HTTP API stopped.");
     Ok(())

@@ -3,11 +3,12 @@
 //! `bearer` scheme; the probes require nothing.
 
 use crate::error::{ErrorBody, ErrorDetail};
-use crate::report::{
+use crate::routes::{CampaignBody, EnqueuedIds, JobInput, JobsBody, ReplayRequest, Replayed};
+use deleteq_ops::report::{
     AccountStatus, AuditReport, CampaignPhase, CampaignReport, CampaignShare, CampaignSubmitted, DeadLetterReport,
     LaneDepths, ParkedReport, ProviderBudgetReport, ScheduleReport, ShardStatus, StatusReport,
 };
-use crate::routes::{CampaignBody, EnqueuedIds, JobInput, JobsBody, ReplayRequest, Replayed, Resumed};
+use deleteq_ops::{CancelReport, CancelledJob, JobCancelState, Resumed};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -26,6 +27,7 @@ const BEARER: &str = "bearer";
     ),
     paths(
         crate::routes::jobs::enqueue,
+        crate::routes::cancel::cancel_job,
         crate::routes::campaigns::submit,
         crate::routes::campaigns::list,
         crate::routes::campaigns::show,
@@ -41,7 +43,7 @@ const BEARER: &str = "bearer";
     components(schemas(
         JobInput, JobsBody, EnqueuedIds, CampaignBody, CampaignSubmitted, CampaignReport, CampaignShare, CampaignPhase,
         StatusReport, AccountStatus, LaneDepths, ParkedReport, ProviderBudgetReport, ScheduleReport, ShardStatus, DeadLetterReport,
-        ReplayRequest, Replayed, Resumed, AuditReport, ErrorBody, ErrorDetail, crate::routes::health::Health,
+        ReplayRequest, Replayed, Resumed, CancelReport, CancelledJob, JobCancelState, AuditReport, ErrorBody, ErrorDetail, crate::routes::health::Health,
     )),
     modifiers(&BearerScheme),
     security(("bearer" = [])),
@@ -98,7 +100,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(operations, 10, "{:?}", paths.keys().collect::<Vec<_>>());
+        assert_eq!(operations, 11, "{:?}", paths.keys().collect::<Vec<_>>());
     }
 
     #[test]

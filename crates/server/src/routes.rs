@@ -4,6 +4,7 @@
 
 pub(crate) mod audit;
 pub(crate) mod campaigns;
+pub(crate) mod cancel;
 mod dashboard;
 pub(crate) mod health;
 pub(crate) mod jobs;
@@ -11,7 +12,7 @@ pub(crate) mod operations;
 
 pub(crate) use campaigns::CampaignBody;
 pub(crate) use jobs::{EnqueuedIds, JobInput, JobsBody};
-pub(crate) use operations::{ReplayRequest, Replayed, Resumed};
+pub(crate) use operations::{ReplayRequest, Replayed};
 
 use crate::auth::{require_token, Access};
 use crate::error::ApiError;
@@ -19,27 +20,28 @@ use axum::extract::DefaultBodyLimit;
 use axum::middleware;
 use axum::routing::{get, post};
 use axum::Router;
-use deleteq_producer::Producer;
+use deleteq_ops::Ops;
 use std::sync::Arc;
 
-/// What every handler reads: the producer (and through it the queue and the config) and the body cap.
+/// What every handler reads: the operator layer (its producer, reports and writes, and the config) and the body
+/// cap.
 #[derive(Clone)]
 pub struct AppState(Arc<Shared>);
 
 struct Shared {
-    producer: Producer,
+    ops: Ops,
     max_body: usize,
     openapi: String,
 }
 
 impl AppState {
-    /// The state for a server on `producer`'s queue, accepting bodies up to `max_body` bytes.
-    pub fn new(producer: Producer, max_body: usize) -> AppState {
-        AppState(Arc::new(Shared { producer, max_body, openapi: crate::openapi::document() }))
+    /// The state for a server on `ops`'s queue, accepting bodies up to `max_body` bytes.
+    pub fn new(ops: Ops, max_body: usize) -> AppState {
+        AppState(Arc::new(Shared { ops, max_body, openapi: crate::openapi::document() }))
     }
 
-    pub(crate) fn producer(&self) -> &Producer {
-        &self.0.producer
+    pub(crate) fn ops(&self) -> &Ops {
+        &self.0.ops
     }
 
     pub(crate) fn max_body(&self) -> usize {
@@ -56,6 +58,7 @@ pub fn router(state: AppState, access: Access) -> Router {
     let max_body = state.max_body();
     let v1 = Router::new()
         .route("/v1/jobs", post(jobs::enqueue))
+        .route("/v1/jobs/{id}/cancel", post(cancel::cancel_job))
         .route("/v1/campaigns", post(campaigns::submit).get(campaigns::list))
         .route("/v1/campaigns/{id}", get(campaigns::show))
         .route("/v1/campaigns/{id}/cancel", post(campaigns::cancel))

@@ -2,22 +2,23 @@
 //! the expiry of every job it still holds to Redis's now + lease, and as provider calls start it records each
 //! start (the [`Starter`]), in the same script, batched across every call starting at once.
 //!
-//! Guarantees: a call starts only while this process holds its lease (a job handed back at shutdown is never
-//! called); its start is on its way to Redis before the call is sent (written by the keeper at once, without the
-//! call waiting for the answer: a round trip per job would cost the queue half its throughput), so a worker killed
-//! during a call counts a reclaim for that job; a worker killed within the one Redis round trip after a call
-//! began may not. A started call's lease is extended until its job leaves the in-flight set, through shutdown,
-//! until the runtime stops the keeper after the grace period.
+//! Guarantees: a call starts only while this worker holds its lease in Redis: its start is recorded there (the
+//! holder token marked) before the call is sent, and a call whose start Redis does not take (its lease was lost:
+//! reclaimed, finished elsewhere, or its job cancelled by `deleteq cancel` meanwhile) is not made. The start is
+//! batched across every call starting at once, so a call waits one round trip, shared; a job handed back at
+//! shutdown is never called. A started call's lease is extended until its job leaves the in-flight set, through
+//! shutdown, until the runtime stops the keeper after the grace period.
 
 use crate::inflight::InFlight;
 use deleteq_queue::{Lease, Leased, Queue};
 use std::time::{Duration, Instant};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 
-/// A call starting: its lease.
+/// A call starting: its lease, and where to say whether Redis took the start.
 struct StartRequest {
     shard: usize,
     lease: Lease,
+    taken: oneshot::Sender<bool>,
 }
 
 /// The gate every provider call passes: cheap to clone.
@@ -28,14 +29,19 @@ pub(crate) struct Starter {
 }
 
 impl Starter {
-    /// Marks `job`'s provider call as starting and hands the mark to the keeper for Redis; false when it must
-    /// not start: this process no longer holds its lease (handed back at shutdown, or dropped).
+    /// Marks `job`'s provider call as starting and has the keeper record the start in Redis; false when it must
+    /// not start: this process no longer holds its lease (handed back at shutdown, or dropped), or Redis did not
+    /// take the start (the lease was lost, or the job was cancelled: `lua/cancel.lua`), or could not be reached
+    /// for a third of the lease.
     pub(crate) async fn start(&self, job: &Leased) -> bool {
         if !self.inflight.start(&job.id, &job.holder) {
             return false;
         }
-        // Waits only when the keeper is a full channel behind (backpressure), never for Redis's answer.
-        self.tx.send(StartRequest { shard: job.shard, lease: job.lease() }).await.is_ok()
+        let (taken, answer) = oneshot::channel();
+        if self.tx.send(StartRequest { shard: job.shard, lease: job.lease(), taken }).await.is_err() {
+            return false;
+        }
+        answer.await.unwrap_or(false)
     }
 }
 
@@ -109,23 +115,25 @@ impl Keeper {
         }
     }
 
-    /// Records the starts of a batch of calls, one script call per shard. Transient failures are retried for up
-    /// to a third of the lease (the time the last extension still covers); a start Redis does not take (the
-    /// lease was lost meanwhile) is logged: that job's holder is another worker now.
+    /// Records the starts of a batch of calls, one script call per shard, and tells each call whether Redis took
+    /// its start. Transient failures are retried for up to a third of the lease (the time the last extension
+    /// still covers), then the calls are not made (their jobs run again once their leases expire); a start Redis
+    /// does not take (the lease was lost or the job cancelled meanwhile) is logged.
     async fn start(&self, batch: Vec<StartRequest>) {
-        let mut by_shard: std::collections::BTreeMap<usize, Vec<(Lease, bool)>> = Default::default();
+        let mut by_shard: std::collections::BTreeMap<usize, Vec<StartRequest>> = Default::default();
         for request in batch {
-            by_shard.entry(request.shard).or_default().push((request.lease, true));
+            by_shard.entry(request.shard).or_default().push(request);
         }
-        for (shard, items) in by_shard {
+        for (shard, requests) in by_shard {
+            let items: Vec<(Lease, bool)> = requests.iter().map(|r| (r.lease.clone(), true)).collect();
             let held = self.hold_retrying(shard, &items).await;
-            let lost = held.iter().filter(|h| !**h).count();
+            let lost = requests.len() - held.iter().filter(|h| **h).count();
+            for (i, request) in requests.into_iter().enumerate() {
+                // A receiver gone (its task stopped) needs no answer.
+                let _ = request.taken.send(held.get(i).copied().unwrap_or(false));
+            }
             if lost > 0 {
-                tracing::warn!(
-                    shard,
-                    lost,
-                    "Calls started on leases this worker no longer held (it stalled past the lease)."
-                );
+                tracing::info!(shard, lost, "Calls not started: their leases were lost or their jobs cancelled.");
             }
         }
     }

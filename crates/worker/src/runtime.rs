@@ -29,7 +29,7 @@ use crate::scheduler::run_scheduler;
 use deleteq_core::Config;
 use deleteq_providers::Providers;
 use deleteq_queue::circuit::CircuitPolicy;
-use deleteq_queue::{Lease, Queue, QueueOptions, RedisTarget};
+use deleteq_queue::{ConnectError, Lease, Queue};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -57,7 +57,6 @@ pub enum WorkerError {
 /// Runs a worker until `shutdown` resolves, then shuts down gracefully; `build` names the binary in its metrics.
 pub async fn run(config: Config, build: BuildInfo, shutdown: impl Future<Output = ()>) -> Result<(), WorkerError> {
     let worker_id = format!("{}-{}", std::process::id(), ulid::Ulid::new());
-    let target = RedisTarget::from_config(&config.redis).map_err(|e| WorkerError::RedisUrl(e.to_string()))?;
     let (stop_tx, stop) = watch::channel(false);
     let metrics = Metrics::new(config.accounts.keys().cloned(), &build);
     let inflight = InFlight::default();
@@ -71,21 +70,24 @@ pub async fn run(config: Config, build: BuildInfo, shutdown: impl Future<Output 
         None => None,
     };
     tokio::pin!(shutdown);
-    let options = QueueOptions::from_config(&config);
-    let queue = tokio::select! {
-        queue = connect(&target, options) => queue,
-        _ = &mut shutdown => {
+    let connected = tokio::select! {
+        connected = connect(&config) => Some(connected),
+        _ = &mut shutdown => None,
+    };
+    let queue = match connected {
+        Some(Ok(queue)) => queue,
+        stopped_or_failed => {
             if let Some(health) = health {
                 health.stop().await;
             }
-            return Ok(());
+            return stopped_or_failed.transpose().map(|_| ());
         }
     };
     if let Some(health) = &health {
         health.connected(queue.clone());
     }
     let concurrency = config.worker.concurrency;
-    tracing::info!(worker = %worker_id, redis = %target.redacted(), concurrency, accounts = config.accounts.len(), "Worker started.");
+    tracing::info!(worker = %worker_id, redis = %queue.redacted_target(), concurrency, accounts = config.accounts.len(), "Worker started.");
 
     let (finish_tx, finish_rx) = mpsc::channel(concurrency * 4);
     let limits = config
@@ -123,7 +125,8 @@ pub async fn run(config: Config, build: BuildInfo, shutdown: impl Future<Output 
     let keeper = tokio::spawn(keeper.run(keeper_stop));
     let accounts = config.accounts.keys().cloned().collect();
     let maintenance = tokio::spawn(run_maintenance(queue.clone(), accounts, stop.clone()));
-    let scheduler = tokio::spawn(run_scheduler(queue.clone(), config.clone(), stop.clone()));
+    let producer = deleteq_producer::Producer::on(queue.clone(), config.clone());
+    let scheduler = tokio::spawn(run_scheduler(producer, stop.clone()));
     let mut running = tokio::spawn(worker.run(stop.clone()));
 
     tokio::select! {
@@ -191,20 +194,15 @@ async fn release(queue: &Queue, leases: Vec<(usize, Vec<Lease>)>, waiting_only: 
     released
 }
 
-/// Connects, retrying with backoff for as long as it takes: a worker started before Redis waits for it.
-async fn connect(target: &RedisTarget, options: QueueOptions) -> Queue {
+/// Connects ([`deleteq_queue::open`]), retrying with backoff for as long as it takes: a worker started before
+/// Redis waits for it. Only a Redis URL that cannot be used is an error.
+async fn connect(config: &Config) -> Result<Queue, WorkerError> {
     let mut failures = 0;
     loop {
-        match Queue::connect(target, options.clone()).await {
-            Ok(queue) => match queue.ping().await {
-                Ok(()) => return queue,
-                Err(error) => {
-                    tracing::warn!(%error, redis = %target.redacted(), "Redis is not answering; retrying.")
-                }
-            },
-            Err(error) => {
-                tracing::warn!(%error, redis = %target.redacted(), "Cannot connect to Redis; retrying.")
-            }
+        match deleteq_queue::open(config).await {
+            Ok(queue) => return Ok(queue),
+            Err(ConnectError::Target(error)) => return Err(WorkerError::RedisUrl(error.to_string())),
+            Err(error) => tracing::warn!(%error, "Redis is not reachable yet; retrying."),
         }
         failures += 1;
         tokio::time::sleep(crate::redis_backoff(failures)).await;

@@ -2,19 +2,18 @@
 //!
 //! Every worker runs this. The job of a tick carries the idempotency key `cron:<name>:<tick ms>`, and the enqueue
 //! script reads and sets that key atomically with storing the job, so the first worker's enqueue stores it and every
-//! other worker's gets the first job's id back and stores nothing. The key is the tick marker; it lives for
+//! other worker's gets the first job's id back and stores nothing (the producer says which:
+//! [`Producer::enqueue_noting_repeats`]). The key is the tick marker; it lives for
 //! `[producer] idempotency_retention` (the config keeps `catch_up` within it).
 //!
 //! A tick is fired when this worker wakes within [`GRACE`] after it. Ticks missed while no worker ran are not
 //! replayed, except, when the worker starts, the most recent one if it lies within the schedule's `catch_up`.
-//! Redis errors are logged and the same enqueue retried (harmless: same id, same key) until the schedule's next
+//! Redis errors are logged and the enqueue retried (harmless: the same key stores one job) until the schedule's next
 //! tick is due.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use deleteq_core::config::Schedule;
-use deleteq_core::validate::validate;
-use deleteq_core::Config;
-use deleteq_queue::Queue;
+use deleteq_producer::{Producer, ProducerError};
 use std::time::Duration;
 use tokio::sync::watch;
 
@@ -25,10 +24,10 @@ pub(crate) const GRACE: Duration = Duration::from_secs(1);
 /// does not leave the scheduler asleep past its tick.
 const MAX_NAP: Duration = Duration::from_secs(30);
 
-/// Runs every schedule of `config` until `stop` turns true.
-pub(crate) async fn run_scheduler(queue: Queue, config: Config, stop: watch::Receiver<bool>) {
+/// Runs every schedule of the producer's config until `stop` turns true, enqueueing through the producer.
+pub(crate) async fn run_scheduler(producer: Producer, stop: watch::Receiver<bool>) {
     let mut schedules = Vec::new();
-    for entry in &config.schedules {
+    for entry in &producer.config().schedules {
         match Schedule::parse(entry) {
             Ok(schedule) => schedules.push(schedule),
             // Loading the config checked every schedule; this is a config built by hand.
@@ -39,17 +38,17 @@ pub(crate) async fn run_scheduler(queue: Queue, config: Config, stop: watch::Rec
         return;
     }
     tracing::info!(schedules = schedules.len(), "Scheduler started.");
-    let runs = schedules.iter().map(|schedule| run_schedule(&queue, schedule, &config, stop.clone()));
+    let runs = schedules.iter().map(|schedule| run_schedule(&producer, schedule, stop.clone()));
     futures_util::future::join_all(runs).await;
 }
 
 /// One schedule's loop: catch up at start if configured, then sleep to each tick and fire it.
-async fn run_schedule(queue: &Queue, schedule: &Schedule, config: &Config, mut stop: watch::Receiver<bool>) {
+async fn run_schedule(producer: &Producer, schedule: &Schedule, mut stop: watch::Receiver<bool>) {
     let started = Utc::now();
     // A tick just before the start was not missed: the worker woke within the grace after it.
     let window = schedule.catch_up.unwrap_or(Duration::ZERO).max(GRACE);
     if let Some(tick) = schedule.latest_at_or_before(started) {
-        if lateness(tick, started) <= window && !fire(queue, schedule, config, tick, &mut stop).await {
+        if lateness(tick, started) <= window && !fire(producer, schedule, tick, &mut stop).await {
             return;
         }
     }
@@ -75,7 +74,7 @@ async fn run_schedule(queue: &Queue, schedule: &Schedule, config: &Config, mut s
             after = now;
             continue;
         }
-        if !fire(queue, schedule, config, tick, &mut stop).await {
+        if !fire(producer, schedule, tick, &mut stop).await {
             return;
         }
         after = tick;
@@ -84,33 +83,29 @@ async fn run_schedule(queue: &Queue, schedule: &Schedule, config: &Config, mut s
 
 /// Enqueues the job of `tick`, retrying through Redis errors until the schedule's next tick is due. Returns false
 /// if `stop` turned true meanwhile.
-async fn fire(
-    queue: &Queue,
-    schedule: &Schedule,
-    config: &Config,
-    tick: DateTime<Utc>,
-    stop: &mut watch::Receiver<bool>,
-) -> bool {
-    let job = match schedule.job_for(tick).and_then(|job| validate(&job, config).map(|()| job)) {
+async fn fire(producer: &Producer, schedule: &Schedule, tick: DateTime<Utc>, stop: &mut watch::Receiver<bool>) -> bool {
+    let invalid = |error: &dyn std::fmt::Display| {
+        tracing::error!(schedule = %schedule.name, tick = %rfc3339(tick), %error, "The schedule's job is invalid; tick skipped.");
+    };
+    let job = match schedule.job_for(tick) {
         Ok(job) => job,
         Err(error) => {
-            tracing::error!(
-                schedule = %schedule.name,
-                tick = %rfc3339(tick),
-                %error,
-                "The schedule's job is invalid; tick skipped."
-            );
+            invalid(&error);
             return true;
         }
     };
-    let new = deleteq_producer::new_job(&job);
     let give_up_at = schedule.next_after(tick);
     let mut failures: u32 = 0;
     loop {
-        match queue.enqueue(std::slice::from_ref(&new)).await {
-            Ok(ids) => {
-                let id = ids.into_iter().next().unwrap_or_default();
-                if id == new.id {
+        match producer.enqueue_noting_repeats(std::slice::from_ref(&job)).await {
+            Err(ProducerError::Invalid { error, .. }) => {
+                invalid(&error);
+                return true;
+            }
+            Ok(enqueued) => {
+                let Some(first) = enqueued.into_iter().next() else { return true };
+                let id = first.id.as_str();
+                if !first.repeated {
                     tracing::info!(schedule = %schedule.name, tick = %rfc3339(tick), job = %id, "Cron tick fired.");
                 } else {
                     tracing::debug!(

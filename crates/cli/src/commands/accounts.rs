@@ -4,7 +4,6 @@
 use crate::args::AccountsCommand;
 use crate::exit::Failure;
 use deleteq_core::Config;
-use serde_json::json;
 
 pub(crate) async fn run(config: Config, command: AccountsCommand) -> Result<(), Failure> {
     match command {
@@ -12,22 +11,18 @@ pub(crate) async fn run(config: Config, command: AccountsCommand) -> Result<(), 
             if !config.accounts.contains_key(&name) {
                 return Err(Failure::Invalid(format!("unknown account {name:?} (not in [accounts])")));
             }
-            let queue = super::connect(&config).await?;
-            let was = queue.account_parked(&name).await?;
-            let moved = queue.resume_account(&name).await?;
-            let reason = was.as_ref().map(|p| p.reason.clone());
+            let resumed = super::connect(&config).await?.resume_account(&name).await?;
+            let moved = resumed.jobs_back;
             if json {
-                let value =
-                    json!({ "account": name, "was_parked": was.is_some(), "reason": reason, "jobs_back": moved });
-                println!("{value}");
+                println!("{}", serde_json::to_value(&resumed).unwrap_or_default());
             } else {
-                match &reason {
+                match &resumed.reason {
                     Some(reason) => println!("resumed {name} (parked: {reason}); {moved} jobs back in line"),
                     None if moved > 0 => println!("{name} was not parked; {moved} set-aside jobs back in line"),
                     None => {}
                 }
             }
-            if was.is_none() && moved == 0 {
+            if !resumed.resumed_anything() {
                 return Err(Failure::NothingMatched(format!("{name} is not parked: nothing to resume")));
             }
         }

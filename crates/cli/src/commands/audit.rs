@@ -4,7 +4,7 @@ use crate::args::AuditCommand;
 use crate::exit::Failure;
 use chrono::{DateTime, Utc};
 use deleteq_core::Config;
-use deleteq_queue::inspect::AuditEntry;
+use deleteq_ops::AuditEntry;
 use serde_json::{Map, Value};
 use std::io::Write;
 use std::time::Duration;

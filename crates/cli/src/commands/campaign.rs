@@ -4,12 +4,9 @@ use crate::args::CampaignCommand;
 use crate::exit::Failure;
 use crate::table;
 use deleteq_core::{Config, Priority};
-use deleteq_producer::{Producer, ProducerError, CAMPAIGN_PRIORITY};
-use deleteq_queue::campaign::CampaignState;
-use deleteq_queue::Queue;
-use deleteq_server::report::{
-    campaign_json, campaign_label as label, campaign_shares, campaign_status_json, submitted_json, SHARE_WINDOW,
-};
+use deleteq_ops::report::{campaign_json, campaign_label as label, submitted_json, SHARE_WINDOW};
+use deleteq_ops::{CampaignState, Ops};
+use deleteq_producer::CAMPAIGN_PRIORITY;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
 use std::io::{IsTerminal, Read};
@@ -25,17 +22,17 @@ pub(crate) async fn run(config: Config, cmd: CampaignCommand) -> Result<(), Fail
             submit(config, &file, name, priority.unwrap_or(CAMPAIGN_PRIORITY), json).await
         }
         CampaignCommand::Status { id, json, watch } => {
-            let queue = super::connect(&config).await?;
+            let ops = super::connect(&config).await?;
             if watch {
-                return follow(&queue, &id, json).await;
+                return follow(&ops, &id, json).await;
             }
-            let state = find(&queue, &id).await?;
+            let state = find(&ops, &id).await?;
             if json {
-                println!("{}", campaign_status_json(&queue, &state).await?);
+                println!("{}", ops.campaign_status_json(&state).await?);
                 return Ok(());
             }
             print_state(&state, false);
-            for share in campaign_shares(&queue, &state.info.id).await? {
+            for share in ops.campaign_shares(&state.info.id).await? {
                 println!(
                     "  {:.0}% of account {}'s calls over the last {} s ({:.1}/s)",
                     share.share * 100.0,
@@ -47,9 +44,9 @@ pub(crate) async fn run(config: Config, cmd: CampaignCommand) -> Result<(), Fail
             Ok(())
         }
         CampaignCommand::Cancel { id, json } => {
-            let queue = super::connect(&config).await?;
-            let state = queue
-                .cancel_campaign(&id, deleteq_core::now_ms())
+            let state = super::connect(&config)
+                .await?
+                .cancel_campaign(&id)
                 .await?
                 .ok_or_else(|| Failure::Invalid(format!("no campaign {id:?}")))?;
             if json {
@@ -60,8 +57,7 @@ pub(crate) async fn run(config: Config, cmd: CampaignCommand) -> Result<(), Fail
             Ok(())
         }
         CampaignCommand::List { json } => {
-            let queue = super::connect(&config).await?;
-            let all = queue.campaigns().await?;
+            let all = super::connect(&config).await?.campaigns().await?;
             if json {
                 println!("{}", Value::Array(all.iter().map(campaign_json).collect()));
                 return Ok(());
@@ -100,7 +96,8 @@ async fn submit(
     };
     let name =
         name.unwrap_or_else(|| file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or(label.clone()));
-    let producer = Producer::connect(&config).await.map_err(runtime)?;
+    let ops = super::connect(&config).await?;
+    let producer = ops.producer();
     let size = match producer.check_campaign(&text, MAX_ERRORS) {
         Ok(size) => size,
         Err(errors) => {
@@ -136,8 +133,8 @@ async fn submit(
 }
 
 /// Shows progress until nothing is pending: a bar on a terminal, else a line (or JSON object) every two seconds.
-async fn follow(queue: &Queue, id: &str, json: bool) -> Result<(), Failure> {
-    let state = find(queue, id).await?;
+async fn follow(ops: &Ops, id: &str, json: bool) -> Result<(), Failure> {
+    let state = find(ops, id).await?;
     let tty = std::io::stdout().is_terminal() && !json;
     let bar = ProgressBar::new(state.info.total);
     if tty {
@@ -156,7 +153,7 @@ async fn follow(queue: &Queue, id: &str, json: bool) -> Result<(), Failure> {
             break;
         }
         tokio::time::sleep(if tty { Duration::from_millis(250) } else { Duration::from_secs(2) }).await;
-        state = find(queue, id).await?;
+        state = find(ops, id).await?;
     }
     bar.finish_and_clear();
     if tty {
@@ -165,8 +162,8 @@ async fn follow(queue: &Queue, id: &str, json: bool) -> Result<(), Failure> {
     Ok(())
 }
 
-async fn find(queue: &Queue, id: &str) -> Result<CampaignState, Failure> {
-    queue.campaign(id).await?.ok_or_else(|| Failure::Invalid(format!("no campaign {id:?}")))
+async fn find(ops: &Ops, id: &str) -> Result<CampaignState, Failure> {
+    ops.campaign(id).await?.ok_or_else(|| Failure::Invalid(format!("no campaign {id:?}")))
 }
 
 fn style(template: &str) -> ProgressStyle {
@@ -190,12 +187,4 @@ fn print_state(state: &CampaignState, json: bool) {
         state.pending(),
         counts.join(" ")
     );
-}
-
-fn runtime(e: ProducerError) -> Failure {
-    match e {
-        ProducerError::Invalid { .. } => Failure::Invalid(e.to_string()),
-        ProducerError::Queue(q) => Failure::Runtime(format!("cannot reach Redis: {q}")),
-        ProducerError::Unknown(_) => Failure::Runtime(e.to_string()),
-    }
 }

@@ -56,7 +56,7 @@ fn check(path: Option<&Path>, json: bool, role: Role) -> Result<(), Failure> {
 /// The report as one JSON object; fails only if the Redis URL does not parse.
 fn report(loaded: &Loaded) -> Result<Value, Failure> {
     let config = &loaded.config;
-    let target = deleteq_queue::RedisTarget::from_config(&config.redis)
+    let target = deleteq_ops::RedisTarget::from_config(&config.redis)
         .map_err(|e| Failure::Invalid(format!("config {}: redis.url: {e}", loaded.path.display())))?;
     let urls = config.redis.url.all();
     let mut accounts = Map::new();
@@ -104,7 +104,7 @@ fn report(loaded: &Loaded) -> Result<Value, Failure> {
             "shards": config.redis.shards,
         },
         "accounts": accounts,
-        "schedules": deleteq_server::report::schedules_json(config),
+        "schedules": deleteq_ops::report::schedules_json(config),
         "api": {
             "addr": config.api.addr.to_string(),
             "tokens": config.api.tokens.len(),

@@ -18,8 +18,7 @@ pub(crate) async fn run(config: Config, command: DlqCommand) -> Result<(), Failu
                         .map_err(|e| Failure::Invalid(format!("--older-than: {e}")))
                 })
                 .transpose()?;
-            let queue = super::connect(&config).await?;
-            let purged = queue.purge_dead(age.unwrap_or_default()).await?;
+            let purged = super::connect(&config).await?.purge_dead(age.unwrap_or_default()).await?;
             if json {
                 let older_than_ms = age.map(|a| a.as_millis() as u64);
                 println!("{}", serde_json::json!({ "purged": purged, "older_than_ms": older_than_ms }));
@@ -28,8 +27,7 @@ pub(crate) async fn run(config: Config, command: DlqCommand) -> Result<(), Failu
             }
         }
         DlqCommand::List { limit, account, json } => {
-            let queue = super::connect(&config).await?;
-            let items = deleteq_server::report::dead_letters_json(&queue, limit, account.as_deref()).await?;
+            let items = super::connect(&config).await?.dead_letters_json(limit, account.as_deref()).await?;
             if json {
                 println!("{}", Value::Array(items));
             } else {
@@ -42,11 +40,11 @@ pub(crate) async fn run(config: Config, command: DlqCommand) -> Result<(), Failu
     Ok(())
 }
 
-async fn replay(config: &Config, mut ids: Vec<String>, all: bool, json: bool) -> Result<(), Failure> {
-    let producer = deleteq_producer::Producer::connect(config).await.map_err(|e| Failure::Runtime(e.to_string()))?;
+async fn replay(config: &Config, ids: Vec<String>, all: bool, json: bool) -> Result<(), Failure> {
+    let ops = super::connect(config).await?;
     let by = std::env::var("USER").ok().map(|u| format!("dlq replay ({u})"));
     if all {
-        let replayed = producer.replay_all_dead(by.as_deref()).await.map_err(|e| Failure::Runtime(e.to_string()))?;
+        let replayed = ops.replay_all_dead(by.as_deref()).await.map_err(|e| Failure::Runtime(e.to_string()))?;
         if json {
             println!("{}", serde_json::json!({ "replayed": replayed, "all": true }));
         } else {
@@ -54,15 +52,10 @@ async fn replay(config: &Config, mut ids: Vec<String>, all: bool, json: bool) ->
         }
         return Ok(());
     }
-    let mut seen = std::collections::HashSet::new();
-    ids.retain(|id| seen.insert(id.clone()));
-    // Which of the ids are dead letters, to name the others (a replay skips them silently).
-    let dead: std::collections::HashSet<String> =
-        producer.queue().dead_letters_by_id(&ids).await?.into_iter().map(|l| l.id).collect();
-    let not_dead: Vec<&String> = ids.iter().filter(|id| !dead.contains(*id)).collect();
-    let replayed = producer.replay_dead(&ids, by.as_deref()).await.map_err(|e| Failure::Runtime(e.to_string()))?;
+    let outcome = ops.replay_dead(&ids, by.as_deref()).await.map_err(|e| Failure::Runtime(e.to_string()))?;
+    let (replayed, not_dead): (u64, Vec<&String>) = (outcome.replayed, outcome.not_dead.iter().collect());
     if json {
-        let value = serde_json::json!({ "replayed": replayed, "requested": ids.len(), "not_dead": not_dead });
+        let value = serde_json::json!({ "replayed": replayed, "requested": outcome.requested, "not_dead": not_dead });
         println!("{value}");
     } else if replayed > 0 {
         println!("replayed {replayed}");

@@ -4,7 +4,6 @@
 use crate::args::EnqueueArgs;
 use crate::exit::Failure;
 use deleteq_core::{Config, Job};
-use deleteq_producer::{Producer, ProducerError};
 use std::io::{BufRead, Write};
 
 pub(crate) async fn run(config: Config, args: EnqueueArgs) -> Result<(), Failure> {
@@ -32,7 +31,8 @@ pub(crate) async fn run(config: Config, args: EnqueueArgs) -> Result<(), Failure
     if jobs.is_empty() {
         return Err(Failure::Invalid("no jobs given (JSON arguments, --file F, or - for stdin)".into()));
     }
-    let producer = Producer::connect(&config).await.map_err(runtime)?;
+    let ops = super::connect(&config).await?;
+    let producer = ops.producer();
     let mut all_ids = Vec::with_capacity(jobs.len());
     let total = jobs.len();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
@@ -56,14 +56,6 @@ pub(crate) async fn run(config: Config, args: EnqueueArgs) -> Result<(), Failure
     }
     let _ = out.flush();
     Ok(())
-}
-
-fn runtime(e: ProducerError) -> Failure {
-    match e {
-        ProducerError::Invalid { .. } => Failure::Invalid(e.to_string()),
-        ProducerError::Queue(q) => Failure::Runtime(format!("cannot reach Redis: {q}")),
-        ProducerError::Unknown(_) => Failure::Runtime(e.to_string()),
-    }
 }
 
 /// Input lines with their 1-based numbers.

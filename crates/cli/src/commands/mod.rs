@@ -3,6 +3,7 @@
 mod accounts;
 mod audit;
 mod campaign;
+mod cancel;
 mod config;
 mod dlq;
 mod docs;
@@ -17,7 +18,7 @@ use crate::args::{Cli, Command};
 use crate::exit::Failure;
 use crate::settings;
 use deleteq_core::config::Needs;
-use deleteq_queue::{Queue, QueueOptions, RedisTarget};
+use deleteq_ops::Ops;
 
 /// Runs the parsed command. Every command but `emulator`, `config example`, `completions` and `man` loads a config (and refuses to run
 /// without one), resolving only the `${VAR}`s it uses: the worker the providers' credentials, `serve` its API
@@ -35,6 +36,7 @@ pub(crate) async fn dispatch(cli: Cli) -> Result<(), Failure> {
             let config = settings::load(path, Needs::PRODUCER)?;
             match command {
                 Command::Enqueue(args) => enqueue::run(config, args).await,
+                Command::Cancel(args) => cancel::run(config, args).await,
                 Command::Campaign(cmd) => campaign::run(config, cmd).await,
                 Command::Audit(cmd) => audit::run(config, cmd).await,
                 Command::Dlq(cmd) => dlq::run(config, cmd).await,
@@ -51,13 +53,8 @@ pub(crate) async fn dispatch(cli: Cli) -> Result<(), Failure> {
     }
 }
 
-/// Connects to the config's queue for a one-shot command (no retrying: the command reports and exits 1).
-pub(crate) async fn connect(config: &deleteq_core::Config) -> Result<Queue, Failure> {
-    let target = RedisTarget::from_config(&config.redis).map_err(|e| Failure::Invalid(format!("redis.url: {e}")))?;
-    let options = QueueOptions::from_config(config);
-    let queue = Queue::connect(&target, options)
-        .await
-        .map_err(|e| Failure::Runtime(format!("cannot reach Redis at {}: {e}", target.redacted())))?;
-    queue.ping().await.map_err(|e| Failure::Runtime(format!("Redis at {} does not answer: {e}", target.redacted())))?;
-    Ok(queue)
+/// Connects to the config's queue for a one-shot command (no retrying: the command reports and exits 1; a Redis
+/// URL that does not parse exits 2).
+pub(crate) async fn connect(config: &deleteq_core::Config) -> Result<Ops, Failure> {
+    Ops::connect(config).await.map_err(Failure::from)
 }

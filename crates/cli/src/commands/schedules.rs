@@ -1,11 +1,11 @@
 //! The `[[schedules]]` part of `deleteq status`: each schedule with its next fire time, computed from the config
-//! alone (the JSON form is `deleteq_server::report::schedules_json`, shared with `GET /v1/status`).
+//! alone (the JSON form is `deleteq_ops::report::schedules_json`, shared with `GET /v1/status`).
 
 use deleteq_core::Config;
 
 /// Prints the schedules as a short table after the rest of `status`; nothing when there are none.
 pub(crate) fn print_table(config: &Config) {
-    let rows = deleteq_server::report::schedules_json(config);
+    let rows = deleteq_ops::report::schedules_json(config);
     let Some(rows) = rows.as_array().filter(|r| !r.is_empty()) else {
         return;
     };

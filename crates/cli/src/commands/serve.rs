@@ -14,7 +14,8 @@ pub(crate) async fn run(config: Config, args: ServeArgs) -> Result<(), Failure> 
     };
     let options = ServeOptions { addr, insecure_no_auth: args.insecure_no_auth };
     deleteq_server::run(config, options, super::worker::signal()).await.map_err(|e| match e {
-        ServeError::NoTokens | ServeError::RedisUrl(_) => Failure::Invalid(e.to_string()),
-        ServeError::Redis { .. } | ServeError::Bind { .. } | ServeError::Serve(_) => Failure::Runtime(e.to_string()),
+        ServeError::Connect(c) => Failure::from(c),
+        ServeError::NoTokens => Failure::Invalid(e.to_string()),
+        ServeError::Bind { .. } | ServeError::Serve(_) => Failure::Runtime(e.to_string()),
     })
 }

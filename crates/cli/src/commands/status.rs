@@ -7,8 +7,7 @@ use crate::table;
 use deleteq_core::Config;
 
 pub(crate) async fn run(config: Config, json: bool) -> Result<(), Failure> {
-    let queue = super::connect(&config).await?;
-    let value = deleteq_server::report::status_json(&queue, &config).await?;
+    let value = super::connect(&config).await?.status_json().await?;
     if json {
         println!("{value}");
         return Ok(());

@@ -6,6 +6,7 @@
 //! cannot drift apart unnoticed.
 
 pub(crate) mod ack;
+pub(crate) mod cancel;
 pub(crate) mod circuit;
 pub(crate) mod enqueue;
 pub(crate) mod expand;
@@ -38,6 +39,7 @@ pub(crate) struct Scripts {
     pub(crate) purge_dead: Script,
     pub(crate) rate: Script,
     pub(crate) circuit: Script,
+    pub(crate) cancel: Script,
 }
 
 impl Scripts {
@@ -55,6 +57,7 @@ impl Scripts {
             purge_dead: Script::new(&with_shared(purge_dead::SOURCE)),
             rate: Script::new(&with_shared(rate::SOURCE)),
             circuit: Script::new(&with_shared(circuit::SOURCE)),
+            cancel: Script::new(&with_shared(cancel::SOURCE)),
         }
     }
 
@@ -74,8 +77,9 @@ impl Scripts {
             purge_dead,
             rate,
             circuit,
+            cancel,
         } = self;
-        vec![enqueue, lease, ack, reschedule, release, hold, promote, expand, replay, purge_dead, rate, circuit]
+        vec![enqueue, lease, ack, reschedule, release, hold, promote, expand, replay, purge_dead, rate, circuit, cancel]
     }
 }
 

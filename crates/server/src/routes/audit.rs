@@ -3,10 +3,10 @@
 
 use super::AppState;
 use crate::error::{ApiError, ErrorBody};
-use crate::report::{self, AuditReport};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::Json;
+use deleteq_ops::report::AuditReport;
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::IntoParams;
@@ -38,5 +38,5 @@ pub(crate) async fn recent(
 ) -> Result<Json<Value>, ApiError> {
     let Query(query) = query?;
     let limit = super::checked_limit(query.limit, DEFAULT_LIMIT)?;
-    Ok(Json(Value::Array(report::audit_json(state.producer().queue(), limit).await?)))
+    Ok(Json(Value::Array(state.ops().audit_json(limit).await?)))
 }

@@ -3,7 +3,6 @@
 
 use super::AppState;
 use crate::error::{read_body, ApiError, ErrorBody};
-use crate::report::{self, CampaignReport, CampaignSubmitted};
 use crate::routes::jobs::priority_schema;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
@@ -11,6 +10,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use deleteq_core::Priority;
+use deleteq_ops::report::{self, CampaignReport, CampaignSubmitted};
 use deleteq_producer::CAMPAIGN_PRIORITY;
 use serde::Deserialize;
 use serde_json::Value;
@@ -72,7 +72,7 @@ pub(crate) async fn submit(
     };
     let body = read_body(body, state.max_body())?;
     let text = String::from_utf8(body.to_vec()).map_err(|_| ApiError::invalid_body("is not UTF-8 text"))?;
-    let size = state.producer().check_campaign(&text, 1).map_err(|errors| match errors.into_iter().next() {
+    let size = state.ops().producer().check_campaign(&text, 1).map_err(|errors| match errors.into_iter().next() {
         Some(e) => ApiError::Invalid { index: Some(e.line - 1), field: e.error.field, message: e.error.message },
         None => ApiError::invalid_body("is invalid"),
     })?;
@@ -84,7 +84,7 @@ pub(crate) async fn submit(
         .filter(|n| !n.trim().is_empty())
         .unwrap_or_else(|| format!("http {}", chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)));
     // Its own task: a client that disconnects, or the request timeout, must not cut a submission in half.
-    let producer = state.producer().clone();
+    let producer = state.ops().producer().clone();
     let stored = tokio::spawn(async move { producer.submit_campaign(&name, &text, size, priority, |_| {}).await });
     let info = stored.await.map_err(|_| ApiError::Internal)??;
     Ok((StatusCode::CREATED, Json(report::submitted_json(&info))))
@@ -98,7 +98,7 @@ pub(crate) async fn submit(
         (status = 503, description = "Redis failed, or the server is overloaded.", body = ErrorBody),
     ))]
 pub(crate) async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let all = state.producer().queue().campaigns().await?;
+    let all = state.ops().campaigns().await?;
     Ok(Json(Value::Array(all.iter().map(report::campaign_json).collect())))
 }
 
@@ -117,9 +117,9 @@ pub(crate) async fn show(
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Path(id) = id?;
-    let queue = state.producer().queue();
-    let campaign = queue.campaign(&id).await?.ok_or_else(|| no_campaign(&id))?;
-    Ok(Json(report::campaign_status_json(queue, &campaign).await?))
+    let ops = state.ops();
+    let campaign = ops.campaign(&id).await?.ok_or_else(|| no_campaign(&id))?;
+    Ok(Json(ops.campaign_status_json(&campaign).await?))
 }
 
 /// Cancel a campaign: its jobs not yet called end `cancelled` (`deleteq campaign cancel ID --json`).
@@ -139,8 +139,7 @@ pub(crate) async fn cancel(
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Path(id) = id?;
-    let now = deleteq_core::now_ms();
-    let campaign = state.producer().queue().cancel_campaign(&id, now).await?.ok_or_else(|| no_campaign(&id))?;
+    let campaign = state.ops().cancel_campaign(&id).await?.ok_or_else(|| no_campaign(&id))?;
     Ok(Json(report::campaign_json(&campaign)))
 }
 

@@ -125,12 +125,12 @@ pub(crate) async fn enqueue(
         object @ Value::Object(_) => vec![object],
         _ => return Err(ApiError::invalid_body("must be a job object or an array of job objects")),
     };
-    let config = state.producer().config();
+    let config = state.ops().producer().config();
     let mut jobs = Vec::with_capacity(items.len());
     for (index, item) in items.into_iter().enumerate() {
         let job = Job::from_value(item).and_then(|job| validate(&job, config).map(|()| job));
         jobs.push(job.map_err(|e| ApiError::Invalid { index: Some(index), field: e.field, message: e.message })?);
     }
-    let ids = state.producer().enqueue_many(&jobs).await?;
+    let ids = state.ops().producer().enqueue_many(&jobs).await?;
     Ok((StatusCode::CREATED, Json(EnqueuedIds { ids: ids.into_iter().map(|id| id.0).collect() })))
 }

@@ -4,11 +4,12 @@
 
 use super::AppState;
 use crate::error::{read_body, ApiError, ErrorBody};
-use crate::report::{self, DeadLetterReport, StatusReport};
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::Json;
+use deleteq_ops::report::{DeadLetterReport, StatusReport};
+use deleteq_ops::Resumed;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
@@ -24,7 +25,7 @@ const REPLAYED_BY: &str = "dlq replay (http api)";
         (status = 503, description = "Redis failed, or the server is overloaded.", body = ErrorBody),
     ))]
 pub(crate) async fn status(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    Ok(Json(report::status_json(state.producer().queue(), state.producer().config()).await?))
+    Ok(Json(state.ops().status_json().await?))
 }
 
 /// `GET /v1/dlq` query.
@@ -52,7 +53,7 @@ pub(crate) async fn dead_letters(
 ) -> Result<Json<Value>, ApiError> {
     let Query(query) = query?;
     let limit = super::checked_limit(query.limit, 100)?;
-    let letters = report::dead_letters_json(state.producer().queue(), limit, query.account.as_deref()).await?;
+    let letters = state.ops().dead_letters_json(limit, query.account.as_deref()).await?;
     Ok(Json(Value::Array(letters)))
 }
 
@@ -96,24 +97,11 @@ pub(crate) async fn replay(
     let replayed = match (request.ids, request.all) {
         (Some(_), Some(true)) => return Err(invalid("all", "give either \"ids\" or \"all\": true, not both")),
         (Some(ids), _) if ids.is_empty() => return Err(invalid("ids", "must not be empty")),
-        (Some(ids), _) => state.producer().replay_dead(&ids, Some(REPLAYED_BY)).await?,
-        (None, Some(true)) => state.producer().replay_all_dead(Some(REPLAYED_BY)).await?,
+        (Some(ids), _) => state.ops().replay_dead(&ids, Some(REPLAYED_BY)).await?.replayed,
+        (None, Some(true)) => state.ops().replay_all_dead(Some(REPLAYED_BY)).await?,
         (None, _) => return Err(invalid("ids", "give \"ids\": [...] or \"all\": true")),
     };
     Ok(Json(Replayed { replayed }))
-}
-
-/// What resuming an account did (`deleteq accounts resume NAME --json`).
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct Resumed {
-    /// The account.
-    account: String,
-    /// Whether it was parked.
-    was_parked: bool,
-    /// Why it was parked (the provider's refusal), if it was.
-    reason: Option<String>,
-    /// Jobs set aside while it was parked, now back in their lanes.
-    jobs_back: u64,
 }
 
 /// Resume a parked account (`deleteq accounts resume NAME`): its set-aside jobs go back in line and its calls
@@ -135,12 +123,8 @@ pub(crate) async fn resume_account(
     name: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Resumed>, ApiError> {
     let Path(name) = name?;
-    if !state.producer().config().accounts.contains_key(&name) {
+    if !state.ops().config().accounts.contains_key(&name) {
         return Err(ApiError::NotFound(format!("no account {name:?} in [accounts]")));
     }
-    let queue = state.producer().queue();
-    let was = queue.account_parked(&name).await?;
-    let jobs_back = queue.resume_account(&name).await?;
-    let (was_parked, reason) = (was.is_some(), was.map(|p| p.reason));
-    Ok(Json(Resumed { account: name, was_parked, reason, jobs_back }))
+    Ok(Json(state.ops().resume_account(&name).await?))
 }

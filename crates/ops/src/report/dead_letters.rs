@@ -46,7 +46,7 @@ impl DeadLetterReport {
 }
 
 /// The newest `limit` dead letters, newest first; only `account`'s when given.
-pub async fn dead_letters(
+pub(crate) async fn dead_letters(
     queue: &Queue,
     limit: usize,
     account: Option<&str>,
@@ -66,6 +66,10 @@ pub async fn dead_letters(
 }
 
 /// `dlq list --json`: one JSON value per dead letter, newest first.
-pub async fn dead_letters_json(queue: &Queue, limit: usize, account: Option<&str>) -> Result<Vec<Value>, QueueError> {
+pub(crate) async fn dead_letters_json(
+    queue: &Queue,
+    limit: usize,
+    account: Option<&str>,
+) -> Result<Vec<Value>, QueueError> {
     Ok(dead_letters(queue, limit, account).await?.iter().map(super::to_json).collect())
 }

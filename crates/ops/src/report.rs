@@ -1,6 +1,6 @@
 //! The JSON reports that the command line's `--json` and the HTTP API both answer with (DESIGN §4, §8), and the
 //! API's recent audit records: one builder per report, so `deleteq status --json` and `GET /v1/status` cannot
-//! drift apart.
+//! drift apart. The builders that read Redis are [`crate::Ops`] methods (`ops/src/reads.rs`).
 //!
 //! Each report is a typed struct, so its OpenAPI schema comes from the same type that produces it. The `*_json`
 //! builders turn it into a [`serde_json::Value`], whose object keys print sorted: the command line prints that
@@ -12,17 +12,18 @@ mod dead_letters;
 mod schedules;
 mod status;
 
-pub use audit::{audit_json, audit_records, AuditReport};
+pub use audit::AuditReport;
+pub(crate) use audit::{audit_json, audit_records};
 pub use campaign::{
-    campaign_json, campaign_label, campaign_shares, campaign_status_json, submitted_json, CampaignPhase,
-    CampaignReport, CampaignShare, CampaignSubmitted, SHARE_WINDOW,
+    campaign_json, campaign_label, submitted_json, CampaignPhase, CampaignReport, CampaignShare, CampaignSubmitted,
+    SHARE_WINDOW,
 };
-pub use dead_letters::{dead_letters, dead_letters_json, DeadLetterReport};
+pub(crate) use campaign::{campaign_shares, campaign_status_json};
+pub use dead_letters::DeadLetterReport;
+pub(crate) use dead_letters::{dead_letters, dead_letters_json};
 pub use schedules::{schedules_at, schedules_json, ScheduleReport};
-pub use status::{
-    status_json, status_report, AccountStatus, LaneDepths, ParkedReport, ProviderBudgetReport, ShardStatus,
-    StatusReport,
-};
+pub(crate) use status::{status_json, status_report};
+pub use status::{AccountStatus, LaneDepths, ParkedReport, ProviderBudgetReport, ShardStatus, StatusReport};
 
 /// A report as JSON. Serializing these plain structs (string keys, numbers, strings) cannot fail; `Null` would
 /// only stand for a bug, never a panic in a server.

@@ -109,7 +109,7 @@ pub const SHARE_WINDOW: std::time::Duration = std::time::Duration::from_secs(10)
 const SHARE_RECORDS: usize = 20_000;
 
 /// `campaign`'s shares of its accounts' calls over the last [`SHARE_WINDOW`], from the newest audit records.
-pub async fn campaign_shares(
+pub(crate) async fn campaign_shares(
     queue: &deleteq_queue::Queue,
     campaign: &str,
 ) -> Result<Vec<CampaignShare>, deleteq_queue::QueueError> {
@@ -171,7 +171,7 @@ impl CampaignReport {
 
 /// `campaign status --json` and `GET /v1/campaigns/{id}`: the campaign's report with its shares of its accounts'
 /// calls lately.
-pub async fn campaign_status_json(
+pub(crate) async fn campaign_status_json(
     queue: &deleteq_queue::Queue,
     state: &CampaignState,
 ) -> Result<Value, deleteq_queue::QueueError> {

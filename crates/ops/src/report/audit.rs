@@ -76,7 +76,7 @@ impl AuditReport {
 }
 
 /// The newest `limit` audit records across the shards, newest first.
-pub async fn audit_records(queue: &Queue, limit: usize) -> Result<Vec<AuditReport>, QueueError> {
+pub(crate) async fn audit_records(queue: &Queue, limit: usize) -> Result<Vec<AuditReport>, QueueError> {
     if limit == 0 {
         return Ok(Vec::new());
     }
@@ -85,7 +85,7 @@ pub async fn audit_records(queue: &Queue, limit: usize) -> Result<Vec<AuditRepor
 }
 
 /// [`audit_records`] as JSON values.
-pub async fn audit_json(queue: &Queue, limit: usize) -> Result<Vec<Value>, QueueError> {
+pub(crate) async fn audit_json(queue: &Queue, limit: usize) -> Result<Vec<Value>, QueueError> {
     Ok(audit_records(queue, limit).await?.iter().map(super::to_json).collect())
 }
 

@@ -143,7 +143,7 @@ pub struct ParkedReport {
 }
 
 /// Reads the status of the queue and of every account `config` names.
-pub async fn status_report(queue: &Queue, config: &Config) -> Result<StatusReport, QueueError> {
+pub(crate) async fn status_report(queue: &Queue, config: &Config) -> Result<StatusReport, QueueError> {
     // The totals are the shards' sum, read once (`Queue::depths` would read every shard again).
     let mut d = Depths::default();
     let mut shards = Vec::with_capacity(queue.shard_count());
@@ -226,7 +226,7 @@ pub async fn status_report(queue: &Queue, config: &Config) -> Result<StatusRepor
 }
 
 /// `status --json`: [`status_report`] as JSON.
-pub async fn status_json(queue: &Queue, config: &Config) -> Result<Value, QueueError> {
+pub(crate) async fn status_json(queue: &Queue, config: &Config) -> Result<Value, QueueError> {
     Ok(super::to_json(&status_report(queue, config).await?))
 }
 
