@@ -10,7 +10,7 @@ use crate::records::RecordBase;
 use crate::retry::{decide, RetryDecision};
 use deleteq_core::config::RetryConfig;
 use deleteq_core::rate::RateLimit;
-use deleteq_core::{AuditRecord, Envelope, GivenUp, Job, Outcome, Target};
+use deleteq_core::{AuditRecord, Envelope, GivenUp, Job, Outcome, ProviderKind, Target};
 use deleteq_providers::{AccountClient, DeleteRequest, Disposition, MessageResult, Providers};
 use deleteq_queue::parking::ParkJob;
 use deleteq_queue::{Ack, Expand, Lease, Leased, Reschedule};
@@ -213,7 +213,12 @@ impl Executor {
                             Slot::After(wait, _) | Slot::Later(wait) => return hand_back(leased, wait),
                         }
                     }
-                    if !self.starter.start(&leased).await {
+                    let started = if client.kind() == ProviderKind::Noop {
+                        self.starter.start_without_call(&leased)
+                    } else {
+                        self.starter.start(&leased).await
+                    };
+                    if !started {
                         return Finish::Lost(leased.id);
                     }
                     let mut progress = self.call(client, &job, &base, limit).await;

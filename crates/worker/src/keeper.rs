@@ -43,6 +43,15 @@ impl Starter {
         }
         answer.await.unwrap_or(false)
     }
+
+    /// For a job that makes no provider call (a `noop` account): marks it started in this process only. Nothing
+    /// is recorded in Redis because there is nothing to guard: no call that a cancel could race with (a cancel
+    /// meanwhile leaves its one truthful `cancelled` record, and this worker's ack finds the job gone and writes
+    /// nothing), and no call whose crash would count toward the poison limit. False when this process no longer
+    /// holds the lease.
+    pub(crate) fn start_without_call(&self, job: &Leased) -> bool {
+        self.inflight.start(&job.id, &job.holder)
+    }
 }
 
 /// Start requests written per script call at most.
