@@ -221,3 +221,35 @@ fn json_logs_are_one_object_per_line_and_bad_settings_name_their_key() {
         }
     }
 }
+
+#[test]
+fn an_unreachable_collector_never_holds_a_job_up_and_is_logged_once() {
+    let redis = RedisServer::start();
+    let emulator = TestEmulator::start(EmulatorConfig { accept_unknown: true, latency: Duration::ZERO });
+    // Nothing listens there: every export fails at once.
+    let telemetry = format!("[telemetry]\notlp_endpoint = \"http://127.0.0.1:{}\"", deleteq_tests::free_port());
+    let config = config(&redis.url(), emulator.url(), &telemetry);
+    let env = [("OTEL_BSP_SCHEDULE_DELAY", "50")];
+    let mut worker = Worker::start_with_env(&config.path, config.dir.path().join("worker.log"), "info", &env);
+    for round in 0..4 {
+        let lines: Vec<String> = (0..10)
+            .map(|i| format!(r#"{{"account":"cc","message":"u{round}-{i}","traceparent":"00-{TRACE_A}-{SPAN_A}-01"}}"#))
+            .collect();
+        let file = config.jobs_file(&format!("round{round}.jsonl"), &lines);
+        let out = deleteq(&config.path, &["enqueue", "--file", &file.to_string_lossy()], None);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        std::thread::sleep(Duration::from_millis(150));
+    }
+    assert!(wait_until(Duration::from_secs(30), || terminal(&redis.url()).len() == 40), "{}", worker.log());
+    assert!(terminal(&redis.url()).iter().all(|r| r["outcome"] == "deleted"));
+    assert!(
+        wait_until(Duration::from_secs(10), || worker.log().contains("Could not export spans")),
+        "{}",
+        worker.log()
+    );
+    worker.signal("TERM");
+    let status = worker.wait(Duration::from_secs(15)).expect("the worker stops despite the collector");
+    assert!(status.success(), "{}", worker.log());
+    // Several batches failed to export within the minute; one line says so.
+    assert_eq!(worker.log().matches("Could not export spans").count(), 1, "{}", worker.log());
+}

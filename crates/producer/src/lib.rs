@@ -1,5 +1,8 @@
 //! The library backend apps call to enqueue deletions: validates every job against the configured accounts, then
 //! stores them in one transaction, so a batch is all or nothing. Also the operator's writes: replaying dead letters.
+//!
+//! A job may carry its caller's W3C trace context ([`deleteq_core::Job::traceparent`]): it is stored with the job,
+//! and the worker's spans for it continue the caller's trace.
 
 mod campaign;
 mod dlq;
