@@ -23,7 +23,8 @@ pub fn continue_trace(span: &tracing::Span, traceparent: Option<&Traceparent>) {
         TraceState::default(),
     );
     let parent = opentelemetry::Context::new().with_remote_span_context(remote);
-    // Fails only for a span already started, which the contract above rules out.
-    #[allow(clippy::let_unit_value)]
-    let _ = span.set_parent(parent);
+    if let Err(error) = span.set_parent(parent) {
+        // Only for a span already started, which the contract above rules out: the span keeps its own trace.
+        tracing::debug!(%error, "Could not continue the caller's trace.");
+    }
 }
