@@ -30,7 +30,22 @@ impl Response {
 
 /// Sends `method path` to `127.0.0.1:port` with `Authorization: Bearer token` when given, and `body` when given.
 pub fn request(port: u16, method: &str, path: &str, token: Option<&str>, body: Option<&[u8]>) -> Response {
-    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    request_with(port, method, path, token, &[], body)
+}
+
+/// [`request`] with extra `headers` (name, value).
+pub fn request_with(
+    port: u16,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    headers: &[(&str, &str)],
+    body: Option<&[u8]>,
+) -> Response {
+    let mut auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    for (name, value) in headers {
+        auth.push_str(&format!("{name}: {value}\r\n"));
+    }
     let body = body.unwrap_or_default();
     let head = format!(
         "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n{auth}Content-Length: {}\r\n\r\n",

@@ -11,6 +11,7 @@
 //! - [`inspect`]: reading Redis state and the audit stream for assertions.
 //! - [`browser`]: a headless Chromium over WebDriver, for the dashboard.
 //! - [`stub`]: a listener that answers every request alike and records what reached it.
+//! - [`otlp`]: an OTLP/HTTP receiver that keeps the spans exported to it.
 
 #![allow(clippy::unwrap_used)]
 
@@ -18,6 +19,7 @@ pub mod browser;
 pub mod emulator;
 pub mod http;
 pub mod inspect;
+pub mod otlp;
 pub mod process;
 pub mod redis_cluster;
 pub mod redis_server;

@@ -1,6 +1,7 @@
 //! The JSON v1 job of DESIGN §2, parsed field by field so that every error names the field it is about.
 
 use crate::priority::Priority;
+use crate::traceparent::Traceparent;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
@@ -44,6 +45,9 @@ pub struct Job {
     pub requested_by: Option<String>,
     /// The lane it waits in: `high`, `normal` (the default) or `low`.
     pub priority: Priority,
+    /// The caller's W3C trace context: the worker's spans for this job continue that trace. Not part of the
+    /// deletion: it is carried for observability only (and inherited by a bulk job's children).
+    pub traceparent: Option<Traceparent>,
 }
 
 /// A job that cannot be accepted, naming the field at fault.
@@ -79,6 +83,7 @@ const FIELDS: &[&str] = &[
     "reason",
     "requested_by",
     "priority",
+    "traceparent",
 ];
 
 impl Job {
@@ -151,6 +156,7 @@ impl Job {
             reason: string(&map, "reason")?,
             requested_by: string(&map, "requested_by")?,
             priority: priority(&map, "priority")?.unwrap_or(default),
+            traceparent: traceparent(&map, "traceparent")?,
         })
     }
 
@@ -188,6 +194,9 @@ impl Job {
         // Only when it is not the default, so a normal job's stored form is what it was before lanes.
         if self.priority != Priority::default() {
             map.insert("priority".into(), self.priority.as_str().into());
+        }
+        if let Some(tp) = &self.traceparent {
+            map.insert("traceparent".into(), tp.to_string().into());
         }
         for (name, value) in [("run_at", &self.run_at), ("not_after", &self.not_after), ("sent_at", &self.sent_at)] {
             if let Some(t) = value {
@@ -253,6 +262,13 @@ fn priority(map: &Map<String, Value>, field: &str) -> Result<Option<Priority>, J
             Err(JobError::new(field, format!("must be \"high\", \"normal\" or \"low\", not {}", kind(other))))
         }
     }
+}
+
+fn traceparent(map: &Map<String, Value>, field: &str) -> Result<Option<Traceparent>, JobError> {
+    let Some(text) = string(map, field)? else {
+        return Ok(None);
+    };
+    Traceparent::parse(&text).map(Some).map_err(|e| JobError::new(field, e.to_string()))
 }
 
 fn time(map: &Map<String, Value>, field: &str) -> Result<Option<DateTime<Utc>>, JobError> {
@@ -350,6 +366,21 @@ mod tests {
             (wrong.field.as_str(), wrong.message.as_str()),
             ("priority", r#"must be "high", "normal" or "low", not a number"#)
         );
+    }
+
+    #[test]
+    fn traceparent_is_checked_strictly_and_round_trips() {
+        let tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        let job = Job::from_json(&format!(r#"{{"account": "a", "message": "1", "traceparent": "{tp}"}}"#)).expect("ok");
+        assert_eq!(job.traceparent.map(|t| t.to_string()).as_deref(), Some(tp));
+        assert_eq!(job.to_value()["traceparent"], tp);
+        assert_eq!(Job::from_value(job.to_value()).expect("round trip"), job);
+        let none = Job::from_json(r#"{"account": "a", "message": "1"}"#).expect("none");
+        assert!(none.traceparent.is_none() && none.to_value().get("traceparent").is_none());
+        let bad = err(r#"{"account": "a", "message": "1", "traceparent": "00-0-0-01"}"#);
+        assert_eq!(bad.field, "traceparent");
+        assert!(bad.message.contains("55 characters"), "{bad}");
+        assert_eq!(err(r#"{"account": "a", "message": "1", "traceparent": 7}"#).field, "traceparent");
     }
 
     #[test]

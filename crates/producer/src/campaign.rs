@@ -3,7 +3,7 @@
 
 use crate::{new_campaign_job, Producer, ProducerError};
 use deleteq_core::validate::validate;
-use deleteq_core::{Job, JobError, JobId, Priority, Target};
+use deleteq_core::{Job, JobError, JobId, Priority, Target, Traceparent};
 use deleteq_queue::campaign::CampaignInfo;
 use deleteq_queue::NewJob;
 use futures_util::stream::{self, TryStreamExt};
@@ -88,6 +88,20 @@ impl Producer {
         priority: Priority,
         progress: impl Fn(u64),
     ) -> Result<CampaignInfo, ProducerError> {
+        self.submit_campaign_traced(name, text, size, priority, None, progress).await
+    }
+
+    /// [`Producer::submit_campaign`] whose lines without their own `traceparent` get `traceparent` (the caller's
+    /// trace, e.g. the HTTP request's), so the worker's spans for every job join it.
+    pub async fn submit_campaign_traced(
+        &self,
+        name: &str,
+        text: &str,
+        size: CampaignSize,
+        priority: Priority,
+        traceparent: Option<Traceparent>,
+        progress: impl Fn(u64),
+    ) -> Result<CampaignInfo, ProducerError> {
         let id = JobId::new().0;
         let mut info = CampaignInfo {
             id: id.clone(),
@@ -109,6 +123,9 @@ impl Producer {
                     Err(error) => return Some(Err(ProducerError::Invalid { index: line - 1, error })),
                 };
                 job.campaign = Some(id.clone());
+                if job.traceparent.is_none() {
+                    job.traceparent = traceparent;
+                }
                 jobs.push(new_campaign_job(&job, &id));
                 sizes.push(messages(&job));
                 if jobs.len() == CHUNK {

@@ -9,6 +9,9 @@
 //! - `campaign`: submitting a JSON-lines text as one campaign.
 //! - `cancel`: [`Producer::cancel`], single jobs not yet called ending `cancelled` ([`JobCancel`]).
 //! - `dlq`: replaying dead letters.
+//!
+//! A job may carry its caller's W3C trace context ([`deleteq_core::Job::traceparent`]): it is stored with the job,
+//! and the worker's spans for it continue the caller's trace.
 
 mod campaign;
 mod cancel;

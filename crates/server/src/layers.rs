@@ -1,5 +1,5 @@
 //! The cross-cutting layers around every route, outermost first: the `Authorization` header marked sensitive,
-//! request tracing, a global limit of requests in flight, and a request timeout.
+//! request tracing (continuing the caller's `traceparent`), a global limit of requests in flight, and a request timeout.
 //!
 //! Overload and timeouts are answered here, in the API's JSON error shape, rather than by tower's own layers:
 //! tower's concurrency limit makes excess requests wait instead of refusing them, and tower-http's timeout answers
@@ -34,7 +34,17 @@ pub fn around(router: Router) -> Router {
             TraceLayer::new_for_http()
                 // Method and path only: never the query, headers or body.
                 .make_span_with(|request: &Request| {
-                    tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
+                    let span = tracing::info_span!("request", method = %request.method(), path = %request.uri().path());
+                    // The caller's trace, if it sent one (`trace_context`); a malformed header only warns.
+                    match crate::trace_context::parse(request.headers()) {
+                        Ok(traceparent) => deleteq_telemetry::continue_trace(&span, traceparent.as_ref()),
+                        Err(why) => tracing::warn!(
+                            parent: &span,
+                            %why,
+                            "Ignoring a malformed traceparent header: the request and its jobs start a trace of their own."
+                        ),
+                    }
+                    span
                 })
                 .on_request(DefaultOnRequest::new().level(Level::DEBUG))
                 .on_response(DefaultOnResponse::new().level(Level::INFO))

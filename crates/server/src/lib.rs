@@ -7,6 +7,7 @@
 //!   probes, and the dashboard: its page and files, embedded from `assets/`).
 //! - [`auth`]: bearer tokens, compared in constant time.
 //! - `layers`: tracing, the in-flight limit and the request timeout around every route.
+//! - `trace_context`: the W3C `traceparent` header, continued by the request's span and carried by its jobs.
 //! - [`error`]: [`ApiError`], the one JSON error shape and its status codes.
 //! - `openapi`: the OpenAPI document, generated from the handlers.
 //!
@@ -18,6 +19,7 @@ pub mod error;
 mod layers;
 mod openapi;
 mod routes;
+mod trace_context;
 
 pub use auth::Access;
 pub use error::ApiError;

@@ -9,6 +9,7 @@
 use crate::execute::{Finish, HandBack};
 use crate::inflight::InFlight;
 use crate::metrics::Metrics;
+use crate::spans::Finished;
 use crate::write_retry::{retrying, Limits};
 use deleteq_core::audit::FIELDS;
 use deleteq_queue::Queue;
@@ -63,7 +64,7 @@ pub(crate) struct AckStats {
 /// at most `give_up` more; a write failing with a non-transient error is given up after `stuck`.
 pub(crate) async fn run_acker(
     queue: Queue,
-    mut rx: mpsc::Receiver<Finish>,
+    mut rx: mpsc::Receiver<Finished>,
     inflight: InFlight,
     stop: watch::Receiver<bool>,
     (give_up, stuck): (Duration, Duration),
@@ -71,7 +72,7 @@ pub(crate) async fn run_acker(
 ) -> AckStats {
     let mut stats = AckStats::default();
     let mut limits = Limits::new(stop, give_up, stuck);
-    let mut carry: Option<Finish> = None;
+    let mut carry: Option<Finished> = None;
     loop {
         let first = match carry.take() {
             Some(first) => first,
@@ -80,23 +81,27 @@ pub(crate) async fn run_acker(
                 None => break,
             },
         };
-        let mut args = weight(&first);
+        let mut args = weight(&first.finish);
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
-                Ok(next) if args + weight(&next) > MAX_ARGS => {
+                Ok(next) if args + weight(&next.finish) > MAX_ARGS => {
                     carry = Some(next);
                     break;
                 }
                 Ok(next) => {
-                    args += weight(&next);
+                    args += weight(&next.finish);
                     batch.push(next);
                 }
                 Err(_) => break,
             }
         }
-        let ids: Vec<String> = batch.iter().map(|f| f.id().to_string()).collect();
+        let ids: Vec<String> = batch.iter().map(|f| f.finish.id().to_string()).collect();
+        // The jobs' `ack` spans end once the write is done (dropped below).
+        let (batch, spans): (Vec<Finish>, Vec<tracing::Span>) = batch.into_iter().map(|f| (f.finish, f.span)).unzip();
+        crate::spans::written(&spans);
         write_batch(&queue, batch, &mut stats, &mut limits, &metrics).await;
+        drop(spans);
         // Written or given up: either way this worker holds these jobs no longer (the keeper stops renewing them).
         inflight.remove(ids.iter().map(String::as_str));
     }

@@ -7,6 +7,7 @@
 use crate::execute::{Executor, Finish};
 use crate::inflight::InFlight;
 use crate::lease_stream::{lease_stream, LeaseSource};
+use crate::spans::Finished;
 use apalis::layers::WorkerBuilderExt;
 use apalis_core::backend::custom::BackendBuilder;
 use apalis_core::error::{BoxDynError, WorkerError};
@@ -24,7 +25,7 @@ use tokio::sync::{mpsc, watch};
 /// What every job's handler shares.
 pub(crate) struct JobContext {
     pub(crate) executor: Executor,
-    pub(crate) finishes: mpsc::Sender<Finish>,
+    pub(crate) finishes: mpsc::Sender<Finished>,
     pub(crate) inflight: InFlight,
     /// Turns true when the shutdown grace period is over: calls still running are abandoned (their jobs stay in
     /// the in-flight set and are released to the queue).
@@ -48,14 +49,15 @@ async fn handle(job: Leased, ctx: Data<Arc<JobContext>>) -> Result<(), BoxDynErr
         () = abandoned(ctx.abandon.clone()) => return Ok(()),
     };
     match executed {
-        Ok(Finish::Lost(id)) => {
+        Ok((Finish::Lost(id), _)) => {
             // Not this worker's any more: nothing to write, and no call was made.
             tracing::debug!(job = %id, "Lease lost before the call; left to its holder.");
             ctx.inflight.remove([id.as_str()]);
         }
-        Ok(finish) => {
+        Ok((finish, job_span)) => {
+            let span = crate::spans::ack(&job_span, &finish);
             // The acker outlives every handler, so this only fails once the runtime is gone.
-            let _ = ctx.finishes.send(finish).await;
+            let _ = ctx.finishes.send(Finished { finish, span }).await;
         }
         Err(_) => {
             // A bug, never the job's fault. Stop extending its lease so it runs again once it expires.

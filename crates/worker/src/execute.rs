@@ -16,6 +16,7 @@ use deleteq_queue::parking::ParkJob;
 use deleteq_queue::{Ack, Expand, Lease, Leased, Reschedule};
 use std::collections::HashMap;
 use std::time::Duration;
+use tracing::{Instrument, Span};
 
 /// How a job leaves this worker.
 #[derive(Debug)]
@@ -115,8 +116,9 @@ pub(crate) struct Executor {
 }
 
 impl Executor {
-    /// Runs one leased job.
-    pub(crate) async fn execute(&self, leased: Leased) -> Finish {
+    /// Runs one leased job; returns how it finishes and its `lease` span (`crate::spans::job`: no span for a job
+    /// that cannot be read), the parent of its ack.
+    pub(crate) async fn execute(&self, leased: Leased) -> (Finish, Span) {
         let stored = deleteq_queue::stored::decode_stored(
             &leased.id,
             &leased.account,
@@ -129,15 +131,22 @@ impl Executor {
         let stored = match stored {
             Ok(envelope) if listed => match self.fill_listed(&leased, envelope, per_call).await {
                 Ok(envelope) => Ok(envelope),
-                Err(finish) => return finish,
+                Err(finish) => return (finish, Span::none()),
             },
             other => other,
         };
         let decoded = stored.and_then(|envelope| envelope.job().map(|job| (envelope, job)).map_err(|e| e.to_string()));
         let (envelope, job) = match decoded {
             Ok(pair) => pair,
-            Err(error) => return undecodable(leased, &error),
+            Err(error) => return (undecodable(leased, &error), Span::none()),
         };
+        let span = crate::spans::job(&leased, &job, envelope.attempt + 1);
+        let finish = self.run(leased, envelope, job, listed, per_call).instrument(span.clone()).await;
+        (finish, span)
+    }
+
+    /// [`Executor::execute`] once the job is read: its checks, its calls and their conclusion.
+    async fn run(&self, leased: Leased, envelope: Envelope, job: Job, listed: bool, per_call: usize) -> Finish {
         if listed {
             // Its first step passed every check; each child checks again (deadline, account, campaign) itself.
             return expand(leased, envelope, &job, per_call);
@@ -283,8 +292,10 @@ impl Executor {
                 on_behalf_of: job.on_behalf_of.as_deref(),
             };
             let call = client.delete(self.providers.http(), &req);
-            let response = self.metrics.timed_call(&job.account, client.kind(), call).await;
+            let span = crate::spans::call(&job.account, client.kind().as_str(), chunk.len());
+            let response = self.metrics.timed_call(&job.account, client.kind(), call).instrument(span.clone()).await;
             let status = response.http_status;
+            crate::spans::called(&span, status, &response.disposition);
             if let (Some(429), Some(limit)) = (status, limit) {
                 self.gate.slow_down(&job.account, limit);
             }

@@ -18,6 +18,7 @@ use futures_util::stream::{self, Stream};
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
+use tracing::Instrument;
 
 /// How long an idle worker blocks on the wake list before looking again.
 const IDLE_BLOCK: Duration = Duration::from_secs(1);
@@ -132,8 +133,11 @@ impl State {
             self.last_lease = Instant::now();
             let holder = deleteq_queue::holder_token(&self.worker, self.leases);
             let may_quarantine = !self.inflight.holds_quarantined();
-            match self.queue.lease_batch(self.batch, self.lease, &holder, may_quarantine, &hints).await {
+            let span = crate::spans::lease_batch(&holder, self.batch);
+            let call = self.queue.lease_batch(self.batch, self.lease, &holder, may_quarantine, &hints);
+            match call.instrument(span.clone()).await {
                 Ok(LeaseBatch { jobs: leased, paced_for }) => {
+                    crate::spans::leased(&span, leased.len());
                     if self.failures > 0 {
                         tracing::info!(failures = self.failures, "Redis is reachable again; leasing resumed.");
                         self.failures = 0;

@@ -18,6 +18,7 @@
 //! - `scheduler`: fires the `[[schedules]]` cron ticks, once per tick across all workers.
 //! - `inflight`: the ids this process holds leases on.
 //! - `records`: audit records for a job's messages.
+//! - `spans`: the worker's tracing spans (lease batch; per job lease, call, ack), continuing a job's trace.
 //! - `metrics`: the Prometheus metrics (DESIGN §8), and `health_server`: `/metrics`, `/healthz`, `/readyz` when
 //!   `[metrics]` is configured.
 //!
@@ -42,6 +43,7 @@ mod records;
 pub mod retry;
 mod runtime;
 mod scheduler;
+mod spans;
 mod write_retry;
 
 pub use metrics::BuildInfo;

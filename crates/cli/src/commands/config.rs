@@ -111,6 +111,12 @@ fn report(loaded: &Loaded) -> Result<Value, Failure> {
             "max_body": config.api.max_body,
         },
         "metrics": config.metrics.as_ref().map(|m| m.addr.to_string()),
+        "log": { "format": config.log.format.as_str() },
+        "telemetry": {
+            "otlp_endpoint": config.telemetry.otlp_endpoint,
+            "traces_url": config.telemetry.traces_url(),
+            "service_name": config.telemetry.service_name,
+        },
         "worker": {
             "concurrency": config.worker.concurrency,
             "lease_ms": config.worker.lease.as_millis() as u64,
@@ -194,6 +200,11 @@ fn print_text(loaded: &Loaded, value: &Value) {
     match &config.metrics {
         Some(m) => println!("metrics    {}", m.addr),
         None => println!("metrics    off (no [metrics])"),
+    }
+    println!("log        {}", config.log.format.as_str());
+    match config.telemetry.traces_url() {
+        Some(url) => println!("telemetry  spans to {url} (OTLP/HTTP, service {})", config.telemetry.service_name),
+        None => println!("telemetry  off (no [telemetry] otlp_endpoint)"),
     }
     if !config.unresolved.is_empty() {
         println!("unresolved (unset variables; fine where the field is not used):");

@@ -1,4 +1,4 @@
-//! The TOML configuration of DESIGN §4–5: Redis, worker, retry, audit, accounts and schedules.
+//! The TOML configuration of DESIGN §4–5: Redis, worker, retry, audit, accounts, schedules, logs and telemetry.
 //!
 //! `${VAR}` in any string value reads the environment (through a lookup the caller passes, so this stays free of
 //! I/O); a missing variable is an error naming it, except in a field the loading command does not use ([`Needs`]):
@@ -11,6 +11,7 @@ mod env;
 mod lanes;
 mod schedule;
 mod secret;
+mod telemetry;
 
 pub use account::{
     quickblox_max_batch, Account, AccountKind, ProviderKind, QuickBloxAuth, MAX_REQUEST_URL, QUICKBLOX_ID_LEN,
@@ -20,6 +21,7 @@ pub use env::Unresolved;
 pub use lanes::LanesConfig;
 pub use schedule::{Schedule, ScheduleError};
 pub use secret::{RedisUrl, Secret};
+pub use telemetry::{LogConfig, LogFormat, TelemetryConfig};
 
 use crate::duration::serde_duration;
 use serde::Deserialize;
@@ -71,6 +73,10 @@ pub struct Config {
     pub api: ApiConfig,
     /// The worker's metrics and health server (`[metrics]`); none without the section.
     pub metrics: Option<MetricsConfig>,
+    /// How log lines are written (`[log]`).
+    pub log: LogConfig,
+    /// Where `worker` and `serve` export their spans (`[telemetry]`); nowhere by default.
+    pub telemetry: TelemetryConfig,
     /// The fields whose `${VAR}` was unset and that the loading command does not use ([`Needs`]): empty when
     /// loaded with [`Needs::ALL`]. An unresolved credential is a [`Secret::unresolved`]; an unresolved API token is
     /// left out of `api.tokens`.
@@ -127,6 +133,10 @@ struct RawConfig {
     api: Option<api::RawApi>,
     #[serde(default)]
     metrics: Option<RawMetrics>,
+    #[serde(default)]
+    log: LogConfig,
+    #[serde(default)]
+    telemetry: TelemetryConfig,
 }
 
 /// `[metrics]` as written; `addr` is checked when it becomes a [`MetricsConfig`].
@@ -406,6 +416,8 @@ impl Config {
                 .transpose()?
                 .unwrap_or_default(),
             metrics: raw.metrics.map(RawMetrics::into_config).transpose()?,
+            log: raw.log,
+            telemetry: raw.telemetry,
             unresolved,
         };
         config.check()?;
@@ -444,6 +456,7 @@ impl Config {
             ));
         }
         self.lanes.check().map_err(ConfigError::Invalid)?;
+        self.telemetry.check().map_err(ConfigError::Invalid)?;
         if self.redis.wait_replicas > 16 {
             return invalid(format!("redis.wait_replicas = {}: must be between 0 and 16", self.redis.wait_replicas));
         }

@@ -307,3 +307,20 @@ fn type_errors_name_the_key_and_the_line() {
         .to_string();
     assert!(err.contains("accounts.cc.api_key") && !err.contains("s3cret"), "{err}");
 }
+
+#[test]
+fn log_and_telemetry_default_off_and_errors_name_their_key() {
+    let config = parse("").expect("defaults");
+    assert_eq!(config.log.format, LogFormat::Text);
+    assert_eq!((config.telemetry.otlp_endpoint, config.telemetry.service_name.as_str()), (None, "deleteq"));
+    let config = parse("[log]\nformat = \"json\"\n\n[telemetry]\notlp_endpoint = \"http://127.0.0.1:4318\"\nservice_name = \"dq-eu\"\n")
+        .expect("valid");
+    assert_eq!(config.log.format, LogFormat::Json);
+    assert_eq!(config.telemetry.traces_url().as_deref(), Some("http://127.0.0.1:4318/v1/traces"));
+    assert_eq!(config.telemetry.service_name, "dq-eu");
+    let err = parse("[log]\nformat = \"xml\"\n").expect_err("format").to_string();
+    assert!(err.contains("log.format") && err.contains("line 2"), "{err}");
+    let err = parse("[telemetry]\notlp_endpoint = \"localhost:4318\"\n").expect_err("endpoint").to_string();
+    assert!(err.contains("telemetry.otlp_endpoint"), "{err}");
+    assert!(parse("[telemetry]\nendpoint = \"http://h\"\n").is_err(), "unknown keys are errors");
+}

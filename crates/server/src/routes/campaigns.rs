@@ -7,7 +7,7 @@ use crate::routes::jobs::priority_schema;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use deleteq_core::Priority;
 use deleteq_ops::report::{self, CampaignReport, CampaignSubmitted};
@@ -46,8 +46,10 @@ pub(crate) struct CampaignBody(String);
 /// is its 0-based position among all lines of the body, blank lines included (its line number minus one), and
 /// `field` the field at fault. Each job gets the campaign's id as its `campaign`, and the query's `priority`
 /// (default `low`) unless the line sets its own. A job whose `idempotency_key` was seen before is not stored and not
-/// counted in `total`. A submission, once started, is carried to its end even if the client goes away.
-#[utoipa::path(post, path = "/v1/campaigns", tag = "campaigns", params(SubmitQuery),
+/// counted in `total`. A submission, once started, is carried to its end even if the client goes away. A W3C
+/// `traceparent` header is given to every line without its own `traceparent` (a malformed one is ignored).
+#[utoipa::path(post, path = "/v1/campaigns", tag = "campaigns",
+    params(SubmitQuery, ("traceparent" = Option<String>, Header, description = "W3C Trace Context: the jobs' spans continue this trace.")),
     request_body(content(
         (CampaignBody = "application/x-ndjson"),
         (CampaignBody = "text/plain"),
@@ -63,8 +65,10 @@ pub(crate) struct CampaignBody(String);
 pub(crate) async fn submit(
     State(state): State<AppState>,
     query: Result<Query<SubmitQuery>, QueryRejection>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let traceparent = crate::trace_context::for_jobs(&headers);
     let Query(query) = query?;
     let priority = match query.priority.as_deref() {
         None => CAMPAIGN_PRIORITY,
@@ -85,7 +89,9 @@ pub(crate) async fn submit(
         .unwrap_or_else(|| format!("http {}", chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)));
     // Its own task: a client that disconnects, or the request timeout, must not cut a submission in half.
     let producer = state.ops().producer().clone();
-    let stored = tokio::spawn(async move { producer.submit_campaign(&name, &text, size, priority, |_| {}).await });
+    let stored = tokio::spawn(async move {
+        producer.submit_campaign_traced(&name, &text, size, priority, traceparent, |_| {}).await
+    });
     let info = stored.await.map_err(|_| ApiError::Internal)??;
     Ok((StatusCode::CREATED, Json(report::submitted_json(&info))))
 }

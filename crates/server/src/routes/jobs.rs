@@ -6,7 +6,7 @@ use crate::error::{read_body, ApiError, ErrorBody};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use deleteq_core::validate::validate;
 use deleteq_core::{Job, Priority};
@@ -57,6 +57,11 @@ pub(crate) struct JobInput {
     /// any `low` one, and no lane starves.
     #[schema(schema_with = job_priority_schema)]
     priority: Option<String>,
+    /// The caller's W3C trace context (`00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>`, lowercase): the
+    /// worker's spans for this job continue that trace. Without it the job gets the request's `traceparent`
+    /// header, if any.
+    #[schema(pattern = "^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")]
+    traceparent: Option<String>,
 }
 
 /// The schema of a priority (DESIGN §2, §6 lanes): one of [`Priority::ALL`]'s names, defaulting to `default`.
@@ -104,7 +109,11 @@ pub(crate) struct EnqueuedIds {
 /// under a batch token of its own, which stores nothing twice), so a 201 or 400 is final. A 503 says either that
 /// nothing was stored (Redis could not be reached) or, in its message, that the outcome could not be settled:
 /// then resend the batch with `idempotency_key`s to be sure.
+///
+/// A W3C `traceparent` header is given to every job without its own `traceparent`; a malformed header is
+/// ignored (logged), never refused.
 #[utoipa::path(post, path = "/v1/jobs", tag = "jobs", request_body = JobsBody,
+    params(("traceparent" = Option<String>, Header, description = "W3C Trace Context: the jobs' spans continue this trace.")),
     responses(
         (status = 201, description = "Every job was enqueued.", body = EnqueuedIds),
         (status = 400, description = "A job or the body is invalid; nothing was enqueued.", body = ErrorBody),
@@ -114,8 +123,10 @@ pub(crate) struct EnqueuedIds {
     ))]
 pub(crate) async fn enqueue(
     State(state): State<AppState>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<EnqueuedIds>), ApiError> {
+    let traceparent = crate::trace_context::for_jobs(&headers);
     let body = read_body(body, state.max_body())?;
     let value: Value =
         serde_json::from_slice(&body).map_err(|e| ApiError::invalid_body(format!("not valid JSON: {e}")))?;
@@ -128,7 +139,10 @@ pub(crate) async fn enqueue(
     let config = state.ops().producer().config();
     let mut jobs = Vec::with_capacity(items.len());
     for (index, item) in items.into_iter().enumerate() {
-        let job = Job::from_value(item).and_then(|job| validate(&job, config).map(|()| job));
+        let job = Job::from_value(item).and_then(|mut job| {
+            crate::trace_context::inherit(&mut job, traceparent);
+            validate(&job, config).map(|()| job)
+        });
         jobs.push(job.map_err(|e| ApiError::Invalid { index: Some(index), field: e.field, message: e.message })?);
     }
     let ids = state.ops().producer().enqueue_many(&jobs).await?;
