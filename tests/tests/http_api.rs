@@ -330,3 +330,39 @@ fn a_parked_account_is_resumed_over_http() {
     assert_eq!(resume("cc", Some(TOKEN)).json()["was_parked"], false);
     assert_eq!(resume("nope", Some(TOKEN)).status, 404);
 }
+
+#[test]
+fn serve_waits_unready_while_redis_is_down_and_serves_once_it_answers() {
+    let mut redis = RedisServer::start();
+    let emulator = TestEmulator::start(EmulatorConfig::default());
+    let config = config(&redis.url(), emulator.url(), &tokens());
+    redis.kill();
+    // Redis is down at startup: serve listens anyway, alive but not ready, and refuses work with a 503.
+    let server = serve(&config);
+    assert_eq!(get(server.port(), "/healthz", None).status, 200);
+    let ready = get(server.port(), "/readyz", None);
+    assert_eq!(ready.status, 503, "{}", ready.body);
+    let job = json!({"account": "cc", "message": "m-wait"});
+    let refused = post_json(server.port(), "/v1/jobs", Some(TOKEN), &job);
+    assert_eq!(refused.status, 503, "{}", refused.body);
+    assert_eq!(refused.header("retry-after"), Some("1"));
+    assert!(
+        refused.json()["error"]["message"].as_str().unwrap_or("").contains("not reachable yet"),
+        "{}",
+        refused.body
+    );
+    assert_eq!(get(server.port(), "/v1/status", Some("wrong-token")).status, 401, "the token is still checked first");
+
+    // Redis comes back: ready, and the job is taken.
+    redis.restart();
+    assert!(
+        wait_until(Duration::from_secs(15), || get(server.port(), "/readyz", None).status == 200),
+        "{}",
+        server.log()
+    );
+    let stored = post_json(server.port(), "/v1/jobs", Some(TOKEN), &job);
+    assert_eq!(stored.status, 201, "{}", stored.body);
+    let log = server.log();
+    assert!(log.contains("serving 503 until it does") && log.contains("the HTTP API is ready"), "{log}");
+    assert!(!server.log().contains("cc-http-secret"));
+}

@@ -47,6 +47,9 @@ pub enum ApiError {
     /// did not confirm them) and repeating the batch could not settle it.
     #[error("the queue's Redis may or may not have stored the jobs durably ({0}); resend them with idempotency_key to be sure")]
     Unsettled(#[source] QueueError),
+    /// `serve` is up but its Redis (named, redacted) has not answered yet: try again shortly.
+    #[error("the queue's Redis at {0} is not reachable yet; try again shortly")]
+    NotConnected(String),
     /// The request took longer than the server allows.
     #[error("the request took longer than {0} s and was abandoned")]
     Timeout(u64),
@@ -92,9 +95,11 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::Redis(_) | ApiError::Unsettled(_) | ApiError::Timeout(_) | ApiError::Overloaded => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            ApiError::Redis(_)
+            | ApiError::Unsettled(_)
+            | ApiError::Timeout(_)
+            | ApiError::Overloaded
+            | ApiError::NotConnected(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -119,7 +124,7 @@ impl IntoResponse for ApiError {
             ApiError::Unauthorized => {
                 headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
-            ApiError::Overloaded | ApiError::Redis(_) | ApiError::Unsettled(_) => {
+            ApiError::Overloaded | ApiError::Redis(_) | ApiError::Unsettled(_) | ApiError::NotConnected(_) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
             _ => {}

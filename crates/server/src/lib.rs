@@ -49,7 +49,8 @@ pub enum ServeError {
          --insecure-no-auth to serve without authentication)"
     )]
     NoTokens,
-    /// `[redis] url` does not parse, or Redis did not answer at startup (the error names the target, redacted).
+    /// `[redis] url` does not parse (the error names the target, redacted). A Redis that does not answer is not
+    /// an error: the server waits for it, unready.
     #[error(transparent)]
     Connect(ConnectError),
     /// The address cannot be listened on.
@@ -78,26 +79,77 @@ pub fn access(config: &Config, insecure_no_auth: bool) -> Result<Access, ServeEr
 }
 
 /// Runs the API until `shutdown` resolves; then stops accepting and lets in-flight requests finish.
+///
+/// It listens at once, before Redis answers: `/healthz` says the process is up, `/readyz` and every route that
+/// needs Redis answer 503 (with `Retry-After`) until it does, while a background task connects with backoff.
+/// So an orchestrator sees a live, unready server during a Redis outage at startup, not a restart loop.
 pub async fn run(
     config: Config,
     options: ServeOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let access = access(&config, options.insecure_no_auth)?;
-    // A URL that does not parse fails before the address is taken.
-    deleteq_ops::RedisTarget::from_config(&config.redis).map_err(|e| ServeError::Connect(ConnectError::Target(e)))?;
+    // A URL that does not parse fails before the address is taken: no retry can fix it.
+    let target = deleteq_ops::RedisTarget::from_config(&config.redis)
+        .map_err(|e| ServeError::Connect(ConnectError::Target(e)))?;
     let listener = tokio::net::TcpListener::bind(options.addr)
         .await
         .map_err(|source| ServeError::Bind { addr: options.addr, source })?;
     let addr = listener.local_addr().unwrap_or(options.addr);
-    let ops = Ops::connect(&config).await.map_err(ServeError::Connect)?;
     if let Access::Open = access {
         tracing::warn!("Serving WITHOUT authentication (--insecure-no-auth): anyone who reaches {addr} may enqueue.");
     }
-    let redis = ops.redacted_target().to_string();
-    let app = router(AppState::new(ops, config.api.max_body), access);
+    let redis = target.redacted().to_string();
+    let state = AppState::connecting(redis.clone(), config.api.max_body);
+    // One bounded attempt first, so that in the usual case the server is ready from its first request; if Redis
+    // does not answer in time, serve unready and go on trying in the background.
+    let connecting = match tokio::time::timeout(FIRST_CONNECT, Ops::connect(&config)).await {
+        Ok(Ok(ops)) => {
+            state.connected(ops);
+            None
+        }
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "Redis does not answer yet; serving 503 until it does.");
+            Some(tokio::spawn(connect_until_ready(config.clone(), state.clone())))
+        }
+        Err(_) => {
+            tracing::warn!(%redis, "Redis did not answer within {FIRST_CONNECT:?}; serving 503 until it does.");
+            Some(tokio::spawn(connect_until_ready(config.clone(), state.clone())))
+        }
+    };
+    let app = router(state, access);
     tracing::info!(%addr, %redis, "Serving the HTTP API.");
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await.map_err(ServeError::Serve)?;
+    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+    if let Some(task) = connecting {
+        task.abort();
+    }
+    served.map_err(ServeError::Serve)?;
     tracing::info!("The HTTP API stopped.");
     Ok(())
+}
+
+/// How long `serve` waits for Redis before it starts serving unready.
+const FIRST_CONNECT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Connects to the config's Redis, retrying with backoff (100 ms doubling to 5 s) until it answers, then hands the
+/// connection to `state`. The first failure and every tenth after it are logged.
+async fn connect_until_ready(config: Config, state: AppState) {
+    let mut failures: u32 = 0;
+    loop {
+        match Ops::connect(&config).await {
+            Ok(ops) => {
+                tracing::info!(redis = %ops.redacted_target(), "Redis answers; the HTTP API is ready.");
+                state.connected(ops);
+                return;
+            }
+            Err(error) => {
+                if failures % 10 == 9 {
+                    tracing::warn!(%error, failures = failures + 1, "Redis still does not answer; serving 503.");
+                }
+                failures = failures.saturating_add(1);
+                let backoff = 100u64.saturating_mul(1 << failures.min(6)).min(5_000);
+                tokio::time::sleep(std::time::Duration::from_millis(backoff)).await;
+            }
+        }
+    }
 }

@@ -21,7 +21,7 @@ use axum::middleware;
 use axum::routing::{get, post};
 use axum::Router;
 use deleteq_ops::Ops;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// What every handler reads: the operator layer (its producer, reports and writes, and the config) and the body
 /// cap.
@@ -29,7 +29,10 @@ use std::sync::Arc;
 pub struct AppState(Arc<Shared>);
 
 struct Shared {
-    ops: Ops,
+    /// Set once Redis has answered (`serve` starts before it does, and answers 503 until then).
+    ops: OnceLock<Ops>,
+    /// Where Redis is (host and port, never the password), for the 503s before it answers.
+    redis: String,
     max_body: usize,
     openapi: String,
 }
@@ -37,11 +40,25 @@ struct Shared {
 impl AppState {
     /// The state for a server on `ops`'s queue, accepting bodies up to `max_body` bytes.
     pub fn new(ops: Ops, max_body: usize) -> AppState {
-        AppState(Arc::new(Shared { ops, max_body, openapi: crate::openapi::document() }))
+        let state = AppState::connecting(ops.redacted_target().to_string(), max_body);
+        state.connected(ops);
+        state
     }
 
-    pub(crate) fn ops(&self) -> &Ops {
-        &self.0.ops
+    /// The state for a server whose Redis (at `redis`, redacted) has not answered yet: every route that needs it
+    /// answers 503 until [`AppState::connected`].
+    pub fn connecting(redis: String, max_body: usize) -> AppState {
+        AppState(Arc::new(Shared { ops: OnceLock::new(), redis, max_body, openapi: crate::openapi::document() }))
+    }
+
+    /// Hands the connected operator layer to the routes (once; later calls change nothing).
+    pub fn connected(&self, ops: Ops) {
+        let _ = self.0.ops.set(ops);
+    }
+
+    /// The operator layer, or a 503 naming the Redis not reachable yet.
+    pub(crate) fn ops(&self) -> Result<&Ops, ApiError> {
+        self.0.ops.get().ok_or_else(|| ApiError::NotConnected(self.0.redis.clone()))
     }
 
     pub(crate) fn max_body(&self) -> usize {

@@ -38,5 +38,5 @@ pub(crate) async fn recent(
 ) -> Result<Json<Value>, ApiError> {
     let Query(query) = query?;
     let limit = super::checked_limit(query.limit, DEFAULT_LIMIT)?;
-    Ok(Json(Value::Array(state.ops().audit_json(limit).await?)))
+    Ok(Json(Value::Array(state.ops()?.audit_json(limit).await?)))
 }

@@ -76,7 +76,7 @@ pub(crate) async fn submit(
     };
     let body = read_body(body, state.max_body())?;
     let text = String::from_utf8(body.to_vec()).map_err(|_| ApiError::invalid_body("is not UTF-8 text"))?;
-    let size = state.ops().producer().check_campaign(&text, 1).map_err(|errors| match errors.into_iter().next() {
+    let size = state.ops()?.producer().check_campaign(&text, 1).map_err(|errors| match errors.into_iter().next() {
         Some(e) => ApiError::Invalid { index: Some(e.line - 1), field: e.error.field, message: e.error.message },
         None => ApiError::invalid_body("is invalid"),
     })?;
@@ -88,7 +88,7 @@ pub(crate) async fn submit(
         .filter(|n| !n.trim().is_empty())
         .unwrap_or_else(|| format!("http {}", chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)));
     // Its own task: a client that disconnects, or the request timeout, must not cut a submission in half.
-    let producer = state.ops().producer().clone();
+    let producer = state.ops()?.producer().clone();
     let stored = tokio::spawn(async move {
         producer.submit_campaign_traced(&name, &text, size, priority, traceparent, |_| {}).await
     });
@@ -104,7 +104,7 @@ pub(crate) async fn submit(
         (status = 503, description = "Redis failed, or the server is overloaded.", body = ErrorBody),
     ))]
 pub(crate) async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let all = state.ops().campaigns().await?;
+    let all = state.ops()?.campaigns().await?;
     Ok(Json(Value::Array(all.iter().map(report::campaign_json).collect())))
 }
 
@@ -123,7 +123,7 @@ pub(crate) async fn show(
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Path(id) = id?;
-    let ops = state.ops();
+    let ops = state.ops()?;
     let campaign = ops.campaign(&id).await?.ok_or_else(|| no_campaign(&id))?;
     Ok(Json(ops.campaign_status_json(&campaign).await?))
 }
@@ -145,7 +145,7 @@ pub(crate) async fn cancel(
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Path(id) = id?;
-    let campaign = state.ops().cancel_campaign(&id).await?.ok_or_else(|| no_campaign(&id))?;
+    let campaign = state.ops()?.cancel_campaign(&id).await?.ok_or_else(|| no_campaign(&id))?;
     Ok(Json(report::campaign_json(&campaign)))
 }
 

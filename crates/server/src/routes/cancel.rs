@@ -31,7 +31,7 @@ pub(crate) async fn cancel_job(
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Path(id) = id?;
-    let report = state.ops().cancel_jobs(std::slice::from_ref(&id), Some(CANCELLED_BY)).await?;
+    let report = state.ops()?.cancel_jobs(std::slice::from_ref(&id), Some(CANCELLED_BY)).await?;
     if !report.found_any() {
         let why = match report.jobs.first().map(|j| j.state) {
             Some(JobCancelState::Finished) => "it finished and is a dead letter (see GET /v1/dlq)",

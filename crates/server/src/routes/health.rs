@@ -35,7 +35,7 @@ pub(crate) async fn healthz() -> Json<Health> {
         (status = 503, description = "Redis does not answer.", body = ErrorBody),
     ))]
 pub(crate) async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
-    match tokio::time::timeout(PING_WAIT, state.ops().ping()).await {
+    match tokio::time::timeout(PING_WAIT, state.ops()?.ping()).await {
         Ok(Ok(())) => Ok(Json(Health { status: "ready".into() })),
         Ok(Err(error)) => Err(ApiError::Redis(error)),
         Err(_) => Err(ApiError::Timeout(PING_WAIT.as_secs())),

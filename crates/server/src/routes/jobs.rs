@@ -136,7 +136,7 @@ pub(crate) async fn enqueue(
         object @ Value::Object(_) => vec![object],
         _ => return Err(ApiError::invalid_body("must be a job object or an array of job objects")),
     };
-    let config = state.ops().producer().config();
+    let config = state.ops()?.producer().config();
     let mut jobs = Vec::with_capacity(items.len());
     for (index, item) in items.into_iter().enumerate() {
         let job = Job::from_value(item).and_then(|mut job| {
@@ -145,6 +145,6 @@ pub(crate) async fn enqueue(
         });
         jobs.push(job.map_err(|e| ApiError::Invalid { index: Some(index), field: e.field, message: e.message })?);
     }
-    let ids = state.ops().producer().enqueue_many(&jobs).await?;
+    let ids = state.ops()?.producer().enqueue_many(&jobs).await?;
     Ok((StatusCode::CREATED, Json(EnqueuedIds { ids: ids.into_iter().map(|id| id.0).collect() })))
 }

@@ -25,7 +25,7 @@ const REPLAYED_BY: &str = "dlq replay (http api)";
         (status = 503, description = "Redis failed, or the server is overloaded.", body = ErrorBody),
     ))]
 pub(crate) async fn status(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    Ok(Json(state.ops().status_json().await?))
+    Ok(Json(state.ops()?.status_json().await?))
 }
 
 /// `GET /v1/dlq` query.
@@ -53,7 +53,7 @@ pub(crate) async fn dead_letters(
 ) -> Result<Json<Value>, ApiError> {
     let Query(query) = query?;
     let limit = super::checked_limit(query.limit, 100)?;
-    let letters = state.ops().dead_letters_json(limit, query.account.as_deref()).await?;
+    let letters = state.ops()?.dead_letters_json(limit, query.account.as_deref()).await?;
     Ok(Json(Value::Array(letters)))
 }
 
@@ -97,8 +97,8 @@ pub(crate) async fn replay(
     let replayed = match (request.ids, request.all) {
         (Some(_), Some(true)) => return Err(invalid("all", "give either \"ids\" or \"all\": true, not both")),
         (Some(ids), _) if ids.is_empty() => return Err(invalid("ids", "must not be empty")),
-        (Some(ids), _) => state.ops().replay_dead(&ids, Some(REPLAYED_BY)).await?.replayed,
-        (None, Some(true)) => state.ops().replay_all_dead(Some(REPLAYED_BY)).await?,
+        (Some(ids), _) => state.ops()?.replay_dead(&ids, Some(REPLAYED_BY)).await?.replayed,
+        (None, Some(true)) => state.ops()?.replay_all_dead(Some(REPLAYED_BY)).await?,
         (None, _) => return Err(invalid("ids", "give \"ids\": [...] or \"all\": true")),
     };
     Ok(Json(Replayed { replayed }))
@@ -123,8 +123,8 @@ pub(crate) async fn resume_account(
     name: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Resumed>, ApiError> {
     let Path(name) = name?;
-    if !state.ops().config().accounts.contains_key(&name) {
+    if !state.ops()?.config().accounts.contains_key(&name) {
         return Err(ApiError::NotFound(format!("no account {name:?} in [accounts]")));
     }
-    Ok(Json(state.ops().resume_account(&name).await?))
+    Ok(Json(state.ops()?.resume_account(&name).await?))
 }
