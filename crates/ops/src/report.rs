@@ -12,8 +12,8 @@ mod dead_letters;
 mod schedules;
 mod status;
 
-pub use audit::AuditReport;
 pub(crate) use audit::{audit_json, audit_records};
+pub use audit::{number_field, AuditReport, NUMERIC_FIELDS};
 pub use campaign::{
     campaign_json, campaign_label, submitted_json, CampaignPhase, CampaignReport, CampaignShare, CampaignSubmitted,
     SHARE_WINDOW,

@@ -4,6 +4,7 @@ use crate::args::AuditCommand;
 use crate::exit::Failure;
 use chrono::{DateTime, Utc};
 use deleteq_core::Config;
+use deleteq_ops::report::{number_field, NUMERIC_FIELDS};
 use deleteq_ops::AuditEntry;
 use serde_json::{Map, Value};
 use std::io::Write;
@@ -74,11 +75,39 @@ fn field<'a>(entry: &'a AuditEntry, name: &str) -> Option<&'a str> {
     entry.1.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 
+/// One record as a JSON line: its text fields as strings, the numeric ones (`http_status`, `attempt`,
+/// `deleted_count`, `delay_ms`) as numbers or null, as `GET /v1/audit` gives them.
 fn print(out: &mut impl Write, (id, fields): &AuditEntry) {
     let mut map = Map::new();
     map.insert("id".into(), Value::String(id.clone()));
     for (k, v) in fields {
-        map.insert(k.clone(), Value::String(v.clone()));
+        let value = if NUMERIC_FIELDS.contains(&k.as_str()) {
+            number_field(fields, k).map_or(Value::Null, Value::from)
+        } else {
+            Value::String(v.clone())
+        };
+        map.insert(k.clone(), value);
     }
     let _ = writeln!(out, "{}", Value::Object(map));
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn numeric_fields_are_numbers_or_null_and_text_stays_text() {
+        let entry = (
+            "1-0".to_string(),
+            [("outcome", "deleted"), ("http_status", "200"), ("attempt", "2"), ("delay_ms", ""), ("message", "69")]
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<Vec<_>>(),
+        );
+        let mut out = Vec::new();
+        super::print(&mut out, &entry);
+        let line: serde_json::Value = serde_json::from_slice(&out).expect("one JSON line");
+        assert_eq!(
+            line,
+            serde_json::json!({"id": "1-0", "outcome": "deleted", "http_status": 200, "attempt": 2, "delay_ms": null, "message": "69"})
+        );
+    }
 }
