@@ -9,6 +9,7 @@
 mod audit;
 mod campaign;
 mod dead_letters;
+mod job_schema;
 mod schedules;
 mod status;
 
@@ -21,6 +22,7 @@ pub use campaign::{
 pub(crate) use campaign::{campaign_shares, campaign_status_json};
 pub use dead_letters::DeadLetterReport;
 pub(crate) use dead_letters::{dead_letters, dead_letters_json};
+pub use job_schema::{priority_schema, JobInput};
 pub use schedules::{schedules_at, schedules_json, ScheduleReport};
 pub(crate) use status::{status_json, status_report};
 pub use status::{AccountStatus, LaneDepths, ParkedReport, ProviderBudgetReport, ShardStatus, StatusReport};

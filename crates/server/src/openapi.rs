@@ -120,4 +120,18 @@ mod tests {
         assert_eq!((&query["in"], &query["required"]), (&"query".into(), &false.into()));
         assert_eq!((&query["schema"]["enum"], &query["schema"]["default"]), (&lanes, &"low".into()));
     }
+
+    #[test]
+    fn a_dead_letters_job_and_the_audit_numbers_are_typed() {
+        let doc: Value = serde_json::from_str(&super::document()).expect("the document is JSON");
+        let schemas = &doc["components"]["schemas"];
+        let job = serde_json::to_string(&schemas["DeadLetterReport"]["properties"]["job"]).expect("text");
+        assert!(job.contains("#/components/schemas/JobInput"), "{job}");
+        let audit = &schemas["AuditReport"]["properties"];
+        for name in ["http_status", "attempt", "deleted_count", "delay_ms"] {
+            let kind = serde_json::to_string(&audit[name]).expect("text");
+            assert!(kind.contains("integer") && kind.contains("null"), "{name}: {kind}");
+        }
+        assert_eq!(audit["outcome"]["type"], "string");
+    }
 }

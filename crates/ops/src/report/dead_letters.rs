@@ -17,7 +17,7 @@ pub struct DeadLetterReport {
     /// When it was dead-lettered (ms since the epoch).
     pub at_ms: u64,
     /// The job, in its JSON v1 form.
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<super::JobInput>)]
     pub job: Option<Value>,
     /// Provider calls spent on retryable failures.
     #[schema(value_type = Option<u64>)]
