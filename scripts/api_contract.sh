@@ -2,7 +2,8 @@
 # `make api-contract`: the HTTP API against its own OpenAPI document. Starts a private redis-server and
 # `deleteq serve` (a random bearer token, one noop account) on free loopback ports, then runs schemathesis on
 # /openapi.json: every response must be no 5xx, a documented status code and content type, and match its schema.
-# schemathesis lives in a venv under target/venv (created once). Everything started here is stopped on exit.
+# Then a client generated from the same document by openapi-python-client submits a campaign, is refused a bad one
+# and enqueues a job (scripts/generated_client_check.py). Both tools live in a venv under target/venv (made once). Everything started here is stopped on exit.
 #
 # Environment: DELETEQ_BIN (default target/debug/deleteq), API_CONTRACT_EXAMPLES (test cases per operation and
 # phase, default 100), API_CONTRACT_SEED (replay a run; schemathesis prints the seed it used).
@@ -12,6 +13,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${DELETEQ_BIN:-$ROOT/target/debug/deleteq}
 VENV=$ROOT/target/venv
 SCHEMATHESIS_VERSION=4.32.5
+GENERATOR_VERSION=0.29.1
 EXAMPLES=${API_CONTRACT_EXAMPLES:-100}
 
 [ -x "$BIN" ] || { echo "api-contract: $BIN is missing (cargo build -p deleteq-cli)" >&2; exit 1; }
@@ -25,6 +27,10 @@ if ! "$VENV/bin/schemathesis" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VER
     rm -rf "$VENV" && python3 -m venv "$VENV"
   fi
   "$VENV/bin/pip" install -q --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+fi
+if ! "$VENV/bin/openapi-python-client" --version 2>/dev/null | grep -q "$GENERATOR_VERSION"; then
+  echo "api-contract: installing openapi-python-client $GENERATOR_VERSION into target/venv"
+  "$VENV/bin/pip" install -q --disable-pip-version-check "openapi-python-client==$GENERATOR_VERSION"
 fi
 
 work=$(mktemp -d)
@@ -77,5 +83,14 @@ status=0
 if [ "$status" != 0 ]; then
   echo "api-contract: schemathesis failed (exit $status); the server's log:" >&2
   cat "$work/serve.log" >&2
+  exit "$status"
 fi
-exit "$status"
+
+# A client generated from the document works: it submits a campaign (typed body), is refused a bad one, enqueues.
+curl -sf "http://127.0.0.1:$api_port/openapi.json" -o "$work/openapi.json"
+if ! "$VENV/bin/openapi-python-client" generate --path "$work/openapi.json" --output-path "$work/client" \
+    --overwrite >"$work/generate.log" 2>&1; then
+  echo "api-contract: openapi-python-client could not generate a client:" >&2; cat "$work/generate.log" >&2; exit 1
+fi
+"$VENV/bin/python" "$ROOT/scripts/generated_client_check.py" "$work/client" "http://127.0.0.1:$api_port" "$token" \
+  || { echo "api-contract: the generated client failed; the server's log:" >&2; cat "$work/serve.log" >&2; exit 1; }

@@ -3,7 +3,7 @@
 //! `bearer` scheme; the probes require nothing.
 
 use crate::error::{ErrorBody, ErrorDetail};
-use crate::routes::{CampaignBody, EnqueuedIds, JobInput, JobsBody, ReplayRequest, Replayed};
+use crate::routes::{CampaignBody, CampaignJobs, EnqueuedIds, JobInput, JobsBody, ReplayRequest, Replayed};
 use deleteq_ops::report::{
     AccountStatus, AuditReport, CampaignPhase, CampaignReport, CampaignShare, CampaignSubmitted, DeadLetterReport,
     LaneDepths, ParkedReport, ProviderBudgetReport, ScheduleReport, ShardStatus, StatusReport,
@@ -41,7 +41,7 @@ const BEARER: &str = "bearer";
         crate::routes::health::readyz,
     ),
     components(schemas(
-        JobInput, JobsBody, EnqueuedIds, CampaignBody, CampaignSubmitted, CampaignReport, CampaignShare, CampaignPhase,
+        JobInput, JobsBody, EnqueuedIds, CampaignBody, CampaignJobs, CampaignSubmitted, CampaignReport, CampaignShare, CampaignPhase,
         StatusReport, AccountStatus, LaneDepths, ParkedReport, ProviderBudgetReport, ScheduleReport, ShardStatus, DeadLetterReport,
         ReplayRequest, Replayed, Resumed, CancelReport, CancelledJob, JobCancelState, AuditReport, ErrorBody, ErrorDetail, crate::routes::health::Health,
     )),

@@ -10,7 +10,7 @@ pub(crate) mod health;
 pub(crate) mod jobs;
 pub(crate) mod operations;
 
-pub(crate) use campaigns::CampaignBody;
+pub(crate) use campaigns::{CampaignBody, CampaignJobs};
 pub(crate) use jobs::{EnqueuedIds, JobInput, JobsBody};
 pub(crate) use operations::{ReplayRequest, Replayed};
 

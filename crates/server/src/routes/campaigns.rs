@@ -34,13 +34,20 @@ fn campaign_priority_schema() -> utoipa::openapi::schema::Object {
     )
 }
 
+/// Jobs as one JSON array (`application/json`): what generated clients send. The same jobs and checks as the
+/// JSON-lines form; an error's `index` is the job's position in the array.
+#[derive(ToSchema)]
+#[schema(value_type = Vec<deleteq_ops::report::JobInput>)]
+#[allow(dead_code)] // a schema only: the body is read as JSON and checked line by line.
+pub(crate) struct CampaignJobs(Vec<Value>);
+
 /// Jobs, one JSON object per line (JSON lines); blank lines are skipped.
 #[derive(ToSchema)]
 #[schema(value_type = String)]
 #[allow(dead_code)] // a schema only: the body is read as text.
 pub(crate) struct CampaignBody(String);
 
-/// Submit a JSON-lines body as one campaign.
+/// Submit a JSON-lines body (or a JSON array of jobs) as one campaign.
 ///
 /// Every line is checked first; if any is invalid nothing is stored and the answer names the first one: `index`
 /// is its 0-based position among all lines of the body, blank lines included (its line number minus one), and
@@ -51,6 +58,7 @@ pub(crate) struct CampaignBody(String);
 #[utoipa::path(post, path = "/v1/campaigns", tag = "campaigns",
     params(SubmitQuery, ("traceparent" = Option<String>, Header, description = "W3C Trace Context: the jobs' spans continue this trace.")),
     request_body(content(
+        (CampaignJobs = "application/json"),
         (CampaignBody = "application/x-ndjson"),
         (CampaignBody = "text/plain"),
     )),
@@ -75,7 +83,7 @@ pub(crate) async fn submit(
         Some(text) => text.parse::<Priority>().map_err(|e| ApiError::BadParameter(format!("priority: {e}")))?,
     };
     let body = read_body(body, state.max_body())?;
-    let text = String::from_utf8(body.to_vec()).map_err(|_| ApiError::invalid_body("is not UTF-8 text"))?;
+    let text = if is_json(&headers) { json_array_as_lines(&body)? } else { utf8(&body)? };
     let size = state.ops()?.producer().check_campaign(&text, 1).map_err(|errors| match errors.into_iter().next() {
         Some(e) => ApiError::Invalid { index: Some(e.line - 1), field: e.error.field, message: e.error.message },
         None => ApiError::invalid_body("is invalid"),
@@ -94,6 +102,29 @@ pub(crate) async fn submit(
     });
     let info = stored.await.map_err(|_| ApiError::Internal)??;
     Ok((StatusCode::CREATED, Json(report::submitted_json(&info))))
+}
+
+/// Whether the body is declared `application/json` (a JSON array of jobs) rather than JSON lines or text.
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
+}
+
+fn utf8(body: &[u8]) -> Result<String, ApiError> {
+    String::from_utf8(body.to_vec()).map_err(|_| ApiError::invalid_body("is not UTF-8 text"))
+}
+
+/// A JSON array of jobs as the JSON-lines text the campaign path checks: one element per line, so an error's
+/// line index is the element's position in the array.
+fn json_array_as_lines(body: &[u8]) -> Result<String, ApiError> {
+    let value: Value = serde_json::from_slice(body).map_err(|e| ApiError::invalid_body(format!("is not JSON: {e}")))?;
+    let Value::Array(jobs) = value else {
+        return Err(ApiError::invalid_body("must be a JSON array of jobs (application/json)"));
+    };
+    Ok(jobs.iter().map(Value::to_string).collect::<Vec<_>>().join("\n"))
 }
 
 /// Every campaign with its counters, oldest first (`deleteq campaign list --json`).
