@@ -45,6 +45,17 @@ impl Ops {
         Ok(Ops::on(deleteq_queue::open(config).await?, config.clone()))
     }
 
+    /// [`Ops::connect`], retrying while Redis does not answer (see `deleteq_queue::open_retrying`): `failed` hears
+    /// of each failure, the wait between tries doubles from 100 ms up to `max_delay`. A `[redis] url` that names no
+    /// Redis is returned at once.
+    pub async fn connect_retrying(
+        config: &Config,
+        max_delay: std::time::Duration,
+        failed: impl FnMut(u32, &ConnectError),
+    ) -> Result<Ops, ConnectError> {
+        Ok(Ops::on(deleteq_queue::open_retrying(config, max_delay, failed).await?, config.clone()))
+    }
+
     /// The operator layer on a queue already connected.
     pub fn on(queue: Queue, config: Config) -> Ops {
         Ops { producer: Producer::on(queue.clone(), config.clone()), queue, config }

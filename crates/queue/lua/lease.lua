@@ -39,11 +39,11 @@ for i = 9, #ARGV, 4 do
 end
 local accounts_key, pace_key, credits_key = KEYS[9], R .. ':pace', R .. ':credits'
 
--- Taken ids, in order, with the lane and account each came from.
+-- Taken ids, in order (the lane depths they leave are gathered in `depth`).
 local taken = {}
 local depth = {}
 local function took(ids, lane, account)
-  for _, id in ipairs(ids) do taken[#taken + 1] = {id = id, account = account} end
+  for _, id in ipairs(ids) do taken[#taken + 1] = id end
   local field = lane .. ':' .. account
   depth[field] = (depth[field] or 0) - #ids
 end
@@ -116,7 +116,7 @@ end
 if redis.call('EXISTS', KEYS[1]) == 1 then
   local ids = redis.call('LPOP', KEYS[1], want)
   if ids then
-    for _, id in ipairs(ids) do taken[#taken + 1] = {id = id, account = ''} end
+    for _, id in ipairs(ids) do taken[#taken + 1] = id end
   end
 end
 
@@ -188,8 +188,7 @@ if #taken == 0 then return out end
 local expiry = now + tonumber(ARGV[1])
 -- One read each of the taken jobs' values, lease scores and (rare: only when some job has one) reclaim counts,
 -- and one write each of the leases and holders below: no call per job.
-local ids = {}
-for n, item in ipairs(taken) do ids[n] = item.id end
+local ids = taken
 local values = read_all('HMGET', KEYS[3], ids)
 local held = read_all('ZMSCORE', KEYS[2], ids)
 local reclaim_counts = redis.call('EXISTS', KEYS[6]) == 1 and read_all('HMGET', KEYS[6], ids) or {}

@@ -59,7 +59,7 @@ mod waiter;
 pub use connection::RedisTarget;
 pub use job::{holder_token, Ack, Expand, Lease, LeaseBatch, Leased, NewJob, PaceHints, Reschedule, HOLDER_TOKEN_LEN};
 pub use keys::Keys;
-pub use open::{open, ConnectError};
+pub use open::{open, open_retrying, ConnectError};
 pub use options::{Paced, QueueOptions};
 pub use queue::Queue;
 pub use stored::UNREADABLE;

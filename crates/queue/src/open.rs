@@ -65,3 +65,27 @@ pub async fn open(config: &Config) -> Result<Queue, ConnectError> {
     queue.ping().await.map_err(|source| ConnectError::NoAnswer { target: shown(), source })?;
     Ok(queue)
 }
+
+/// [`open`], again and again until Redis answers: after the `n`-th failure it waits 100 ms doubled `n` times, at
+/// most `max_delay`, and tells `failed(n, &error)` first (to log). A config that names no Redis
+/// ([`ConnectError::Target`]) is returned at once: no retry can fix it. For the worker and `serve`, which wait out
+/// a Redis outage at startup instead of exiting.
+pub async fn open_retrying(
+    config: &Config,
+    max_delay: std::time::Duration,
+    mut failed: impl FnMut(u32, &ConnectError),
+) -> Result<Queue, ConnectError> {
+    let mut failures: u32 = 0;
+    loop {
+        match open(config).await {
+            Ok(queue) => return Ok(queue),
+            Err(error @ ConnectError::Target(_)) => return Err(error),
+            Err(error) => {
+                failures = failures.saturating_add(1);
+                failed(failures, &error);
+                let delay = std::time::Duration::from_millis(100u64.saturating_mul(1 << failures.min(6)));
+                tokio::time::sleep(delay.min(max_delay)).await;
+            }
+        }
+    }
+}

@@ -132,24 +132,16 @@ pub async fn run(
 const FIRST_CONNECT: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// Connects to the config's Redis, retrying with backoff (100 ms doubling to 5 s) until it answers, then hands the
-/// connection to `state`. The first failure and every tenth after it are logged.
+/// connection to `state`. Every tenth failure is logged (the first was, before serving).
 async fn connect_until_ready(config: Config, state: AppState) {
-    let mut failures: u32 = 0;
-    loop {
-        match Ops::connect(&config).await {
-            Ok(ops) => {
-                tracing::info!(redis = %ops.redacted_target(), "Redis answers; the HTTP API is ready.");
-                state.connected(ops);
-                return;
-            }
-            Err(error) => {
-                if failures % 10 == 9 {
-                    tracing::warn!(%error, failures = failures + 1, "Redis still does not answer; serving 503.");
-                }
-                failures = failures.saturating_add(1);
-                let backoff = 100u64.saturating_mul(1 << failures.min(6)).min(5_000);
-                tokio::time::sleep(std::time::Duration::from_millis(backoff)).await;
-            }
+    let notice = |failures: u32, error: &ConnectError| {
+        if failures % 10 == 9 {
+            tracing::warn!(%error, failures = failures + 1, "Redis still does not answer; serving 503.");
         }
+    };
+    // The target parsed before the server started, so no error that retrying cannot fix is left.
+    if let Ok(ops) = Ops::connect_retrying(&config, std::time::Duration::from_secs(5), notice).await {
+        tracing::info!(redis = %ops.redacted_target(), "Redis answers; the HTTP API is ready.");
+        state.connected(ops);
     }
 }

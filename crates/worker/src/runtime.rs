@@ -197,14 +197,8 @@ async fn release(queue: &Queue, leases: Vec<(usize, Vec<Lease>)>, waiting_only: 
 /// Connects ([`deleteq_queue::open`]), retrying with backoff for as long as it takes: a worker started before
 /// Redis waits for it. Only a Redis URL that cannot be used is an error.
 async fn connect(config: &Config) -> Result<Queue, WorkerError> {
-    let mut failures = 0;
-    loop {
-        match deleteq_queue::open(config).await {
-            Ok(queue) => return Ok(queue),
-            Err(ConnectError::Target(error)) => return Err(WorkerError::RedisUrl(error.to_string())),
-            Err(error) => tracing::warn!(%error, "Redis is not reachable yet; retrying."),
-        }
-        failures += 1;
-        tokio::time::sleep(crate::redis_backoff(failures)).await;
-    }
+    let notice = |_: u32, error: &ConnectError| tracing::warn!(%error, "Redis is not reachable yet; retrying.");
+    deleteq_queue::open_retrying(config, std::time::Duration::from_secs(2), notice)
+        .await
+        .map_err(|error| WorkerError::RedisUrl(error.into_source().to_string()))
 }
