@@ -126,7 +126,7 @@ impl Envelope {
 
     /// The job inside.
     pub fn job(&self) -> Result<Job, JobError> {
-        Job::from_value(self.job.clone())
+        Job::from_json_value(&self.job, crate::Priority::default())
     }
 }
 

@@ -110,16 +110,21 @@ impl Job {
 
     /// [`Job::from_value`] with the priority a job without its own `priority` gets.
     pub fn from_value_or_priority(value: Value, default: Priority) -> Result<Job, JobError> {
+        Job::from_json_value(&value, default)
+    }
+
+    /// Parses a JSON value without taking it (a stored envelope keeps its job's JSON: no copy is made to read it).
+    pub fn from_json_value(value: &Value, default: Priority) -> Result<Job, JobError> {
         let Value::Object(map) = value else {
             return Err(JobError::new("job", "must be a JSON object"));
         };
         if let Some(unknown) = map.keys().find(|k| !FIELDS.contains(&k.as_str())) {
             return Err(JobError::new(unknown, "unknown field"));
         }
-        let account = string(&map, "account")?.ok_or_else(|| JobError::new("account", "is required"))?;
-        let message = string(&map, "message")?;
-        let messages = string_list(&map, "messages")?;
-        let purge = boolean(&map, "purge")?;
+        let account = string(map, "account")?.ok_or_else(|| JobError::new("account", "is required"))?;
+        let message = string(map, "message")?;
+        let messages = string_list(map, "messages")?;
+        let purge = boolean(map, "purge")?;
         let target = match (message, messages, purge) {
             (Some(m), None, None | Some(false)) => Target::Message(m),
             (None, Some(list), None | Some(false)) => {
@@ -145,18 +150,18 @@ impl Job {
         Ok(Job {
             account,
             target,
-            conversation: string(&map, "conversation")?,
-            permanent: boolean(&map, "permanent")?.unwrap_or(false),
-            on_behalf_of: string(&map, "on_behalf_of")?,
-            run_at: time(&map, "run_at")?,
-            not_after: time(&map, "not_after")?,
-            sent_at: time(&map, "sent_at")?,
-            idempotency_key: string(&map, "idempotency_key")?,
-            campaign: string(&map, "campaign")?,
-            reason: string(&map, "reason")?,
-            requested_by: string(&map, "requested_by")?,
-            priority: priority(&map, "priority")?.unwrap_or(default),
-            traceparent: traceparent(&map, "traceparent")?,
+            conversation: string(map, "conversation")?,
+            permanent: boolean(map, "permanent")?.unwrap_or(false),
+            on_behalf_of: string(map, "on_behalf_of")?,
+            run_at: time(map, "run_at")?,
+            not_after: time(map, "not_after")?,
+            sent_at: time(map, "sent_at")?,
+            idempotency_key: string(map, "idempotency_key")?,
+            campaign: string(map, "campaign")?,
+            reason: string(map, "reason")?,
+            requested_by: string(map, "requested_by")?,
+            priority: priority(map, "priority")?.unwrap_or(default),
+            traceparent: traceparent(map, "traceparent")?,
         })
     }
 

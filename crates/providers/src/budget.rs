@@ -42,6 +42,11 @@ impl RateBudget {
 
 /// The budget `headers` report, measured from `now`; `None` when no spelling is complete and valid.
 pub fn rate_budget(headers: &HeaderMap, now: SystemTime) -> Option<RateBudget> {
+    // Most responses carry none of these: one pass over the names settles that before ten lookups by name.
+    let spelled = |name: &str| ["ratelimit", "x-ratelimit", "x-rate-limit"].iter().any(|p| name.starts_with(p));
+    if !headers.keys().any(|name| spelled(name.as_str())) {
+        return None;
+    }
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
     combined(header("ratelimit"), now)
         .or_else(|| family(header("ratelimit-limit"), header("ratelimit-remaining"), header("ratelimit-reset"), now))

@@ -11,7 +11,7 @@ use std::time::Duration;
 /// A CometChat account.
 #[derive(Debug, Clone)]
 pub struct CometChat {
-    base_url: String,
+    base_url: crate::url::BaseUrl,
     api_key: Secret,
     timeout: Duration,
 }
@@ -19,7 +19,7 @@ pub struct CometChat {
 impl CometChat {
     /// A client for one account.
     pub fn new(base_url: &str, api_key: Secret, timeout: Duration) -> Self {
-        CometChat { base_url: base_url.to_string(), api_key, timeout }
+        CometChat { base_url: crate::url::BaseUrl::new(base_url), api_key, timeout }
     }
 
     /// Deletes the one message of `req`.
@@ -27,7 +27,7 @@ impl CometChat {
         let Some(id) = req.messages.first() else {
             return Response::failed(None, "no message id");
         };
-        let url = match crate::url::request_url(&self.base_url, &["v3", "messages", &segment(id)]) {
+        let url = match self.base_url.join(&["v3", "messages", &segment(id)]) {
             Ok(url) => url,
             Err(refused) => return refused.into(),
         };

@@ -14,7 +14,7 @@ use std::time::Duration;
 /// An OFAuth account (one connection).
 #[derive(Debug, Clone)]
 pub struct OfAuth {
-    base_url: String,
+    base_url: crate::url::BaseUrl,
     api_key: Secret,
     connection_id: Secret,
     timeout: Duration,
@@ -23,7 +23,7 @@ pub struct OfAuth {
 impl OfAuth {
     /// A client for one account.
     pub fn new(base_url: &str, api_key: Secret, connection_id: Secret, timeout: Duration) -> Self {
-        OfAuth { base_url: base_url.to_string(), api_key, connection_id, timeout }
+        OfAuth { base_url: crate::url::BaseUrl::new(base_url), api_key, connection_id, timeout }
     }
 
     /// Unsends the one message of `req`.
@@ -32,7 +32,7 @@ impl OfAuth {
             return Response::failed(None, "OFAuth needs a conversation (the chat user id) and a message id");
         };
         let path = ["v2", "access", "chats", &segment(user), "messages", &segment(id)];
-        let url = match crate::url::request_url(&self.base_url, &path) {
+        let url = match self.base_url.join(&path) {
             Ok(url) => url,
             Err(refused) => return refused.into(),
         };

@@ -18,7 +18,7 @@ use std::time::Duration;
 /// A QuickBlox account.
 #[derive(Debug, Clone)]
 pub struct QuickBlox {
-    base_url: String,
+    base_url: crate::url::BaseUrl,
     auth: QuickBloxAuth,
     timeout: Duration,
 }
@@ -33,7 +33,7 @@ enum Answer {
 impl QuickBlox {
     /// A client for one account.
     pub fn new(base_url: &str, auth: QuickBloxAuth, timeout: Duration) -> Self {
-        QuickBlox { base_url: base_url.to_string(), auth, timeout }
+        QuickBlox { base_url: crate::url::BaseUrl::new(base_url), auth, timeout }
     }
 
     /// Deletes the ids of `req` in one call (split when the URL would be too long, bisected on a 403).
@@ -60,11 +60,11 @@ impl QuickBlox {
     }
 
     /// `{base}/chat/Message/{id,id,…}.json`, the ids joined with literal commas, checked by
-    /// [`crate::url::request_url`].
+    /// [`crate::url::BaseUrl::join`].
     fn url(&self, ids: &[String]) -> Result<reqwest::Url, crate::url::UrlRefused> {
         let joined: Vec<String> = ids.iter().map(|id| segment(id)).collect();
         let ids_json = format!("{}.json", joined.join(","));
-        crate::url::request_url(&self.base_url, &["chat", "Message", &ids_json])
+        self.base_url.join(&["chat", "Message", &ids_json])
     }
 
     fn call<'a>(

@@ -13,7 +13,7 @@ use std::time::Duration;
 /// An IMKIT account.
 #[derive(Debug, Clone)]
 pub struct RoomIm {
-    base_url: String,
+    base_url: crate::url::BaseUrl,
     client_key: Secret,
     token: Secret,
     timeout: Duration,
@@ -22,7 +22,7 @@ pub struct RoomIm {
 impl RoomIm {
     /// A client for one account.
     pub fn new(base_url: &str, client_key: Secret, token: Secret, timeout: Duration) -> Self {
-        RoomIm { base_url: base_url.to_string(), client_key, token, timeout }
+        RoomIm { base_url: crate::url::BaseUrl::new(base_url), client_key, token, timeout }
     }
 
     /// Deletes the one message of `req`, or every message of the room for a purge.
@@ -38,7 +38,7 @@ impl RoomIm {
             (false, Some(id)) => segment(id),
             (false, None) => return Response::failed(None, "no message id"),
         };
-        let url = match crate::url::request_url(&self.base_url, &["rooms", &segment(room), "messages", &message]) {
+        let url = match self.base_url.join(&["rooms", &segment(room), "messages", &message]) {
             Ok(url) => url,
             Err(refused) => return refused.into(),
         };

@@ -15,7 +15,7 @@ use std::time::Duration;
 /// A 2Chat account.
 #[derive(Debug, Clone)]
 pub struct TwoChat {
-    base_url: String,
+    base_url: crate::url::BaseUrl,
     api_key: Secret,
     timeout: Duration,
 }
@@ -23,7 +23,7 @@ pub struct TwoChat {
 impl TwoChat {
     /// A client for one account.
     pub fn new(base_url: &str, api_key: Secret, timeout: Duration) -> Self {
-        TwoChat { base_url: base_url.to_string(), api_key, timeout }
+        TwoChat { base_url: crate::url::BaseUrl::new(base_url), api_key, timeout }
     }
 
     /// Deletes the one message of `req`.
@@ -32,7 +32,7 @@ impl TwoChat {
             return Response::failed(None, "2Chat needs a conversation (session key) and a message uuid");
         };
         let path = ["open", "whatsapp", "message", &segment(session), &segment(id)];
-        let url = match crate::url::request_url(&self.base_url, &path) {
+        let url = match self.base_url.join(&path) {
             Ok(url) => url,
             Err(refused) => return refused.into(),
         };

@@ -27,16 +27,17 @@ local pending, counts, outcomes = {}, {}, {}
 
 -- The jobs' ids and where each one's arguments start, then one read of all their values.
 local ids, at = {}, {}
-local i = 5 + nf
-while i <= #ARGV do
-  ids[#ids + 1] = ARGV[i]
-  at[#at + 1] = i
+local i, argc, count = 5 + nf, #ARGV, 0
+while i <= argc do
+  count = count + 1
+  ids[count] = ARGV[i]
+  at[count] = i
   i = i + 4 + tonumber(ARGV[i + 3]) * 2 * nf
 end
 local values = read_all('HMGET', KEYS[1], ids)
 -- Finished here, written once per batch (per account for the leases, so the leased counts stay exact).
-local finished, seen, unleased = {}, {}, {}
-for n = 1, #ids do
+local finished, seen, unleased, n_finished = {}, {}, {}, 0
+for n = 1, count do
   local id, first = ids[n], at[n]
   local rev, dead, nrec = ARGV[first + 1], ARGV[first + 2], tonumber(ARGV[first + 3])
   local current = values[n]
@@ -44,15 +45,15 @@ for n = 1, #ids do
   local ok = not seen[id] and at_revision(current, rev)
   if ok then
     seen[id] = true
-    local account, campaign = header(current)
-    finished[#finished + 1] = id
+    local account, campaign = account_and_campaign(current)
+    n_finished = n_finished + 1
+    finished[n_finished] = id
     local of_account = unleased[account]
     if not of_account then
       of_account = {}
       unleased[account] = of_account
     end
     of_account[#of_account + 1] = id
-    tally(pending, account, -1)
     -- Nothing to remove from the scheduled set: a job waiting there is at a revision no lease holds.
     write_records(KEYS[3], ARGV[1], nf, first + 4, nrec)
     count_outcomes(outcomes, campaign, oi, nf, first + 4, nrec)
@@ -70,6 +71,7 @@ if #finished > 0 then
   write_all('HDEL', KEYS[10], false, finished, 1)
   if any_reclaimed then write_all('HDEL', KEYS[8], false, finished, 1) end
   for account, of_account in pairs(unleased) do
+    tally(pending, account, -#of_account)
     tally(counts, 'leased:' .. account, -write_all('ZREM', KEYS[2], false, of_account, 1))
   end
 end

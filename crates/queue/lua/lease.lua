@@ -185,7 +185,7 @@ end
 
 local out = {wait_hint and tostring(wait_hint) or ''}
 if #taken == 0 then return out end
-local expiry = now + tonumber(ARGV[1])
+local expiry = ms_text(now + tonumber(ARGV[1]))
 -- One read each of the taken jobs' values, lease scores and (rare: only when some job has one) reclaim counts,
 -- and one write each of the leases and holders below: no call per job.
 local ids = taken
@@ -197,7 +197,9 @@ local cancelled_campaigns = {}
 local counts = {}
 local may_quarantine = ARGV[4] == 'one'
 local back = ready_batch(R, true)
-local leases, holders, seen = {}, {}, {}
+local leases, holders, seen, leased_of = {}, {}, {}, {}
+-- Lengths kept by hand in the loop below: `#t` is a search on every append.
+local n_leases, n_out, token = 0, #out, ARGV[3]
 -- Hands taken[from..] back to the front of their lanes, in their order.
 local function give_back(from)
   for n = from, #taken do
@@ -217,12 +219,13 @@ for n = 1, #taken do
       break
     else
       seen[id] = true
-      local account, campaign = header(value)
-      leases[#leases + 1] = expiry
-      leases[#leases + 1] = id
-      holders[#holders + 1] = id
-      holders[#holders + 1] = ARGV[3]
-      tally(counts, 'leased:' .. account, 1)
+      local account, campaign = account_and_campaign(value)
+      leases[n_leases + 1] = expiry
+      leases[n_leases + 2] = id
+      holders[n_leases + 1] = id
+      holders[n_leases + 2] = token
+      n_leases = n_leases + 2
+      leased_of[account] = (leased_of[account] or 0) + 1
       leased = leased + 1
       local cancelled = false
       if any_cancelled and campaign ~= '' then
@@ -234,10 +237,11 @@ for n = 1, #taken do
       end
       -- A cancelled job ends without a call: it takes no room in its account's pace.
       if paced_leased[account] and not cancelled then paced_leased[account].n = paced_leased[account].n + 1 end
-      out[#out + 1] = id
-      out[#out + 1] = value
-      out[#out + 1] = reclaims or '0'
-      out[#out + 1] = cancelled and '1' or '0'
+      out[n_out + 1] = id
+      out[n_out + 2] = value
+      out[n_out + 3] = reclaims or '0'
+      out[n_out + 4] = cancelled and '1' or '0'
+      n_out = n_out + 4
       if reclaims then
         give_back(n + 1)
         break
@@ -251,6 +255,7 @@ if #leases > 0 then
 end
 -- Quarantined jobs this caller may not take, and the rest of a batch cut short, go back first in line.
 ready_flush(back)
+for account, n in pairs(leased_of) do tally(counts, 'leased:' .. account, n) end
 apply_tally(KEYS[5], counts)
 -- The shard's pace moves on by the calls handed out.
 for account, pace in pairs(paced_leased) do

@@ -33,10 +33,22 @@ impl Circuits {
 
     /// How much longer the account's circuit is open, if it is. Unknown (Redis unreachable) counts as closed.
     pub(crate) async fn open_for(&self, account: &str) -> Option<Duration> {
-        let cached = self.cache.lock().unwrap_or_else(PoisonError::into_inner).get(account).copied();
+        let cached = {
+            let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+            match cache.get_mut(account) {
+                Some((at, until)) if at.elapsed() < FRESH => Some(*until),
+                Some((at, _)) => {
+                    // Stale: this call reads Redis; the calls meanwhile go by the last answer (one read per
+                    // refresh, not one per job checking while it is under way).
+                    *at = Instant::now();
+                    None
+                }
+                None => None,
+            }
+        };
         let until = match cached {
-            Some((at, until)) if at.elapsed() < FRESH => until,
-            _ => {
+            Some(until) => until,
+            None => {
                 let open_for = self.queue.circuit_open_for(account, &self.policy).await.unwrap_or_default();
                 self.remember(account, open_for);
                 Instant::now() + open_for

@@ -96,7 +96,14 @@ impl InFlight {
         for (id, held) in self.lock().iter().filter(|(_, held)| keep(held)) {
             by_shard.entry(held.shard).or_default().push(Lease { id: id.clone(), holder: held.holder.clone() });
         }
-        by_shard.into_iter().collect()
+        // Leases of one token side by side: they go to Redis as one run (`hold::args`).
+        by_shard
+            .into_iter()
+            .map(|(shard, mut leases)| {
+                leases.sort_unstable_by(|a, b| a.holder.cmp(&b.holder));
+                (shard, leases)
+            })
+            .collect()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Held>> {

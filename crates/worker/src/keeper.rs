@@ -133,7 +133,9 @@ impl Keeper {
         for request in batch {
             by_shard.entry(request.shard).or_default().push(request);
         }
-        for (shard, requests) in by_shard {
+        for (shard, mut requests) in by_shard {
+            // Leases of one token side by side: they go to Redis as one run (`hold::args`).
+            requests.sort_by(|a, b| a.lease.holder.cmp(&b.lease.holder));
             let items: Vec<(Lease, bool)> = requests.iter().map(|r| (r.lease.clone(), true)).collect();
             let held = self.hold_retrying(shard, &items).await;
             let lost = requests.len() - held.iter().filter(|h| **h).count();

@@ -59,16 +59,22 @@ impl Parking {
 
     fn probe(&self, account: &str) -> Arc<Probe> {
         let mut probes = self.probes.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(probe) = probes.get(account) {
+            return probe.clone();
+        }
         probes.entry(account.to_string()).or_default().clone()
     }
 
     /// Whether the account is parked. If Redis cannot say, it is taken as not parked (the call's own answer will
     /// park it again if needed). Seeing it parked makes the account's next call a probe again.
     pub(crate) async fn is_parked(&self, account: &str) -> bool {
-        if let Some((at, parked)) = self.cache.lock().unwrap_or_else(PoisonError::into_inner).get(account) {
+        if let Some((at, parked)) = self.cache.lock().unwrap_or_else(PoisonError::into_inner).get_mut(account) {
             if at.elapsed() < FRESH {
                 return *parked;
             }
+            // Stale: this call reads Redis; the calls meanwhile go by the last answer (one read per refresh, not
+            // one per job checking while it is under way).
+            *at = Instant::now();
         }
         let parked = self.queue.account_parked(account).await.map(|p| p.is_some()).unwrap_or(false);
         self.cache.lock().unwrap_or_else(PoisonError::into_inner).insert(account.to_string(), (Instant::now(), parked));
