@@ -4,7 +4,7 @@
 
 use super::Queue;
 use crate::job::{Ack, Expand, Lease, LeaseBatch, Leased, PaceHints, Reschedule};
-use crate::script::{ack, expand, flags, hold, lease, promote, release, reschedule, CHUNK};
+use crate::script::{ack, expand, flags, hold, lease, promote, release, reschedule, Eval, CHUNK};
 use crate::shard::flags_by_shard;
 use crate::waiter::Waiter;
 use crate::Result;
@@ -66,7 +66,7 @@ impl Queue {
     ) -> Result<LeaseBatch> {
         let k = self.shard_keys(shard);
         let mut conn = self.conn.clone();
-        let mut inv = self.scripts.lease.prepare_invoke();
+        let mut inv = Eval::new(&self.scripts.lease);
         lease::args(&mut inv, k, &self.options, (max, lease, holder), may_quarantine, hints);
         Ok(lease::reply(inv.invoke_async(&mut conn).await?, shard, holder))
     }
@@ -81,7 +81,7 @@ impl Queue {
 
     async fn ack_in(&self, shard: usize, acks: &[&Ack]) -> Result<Vec<bool>> {
         let k = self.shard_keys(shard);
-        let mut inv = self.scripts.ack.prepare_invoke();
+        let mut inv = Eval::new(&self.scripts.ack);
         ack::args(&mut inv, k, &self.options, acks);
         let mut conn = self.conn.clone();
         let done = flags(inv.invoke_async(&mut conn).await?);
@@ -99,7 +99,7 @@ impl Queue {
     }
 
     async fn reschedule_in(&self, shard: usize, items: &[&Reschedule]) -> Result<Vec<bool>> {
-        let mut inv = self.scripts.reschedule.prepare_invoke();
+        let mut inv = Eval::new(&self.scripts.reschedule);
         reschedule::args(&mut inv, self.shard_keys(shard), self.options.audit_max_len, items);
         let mut conn = self.conn.clone();
         Ok(flags(inv.invoke_async(&mut conn).await?))
@@ -107,7 +107,7 @@ impl Queue {
 
     /// Writes one expansion step atomically; false when the parent changed since it was leased.
     pub async fn expand(&self, step: &Expand) -> Result<bool> {
-        let mut inv = self.scripts.expand.prepare_invoke();
+        let mut inv = Eval::new(&self.scripts.expand);
         expand::args(&mut inv, self.shard_keys(step.shard), step);
         let mut conn = self.conn.clone();
         let done: i64 = inv.invoke_async(&mut conn).await?;
@@ -146,7 +146,7 @@ impl Queue {
         if leases.is_empty() {
             return Ok(0);
         }
-        let mut inv = self.scripts.release.prepare_invoke();
+        let mut inv = Eval::new(&self.scripts.release);
         release::args(&mut inv, self.shard_keys(shard), waiting_only, paced, leases);
         let mut conn = self.conn.clone();
         Ok(inv.invoke_async(&mut conn).await?)
@@ -161,7 +161,7 @@ impl Queue {
         let mut conn = self.conn.clone();
         let k = self.shard_keys(shard);
         for chunk in leases.chunks(CHUNK) {
-            let mut inv = self.scripts.hold.prepare_invoke();
+            let mut inv = Eval::new(&self.scripts.hold);
             hold::args(&mut inv, k, lease, chunk);
             let flags_of_chunk: Vec<i64> = inv.invoke_async(&mut conn).await?;
             out.extend(flags(flags_of_chunk));
@@ -199,7 +199,7 @@ impl Queue {
         let mut conn = self.conn.clone();
         let k = self.shard_keys(shard);
         loop {
-            let mut inv = self.scripts.promote.prepare_invoke();
+            let mut inv = Eval::new(&self.scripts.promote);
             promote::args(&mut inv, k, from, cutoff, end, state);
             let moved: u64 = inv.invoke_async(&mut conn).await?;
             total += moved;

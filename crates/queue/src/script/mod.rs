@@ -114,6 +114,76 @@ impl Call for ScriptInvocation<'_> {
     }
 }
 
+/// A script call for `EVALSHA` whose ARGV sit in one buffer: redis-rs's [`ScriptInvocation`] keeps every argument
+/// in a `Vec` of its own and copies them all again into the command, and an ack batch is thousands of arguments
+/// (a job's audit record alone is 34). Used by the scripts a worker runs for every job; like `invoke_async`, it
+/// loads the script and repeats the call once after `NOSCRIPT`.
+pub(crate) struct Eval<'a> {
+    script: &'a Script,
+    keys: Vec<Vec<u8>>,
+    /// The ARGV only, in order.
+    args: redis::Cmd,
+}
+
+impl<'a> Eval<'a> {
+    pub(crate) fn new(script: &'a Script) -> Self {
+        Eval { script, keys: Vec::new(), args: redis::Cmd::new() }
+    }
+
+    /// `EVALSHA hash numkeys KEYS… ARGV…`.
+    fn command(&self) -> redis::Cmd {
+        let bytes: usize =
+            self.keys.iter().map(Vec::len).sum::<usize>() + self.args.args_iter().map(arg_len).sum::<usize>();
+        let mut cmd = redis::Cmd::with_capacity(3 + self.keys.len() + self.args.args_iter().len(), 64 + bytes);
+        cmd.arg("EVALSHA").arg(self.script.get_hash()).arg(self.keys.len());
+        for key in &self.keys {
+            cmd.arg(key.as_slice());
+        }
+        for arg in self.args.args_iter() {
+            if let redis::Arg::Simple(bytes) = arg {
+                cmd.arg(bytes);
+            }
+        }
+        cmd
+    }
+
+    /// Runs the call; after `NOSCRIPT` (Redis restarted, or its script cache was flushed) loads the script and
+    /// runs it once more.
+    pub(crate) async fn invoke_async<T: redis::FromRedisValue>(
+        &self,
+        con: &mut impl redis::aio::ConnectionLike,
+    ) -> redis::RedisResult<T> {
+        let cmd = self.command();
+        match cmd.query_async(con).await {
+            Err(error) if error.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) => {
+                self.script.load_async(con).await?;
+                cmd.query_async(con).await
+            }
+            other => other,
+        }
+    }
+}
+
+fn arg_len(arg: redis::Arg<&[u8]>) -> usize {
+    if let redis::Arg::Simple(bytes) = arg {
+        bytes.len()
+    } else {
+        0
+    }
+}
+
+impl Call for Eval<'_> {
+    fn key(&mut self, key: impl ToRedisArgs) -> &mut Self {
+        self.keys.extend(key.to_redis_args());
+        self
+    }
+
+    fn arg(&mut self, arg: impl ToRedisArgs) -> &mut Self {
+        self.args.arg(arg);
+        self
+    }
+}
+
 /// A script call's KEYS and ARGV, written down.
 #[derive(Debug, Default)]
 pub(crate) struct Recorded {
@@ -163,6 +233,21 @@ pub(crate) fn records(call: &mut impl Call, records: &[AuditRecord]) {
 /// A reply of one 1/0 flag per job.
 pub(crate) fn flags(reply: Vec<i64>) -> Vec<bool> {
     reply.into_iter().map(|f| f == 1).collect()
+}
+
+#[cfg(test)]
+mod eval_tests {
+    use super::*;
+
+    #[test]
+    fn an_eval_is_evalsha_with_its_keys_then_its_args_whatever_order_they_came_in() {
+        let script = Script::new("return 1");
+        let mut eval = Eval::new(&script);
+        eval.key("k1").arg("a1").arg(7u64).key("k2").arg(["a3", "a4"].as_slice());
+        let mut expected = redis::cmd("EVALSHA");
+        expected.arg(script.get_hash()).arg(2).arg("k1").arg("k2").arg("a1").arg(7u64).arg("a3").arg("a4");
+        assert_eq!(eval.command().get_packed_command(), expected.get_packed_command());
+    }
 }
 
 #[cfg(test)]
