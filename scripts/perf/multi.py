@@ -3,8 +3,9 @@
 import os, sys, tempfile, shutil, statistics
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared", "bench"))
 import peers
-src = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "ab.py")).read().replace("\nmain()\n", "\n")
-ab = {}
+AB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ab.py")
+src = open(AB).read().replace("\nmain()\n", "\n")
+ab = {"__file__": AB}
 exec(compile(src, "ab.py", "exec"), ab)
 rounds, mode, bins = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
 n = int(os.environ.get("N", "50000"))

@@ -14,6 +14,20 @@ use deleteq_queue::Leased;
 use tracing::field::Empty;
 use tracing::Span;
 
+/// Awaits a future inside `span`, or as it is when the span is disabled (no OpenTelemetry layer: the default).
+/// Wrapping it in `Instrumented` moves the future once more, and a job's is several KB: a copy per job for
+/// nothing when no one records the span. A macro, so the future is built where it is awaited.
+macro_rules! in_span {
+    ($span:expr, $future:expr) => {
+        if $span.is_disabled() {
+            $future.await
+        } else {
+            tracing::Instrument::instrument($future, $span.clone()).await
+        }
+    };
+}
+pub(crate) use in_span;
+
 /// A finish on its way to the acker, with the span of its write.
 pub(crate) struct Finished {
     pub(crate) finish: Finish,

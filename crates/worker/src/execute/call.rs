@@ -8,7 +8,6 @@ use deleteq_core::rate::RateLimit;
 use deleteq_core::{Job, Outcome, ProviderKind, Target};
 use deleteq_providers::{AccountClient, DeleteRequest, Disposition, MessageResult};
 use deleteq_queue::Leased;
-use tracing::Instrument;
 
 impl Executor {
     /// Passes the start gate: true when the call may be made. A `noop` account makes no call, so its start is
@@ -45,7 +44,7 @@ impl Executor {
             };
             let call = client.delete(self.providers.http(), &req);
             let span = crate::spans::call(&job.account, client.kind().as_str(), chunk.len());
-            let response = self.metrics.timed_call(&job.account, client.kind(), call).instrument(span.clone()).await;
+            let response = crate::spans::in_span!(span, self.metrics.timed_call(&job.account, client.kind(), call));
             let status = response.http_status;
             crate::spans::called(&span, status, &response.disposition);
             if let (Some(429), Some(limit)) = (status, limit) {

@@ -28,7 +28,7 @@ use expansion::expand;
 use finishing::{defer_until, hand_back, park, undecodable, with_ids};
 use std::collections::HashMap;
 use std::time::Duration;
-use tracing::{Instrument, Span};
+use tracing::Span;
 
 /// How a job leaves this worker.
 #[derive(Debug)]
@@ -117,7 +117,7 @@ impl Executor {
             Err(error) => return (undecodable(leased, &error), Span::none()),
         };
         let span = crate::spans::job(&leased, &job, envelope.attempt + 1);
-        let finish = self.run(leased, envelope, job, listed, per_call).instrument(span.clone()).await;
+        let finish = crate::spans::in_span!(span, self.run(leased, envelope, job, listed, per_call));
         (finish, span)
     }
 
