@@ -1,14 +1,19 @@
 //! The raw Redis limit on this machine, with the client library deleteq uses (redis-rs), for `make bench`:
 //! pipelined LPUSH, RPOP in batches, and one LMOVE per job from 64 concurrent tasks. Prints one JSON line.
 //!
-//! Usage: raw_redis REDIS_URL [N]
+//! Usage: raw_redis REDIS_URL [N] (the URL is required).
 
 use std::time::Instant;
 
 #[tokio::main]
 async fn main() -> redis::RedisResult<()> {
     let mut args = std::env::args().skip(1);
-    let url = args.next().unwrap_or_else(|| "redis://127.0.0.1:6379".into());
+    // No default: it deletes and fills keys, so it runs only against the Redis it is pointed at (`make bench`
+    // starts a private one), never the machine's own.
+    let Some(url) = args.next() else {
+        eprintln!("usage: raw_redis REDIS_URL [N]  (a private redis-server; nothing is assumed)");
+        std::process::exit(2);
+    };
     let n: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(100_000);
     let client = redis::Client::open(url)?;
     let mut conn = client.get_multiplexed_async_connection().await?;
