@@ -117,7 +117,7 @@ impl Queue {
         let mut out = vec![CancelReply::Changed; jobs.len()];
         for (shard, members) in by_shard(jobs, |j| j.shard) {
             let part: Vec<&CancelJob> = members.iter().map(|&i| &jobs[i]).collect();
-            let mut inv = self.scripts().cancel.prepare_invoke();
+            let mut inv = crate::script::Eval::new(&self.scripts().cancel);
             cancel::args(&mut inv, self.shard_keys(shard), self.audit_max_len(), &part);
             let codes: Vec<i64> = inv.invoke_async(&mut self.conn()).await?;
             for (&i, reply) in members.iter().zip(cancel::reply(codes)) {

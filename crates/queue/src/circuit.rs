@@ -49,7 +49,7 @@ impl CircuitPolicy {
 
 impl Queue {
     async fn circuit(&self, account: &str, mode: &str, policy: &CircuitPolicy) -> Result<Duration> {
-        let mut inv = self.scripts().circuit.prepare_invoke();
+        let mut inv = crate::script::Eval::new(&self.scripts().circuit);
         script::circuit::args(&mut inv, &account_circuit(self.prefix(), account), mode, policy);
         let open_for: u64 = inv.invoke_async(&mut self.conn()).await?;
         Ok(Duration::from_millis(open_for))

@@ -92,7 +92,7 @@ impl Queue {
     }
 
     async fn replay_in(&self, shard: usize, items: &[&Replay]) -> Result<u64> {
-        let mut inv = self.scripts().replay.prepare_invoke();
+        let mut inv = crate::script::Eval::new(&self.scripts().replay);
         replay::args(&mut inv, self.shard_keys(shard), self.audit_max_len(), items);
         Ok(inv.invoke_async(&mut self.conn()).await?)
     }
@@ -128,7 +128,7 @@ impl Queue {
 
     async fn trim_dead_step(&self, shard: usize, age: Option<Duration>, max_len: Option<u64>) -> Result<u64> {
         let age_ms = age.map(|a| u64::try_from(a.as_millis()).unwrap_or(u64::MAX));
-        let mut inv = self.scripts().purge_dead.prepare_invoke();
+        let mut inv = crate::script::Eval::new(&self.scripts().purge_dead);
         purge_dead::args(&mut inv, self.shard_keys(shard), age_ms, max_len);
         Ok(inv.invoke_async(&mut self.conn()).await?)
     }

@@ -61,7 +61,7 @@ impl Queue {
     /// stopped); false if it changed since it was leased or is no longer held with its token. Its parked-at time
     /// is Redis's clock.
     pub async fn park_job(&self, job: &ParkJob) -> Result<bool> {
-        let mut inv = self.scripts().reschedule.prepare_invoke();
+        let mut inv = crate::script::Eval::new(&self.scripts().reschedule);
         reschedule::park_args(&mut inv, self.shard_keys(job.shard), self.audit_max_len(), job);
         let moved: Vec<i64> = inv.invoke_async(&mut self.conn()).await?;
         Ok(moved.first() == Some(&1))

@@ -90,9 +90,9 @@ impl Queue {
     async fn rate_script<T: redis::FromRedisValue>(
         &self,
         account: &str,
-        build: impl FnOnce(&mut redis::ScriptInvocation<'_>, &str),
+        build: impl FnOnce(&mut crate::script::Eval<'_>, &str),
     ) -> Result<T> {
-        let mut inv = self.scripts().rate.prepare_invoke();
+        let mut inv = crate::script::Eval::new(&self.scripts().rate);
         build(&mut inv, &account_rate(self.prefix(), account));
         Ok(inv.invoke_async(&mut self.conn()).await?)
     }

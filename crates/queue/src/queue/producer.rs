@@ -93,7 +93,7 @@ impl Queue {
             // One atomic script call per chunk.
             let mut out = Vec::with_capacity(jobs.len());
             for (c, chunk) in jobs.chunks(CHUNK).enumerate() {
-                let mut inv = self.scripts.enqueue.prepare_invoke();
+                let mut inv = crate::script::Eval::new(&self.scripts.enqueue);
                 enqueue::args(&mut inv, keys_of, chunk, retention, marker(c));
                 let ids: Vec<String> = inv.invoke_async(&mut conn).await?;
                 out.extend(ids);

@@ -1,4 +1,4 @@
-//! The Lua scripts (`lua/*.lua`), one per state change, loaded once and run with `EVALSHA` (redis-rs reloads them
+//! The Lua scripts (`lua/*.lua`), one per state change, loaded once and run with `EVALSHA` ([`Eval`] reloads them
 //! after `NOSCRIPT`, e.g. when Redis restarted), and their interfaces: one file here per script, holding its source
 //! and the one function that builds its KEYS and ARGV in the order the script's header comment lists them (and the
 //! one that reads its reply, where there is more to it than a number or flags). Each file's test builds a call and
@@ -20,7 +20,7 @@ pub(crate) mod replay;
 pub(crate) mod reschedule;
 
 use deleteq_core::audit::{AuditRecord, FIELDS};
-use redis::{Script, ScriptInvocation, ToRedisArgs};
+use redis::{Script, ToRedisArgs};
 
 /// Jobs per `EVAL` inside an enqueue transaction, and ids per hold and promote call (under Lua's unpack limit).
 pub(crate) const CHUNK: usize = 1000;
@@ -95,7 +95,7 @@ fn with_shared(body: &str) -> String {
 pub(crate) static ENQUEUE_SOURCE: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| with_shared(enqueue::SOURCE));
 
-/// Where a script call's KEYS and ARGV go, each in order: a [`ScriptInvocation`] (`EVALSHA`), or a [`Recorded`]
+/// Where a script call's KEYS and ARGV go, each in order: an [`Eval`] (`EVALSHA`), or a [`Recorded`]
 /// call (an `EVAL` in a transaction, and the tests).
 pub(crate) trait Call {
     /// Appends to KEYS.
@@ -104,20 +104,10 @@ pub(crate) trait Call {
     fn arg(&mut self, arg: impl ToRedisArgs) -> &mut Self;
 }
 
-impl Call for ScriptInvocation<'_> {
-    fn key(&mut self, key: impl ToRedisArgs) -> &mut Self {
-        ScriptInvocation::key(self, key)
-    }
-
-    fn arg(&mut self, arg: impl ToRedisArgs) -> &mut Self {
-        ScriptInvocation::arg(self, arg)
-    }
-}
-
-/// A script call for `EVALSHA` whose ARGV sit in one buffer: redis-rs's [`ScriptInvocation`] keeps every argument
+/// A script call for `EVALSHA` whose ARGV sit in one buffer: redis-rs's `ScriptInvocation` keeps every argument
 /// in a `Vec` of its own and copies them all again into the command, and an ack batch is thousands of arguments
-/// (a job's audit record alone is 34). Used by the scripts a worker runs for every job; like `invoke_async`, it
-/// loads the script and repeats the call once after `NOSCRIPT`.
+/// (a job's audit record alone is 34). Every script is called through it; like `invoke_async`, it loads the
+/// script and repeats the call once after `NOSCRIPT`.
 pub(crate) struct Eval<'a> {
     script: &'a Script,
     keys: Vec<Vec<u8>>,
