@@ -1,6 +1,6 @@
 //! `deleteq serve` end to end (DESIGN §8): jobs posted over HTTP are carried out and audited; requests without a
 //! valid token, invalid batches and oversized bodies store nothing; campaigns and dead letters answer as the
-//! command line's `--json`; without tokens the server refuses to start.
+//! command line's `--json` (a replay by id and of all included); without tokens the server refuses to start.
 
 use deleteq_emulator::{EmulatorConfig, Fault};
 use deleteq_tests::http::{get, post_json, request};
@@ -257,12 +257,76 @@ fn dead_letters_are_listed_and_replayed_over_http() {
     let neither = post_json(port, "/v1/dlq/replay", Some(TOKEN), &json!({}));
     assert_eq!(neither.status, 400, "{}", neither.body);
     let replayed = post_json(port, "/v1/dlq/replay", Some(TOKEN), &json!({"ids": [denied_id, "no-such-id"]}));
-    assert_eq!((replayed.status, replayed.json()), (200, json!({"replayed": 1})), "{}", replayed.body);
+    let answer = json!({"replayed": 1, "requested": 2, "not_dead": ["no-such-id"]});
+    assert_eq!((replayed.status, replayed.json()), (200, answer), "{}", replayed.body);
     // The fault was used up: the replay deletes it.
     let deleted = || terminal(&redis.url()).iter().any(|r| r["message"] == "denied" && r["outcome"] == "deleted");
     assert!(wait_until(Duration::from_secs(30), deleted), "{}", worker.log());
     assert_eq!(get(port, "/v1/dlq", Some(TOKEN)).json(), json!([]));
-    assert_eq!(post_json(port, "/v1/dlq/replay", Some(TOKEN), &json!({"all": true})).json(), json!({"replayed": 0}));
+    let all = post_json(port, "/v1/dlq/replay", Some(TOKEN), &json!({"all": true}));
+    assert_eq!((all.status, all.json()), (200, json!({"replayed": 0, "all": true})), "{}", all.body);
+}
+
+/// What `deleteq dlq replay ARGS… --json` prints (it must succeed), as text.
+fn cli_replay(config: &TestConfig, args: &[&str]) -> String {
+    let args: Vec<&str> = ["dlq", "replay"].iter().chain(args).chain(&["--json"]).copied().collect();
+    let out = deleteq(&config.path, &args, None);
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("utf-8").trim_end().to_string()
+}
+
+#[test]
+fn a_replay_over_http_answers_what_dlq_replay_json_prints() {
+    let redis = RedisServer::start();
+    let emulator = TestEmulator::start(EmulatorConfig { accept_unknown: true, latency: Duration::ZERO });
+    // Each refusal dead-letters the job: m1 and m2 are refused once (deleted once replayed), m3 and m4 twice (dead
+    // again after one replay, deleted after the second).
+    let messages = ["m1", "m2", "m3", "m4"];
+    for (message, refusals) in messages.iter().zip([1, 1, 2, 2]) {
+        emulator.state.inject(Fault::new("cometchat", None, message, vec![403; refusals]));
+    }
+    let config = config(&redis.url(), emulator.url(), &tokens());
+    let server = serve(&config);
+    let port = server.port();
+    let jobs: Vec<Value> = messages.iter().map(|m| json!({"account": "cc", "message": m})).collect();
+    let posted = post_json(port, "/v1/jobs", Some(TOKEN), &Value::Array(jobs));
+    assert_eq!(posted.status, 201, "{}", posted.body);
+    let ids: Vec<String> =
+        posted.json()["ids"].as_array().expect("ids").iter().map(|id| id.as_str().expect("id").to_string()).collect();
+    // The dead letters' ids, sorted.
+    let sorted = |mut ids: Vec<String>| {
+        ids.sort();
+        ids
+    };
+    let dead = || {
+        let letters = get(port, "/v1/dlq", Some(TOKEN)).json();
+        sorted(letters.as_array().expect("letters").iter().map(|l| l["id"].as_str().expect("id").to_string()).collect())
+    };
+
+    let worker = Worker::start(&config.path, config.dir.path().join("worker.log"), "info");
+    let all_four = sorted(ids.clone());
+    assert!(wait_until(Duration::from_secs(30), || dead() == all_four), "{:?}: {}", dead(), worker.log());
+
+    // By id, one of the two ids not a dead letter: the API on m1 and the command line on m2, the same state.
+    let by_id = post_json(port, "/v1/dlq/replay", Some(TOKEN), &json!({"ids": [ids[0], "no-such-id"]}));
+    assert_eq!(by_id.status, 200, "{}", by_id.body);
+    let cli = cli_replay(&config, &[&ids[1], "no-such-id"]);
+    assert_eq!(by_id.body, cli, "the same fields, names and order");
+    assert_eq!(by_id.json(), json!({"replayed": 1, "requested": 2, "not_dead": ["no-such-id"]}));
+    let both = sorted(ids[2..].to_vec());
+    assert_eq!(dead(), both);
+
+    // All: the API replays m3 and m4; refused again, they are dead again, and the command line replays them.
+    let all = post_json(port, "/v1/dlq/replay", Some(TOKEN), &json!({"all": true}));
+    assert_eq!(all.status, 200, "{}", all.body);
+    assert!(wait_until(Duration::from_secs(30), || dead() == both), "{:?}: {}", dead(), worker.log());
+    let cli = cli_replay(&config, &["--all"]);
+    assert_eq!(all.body, cli, "the same fields, names and order");
+    assert_eq!(all.json(), json!({"replayed": 2, "all": true}));
+
+    let deleted = || terminal(&redis.url()).iter().filter(|r| r["outcome"] == "deleted").count() == messages.len();
+    assert!(wait_until(Duration::from_secs(30), deleted), "{}", worker.log());
+    assert_eq!(dead(), Vec::<String>::new());
 }
 
 #[test]

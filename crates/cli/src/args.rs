@@ -16,7 +16,7 @@ const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("DELE
     about = "deleteq: an asynchronous deletion job queue for chat platforms.",
     after_help = "Every command but `emulator`, `config example`, `completions` and `man` needs a config: --config FILE, $DELETEQ_CONFIG \
                   or ./deleteq.toml. Start from `deleteq config example > deleteq.toml`.\n\
-                  Exit codes: 0 success; 1 runtime failure, or nothing matched (dlq replay ID, accounts resume); \
+                  Exit codes: 0 success; 1 runtime failure, or nothing matched (dlq replay ID, cancel ID, accounts resume); \
                   2 invalid input, config or usage."
 )]
 pub(crate) struct Cli {

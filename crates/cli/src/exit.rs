@@ -1,5 +1,6 @@
 //! Exit codes: 0 success, 1 runtime failure (Redis unreachable, …) or nothing matched (`dlq replay` of ids that are
-//! not dead letters, `accounts resume` of an account not parked), 2 invalid input, config or usage.
+//! not dead letters, `cancel ID...` when none was cancelled, `accounts resume` of an account not parked), 2 invalid
+//! input, config or usage.
 
 /// Why a command failed, and so its exit code.
 #[derive(Debug, thiserror::Error)]

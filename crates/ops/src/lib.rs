@@ -7,7 +7,7 @@
 //! - [`report`]: the JSON reports (status, campaigns, dead letters, schedules, audit), typed, so the OpenAPI
 //!   schemas come from the types that produce them; `reads.rs`: the [`Ops`] methods that read them from Redis, and
 //!   the audit stream's cursors for `audit tail` and `audit export`.
-//! - `writes/`: the operator writes, one file each: dead letters (`dlq.rs`: replay, purge), campaigns
+//! - `writes/`: the operator writes, one file each: dead letters (`dlq.rs`: replay, [`ReplayReport`], purge), campaigns
 //!   (`campaigns.rs`: cancel), single jobs (`jobs.rs`: cancel, [`CancelReport`]), accounts (`accounts.rs`:
 //!   resume, [`Resumed`]).
 //!
@@ -25,7 +25,7 @@ pub use deleteq_queue::campaign::CampaignState;
 pub use deleteq_queue::inspect::{AuditCursor, AuditEntry};
 /// Where Redis is (`config check` shows it redacted without connecting).
 pub use deleteq_queue::RedisTarget;
-pub use writes::{CancelReport, CancelledJob, JobCancelState, ReplayedIds, Resumed};
+pub use writes::{CancelReport, CancelledJob, JobCancelState, ReplayReport, ReplayedAll, ReplayedIds, Resumed};
 
 use deleteq_core::Config;
 use deleteq_queue::Queue;

@@ -440,9 +440,13 @@ async function replayAll() {
   if (yes) await act(() => api("POST", "/v1/dlq/replay", { all: true }), replayedMessage);
 }
 
+// The answer is `dlq replay --json`'s: `{replayed, requested, not_dead}` for ids, `{replayed, all: true}` for all.
 function replayedMessage(answer) {
   const n = answer && typeof answer.replayed === "number" ? answer.replayed : 0;
-  return `${fmt(n)} dead ${n === 1 ? "letter" : "letters"} replayed.`;
+  const done = `${fmt(n)} dead ${n === 1 ? "letter" : "letters"} replayed.`;
+  const skipped = answer && Array.isArray(answer.not_dead) ? answer.not_dead : [];
+  if (skipped.length === 0) return done;
+  return `${done} Not a dead letter any more (replayed or purged meanwhile): ${skipped.join(", ")}.`;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -3,12 +3,12 @@
 //! `bearer` scheme; the probes require nothing.
 
 use crate::error::{ErrorBody, ErrorDetail};
-use crate::routes::{CampaignBody, CampaignJobs, EnqueuedIds, JobInput, JobsBody, ReplayRequest, Replayed};
+use crate::routes::{CampaignBody, CampaignJobs, EnqueuedIds, JobInput, JobsBody, ReplayRequest};
 use deleteq_ops::report::{
     AccountStatus, AuditReport, CampaignPhase, CampaignReport, CampaignShare, CampaignSubmitted, DeadLetterReport,
     LaneDepths, ParkedReport, ProviderBudgetReport, ScheduleReport, ShardStatus, StatusReport,
 };
-use deleteq_ops::{CancelReport, CancelledJob, JobCancelState, Resumed};
+use deleteq_ops::{CancelReport, CancelledJob, JobCancelState, ReplayReport, ReplayedAll, ReplayedIds, Resumed};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -43,7 +43,7 @@ const BEARER: &str = "bearer";
     components(schemas(
         JobInput, JobsBody, EnqueuedIds, CampaignBody, CampaignJobs, CampaignSubmitted, CampaignReport, CampaignShare, CampaignPhase,
         StatusReport, AccountStatus, LaneDepths, ParkedReport, ProviderBudgetReport, ScheduleReport, ShardStatus, DeadLetterReport,
-        ReplayRequest, Replayed, Resumed, CancelReport, CancelledJob, JobCancelState, AuditReport, ErrorBody, ErrorDetail, crate::routes::health::Health,
+        ReplayRequest, ReplayReport, ReplayedIds, ReplayedAll, Resumed, CancelReport, CancelledJob, JobCancelState, AuditReport, ErrorBody, ErrorDetail, crate::routes::health::Health,
     )),
     modifiers(&BearerScheme),
     security(("bearer" = [])),
@@ -133,5 +133,20 @@ mod tests {
             assert!(kind.contains("integer") && kind.contains("null"), "{name}: {kind}");
         }
         assert_eq!(audit["outcome"]["type"], "string");
+    }
+
+    #[test]
+    fn a_replay_answers_either_report_of_dlq_replay_json() {
+        let doc: Value = serde_json::from_str(&super::document()).expect("the document is JSON");
+        let ok = &doc["paths"]["/v1/dlq/replay"]["post"]["responses"]["200"]["content"]["application/json"]["schema"];
+        assert_eq!(ok["$ref"], "#/components/schemas/ReplayReport");
+        let schemas = &doc["components"]["schemas"];
+        let variants = schemas["ReplayReport"]["oneOf"].as_array().expect("oneOf");
+        let refs: Vec<&str> = variants.iter().filter_map(|v| v["$ref"].as_str()).collect();
+        assert_eq!(refs, ["#/components/schemas/ReplayedIds", "#/components/schemas/ReplayedAll"]);
+        let required = |name: &str| schemas[name]["required"].clone();
+        assert_eq!(required("ReplayedIds"), serde_json::json!(["replayed", "requested", "not_dead"]));
+        assert_eq!(required("ReplayedAll"), serde_json::json!(["replayed", "all"]));
+        assert_eq!(schemas["ReplayedAll"]["properties"]["all"]["enum"], serde_json::json!([true]));
     }
 }

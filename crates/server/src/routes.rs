@@ -12,7 +12,7 @@ pub(crate) mod operations;
 
 pub(crate) use campaigns::{CampaignBody, CampaignJobs};
 pub(crate) use jobs::{EnqueuedIds, JobInput, JobsBody};
-pub(crate) use operations::{ReplayRequest, Replayed};
+pub(crate) use operations::ReplayRequest;
 
 use crate::auth::{require_token, Access};
 use crate::error::ApiError;

@@ -149,7 +149,7 @@ impl Metrics {
         let call_seconds = Family::<CallLabels, Histogram>::new_with_constructor(latency_histogram as fn() -> _);
         registry.register(
             "deleteq_provider_request_duration_seconds",
-            "Duration of provider calls, per account and status class (2xx, 4xx, 5xx; error: no response)",
+            "Duration of provider calls, per account and status class (1xx to 5xx; error: no response, or a status outside 100-599)",
             call_seconds.clone(),
         );
         let in_flight = Gauge::default();

@@ -1,10 +1,12 @@
 //! `deleteq dlq list | replay ID... | replay --all | purge [--older-than D]`: the dead-letter set. `replay ID...`
 //! exits 1 when none of the ids is a dead letter (and names the ones that are not); `replay --all` of an empty set
-//! and `purge` of nothing succeed, there being nothing they were asked to find.
+//! and `purge` of nothing succeed, there being nothing they were asked to find. `replay --json` prints the
+//! [`ReplayReport`] that `POST /v1/dlq/replay` answers.
 
 use crate::args::DlqCommand;
 use crate::exit::Failure;
 use deleteq_core::Config;
+use deleteq_ops::ReplayReport;
 use serde_json::Value;
 
 pub(crate) async fn run(config: Config, command: DlqCommand) -> Result<(), Failure> {
@@ -43,32 +45,28 @@ pub(crate) async fn run(config: Config, command: DlqCommand) -> Result<(), Failu
 async fn replay(config: &Config, ids: Vec<String>, all: bool, json: bool) -> Result<(), Failure> {
     let ops = super::connect(config).await?;
     let by = std::env::var("USER").ok().map(|u| format!("dlq replay ({u})"));
-    if all {
-        let replayed = ops.replay_all_dead(by.as_deref()).await.map_err(|e| Failure::Runtime(e.to_string()))?;
-        if json {
-            println!("{}", serde_json::json!({ "replayed": replayed, "all": true }));
-        } else {
-            println!("replayed {replayed}");
-        }
-        return Ok(());
-    }
-    let outcome = ops.replay_dead(&ids, by.as_deref()).await.map_err(|e| Failure::Runtime(e.to_string()))?;
-    let (replayed, not_dead): (u64, Vec<&String>) = (outcome.replayed, outcome.not_dead.iter().collect());
+    let report: ReplayReport = if all {
+        ops.replay_all_dead(by.as_deref()).await.map_err(|e| Failure::Runtime(e.to_string()))?.into()
+    } else {
+        ops.replay_dead(&ids, by.as_deref()).await.map_err(|e| Failure::Runtime(e.to_string()))?.into()
+    };
+    let replayed = report.replayed();
     if json {
-        let value = serde_json::json!({ "replayed": replayed, "requested": outcome.requested, "not_dead": not_dead });
-        println!("{value}");
-    } else if replayed > 0 {
+        // What `POST /v1/dlq/replay` answers too.
+        println!("{}", report.to_json());
+    } else if replayed > 0 || all {
         println!("replayed {replayed}");
     }
-    let names = |list: &[&String]| list.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ");
+    let ReplayReport::Ids(outcome) = report else { return Ok(()) };
+    let names = |list: &[String]| list.join(", ");
     if replayed == 0 {
-        return Err(Failure::NothingMatched(match not_dead.len() {
+        return Err(Failure::NothingMatched(match outcome.not_dead.len() {
             0 => "nothing replayed: the dead letters were replayed by someone else meanwhile".into(),
-            _ => format!("nothing replayed: not dead letters: {}", names(&not_dead)),
+            _ => format!("nothing replayed: not dead letters: {}", names(&outcome.not_dead)),
         }));
     }
-    if !not_dead.is_empty() && !json {
-        eprintln!("not dead letters (skipped): {}", names(&not_dead));
+    if !outcome.not_dead.is_empty() && !json {
+        eprintln!("not dead letters (skipped): {}", names(&outcome.not_dead));
     }
     Ok(())
 }

@@ -7,5 +7,5 @@ mod dlq;
 mod jobs;
 
 pub use accounts::Resumed;
-pub use dlq::ReplayedIds;
+pub use dlq::{ReplayReport, ReplayedAll, ReplayedIds};
 pub use jobs::{CancelReport, CancelledJob, JobCancelState};

@@ -1,6 +1,6 @@
 //! The operator's views and writes: `GET /v1/status`, `GET /v1/dlq`, `POST /v1/dlq/replay` and
 //! `POST /v1/accounts/{name}/resume`, answered as `deleteq status --json`, `deleteq dlq list --json`,
-//! `deleteq dlq replay` and `deleteq accounts resume --json` do.
+//! `deleteq dlq replay --json` and `deleteq accounts resume --json` do.
 
 use super::AppState;
 use crate::error::{read_body, ApiError, ErrorBody};
@@ -9,8 +9,8 @@ use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::Json;
 use deleteq_ops::report::{DeadLetterReport, StatusReport};
-use deleteq_ops::Resumed;
-use serde::{Deserialize, Serialize};
+use deleteq_ops::{ReplayReport, Resumed};
+use serde::Deserialize;
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
@@ -67,19 +67,15 @@ pub(crate) struct ReplayRequest {
     all: Option<bool>,
 }
 
-/// How many dead letters went back to the queue.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct Replayed {
-    /// Dead letters replayed.
-    replayed: u64,
-}
-
-/// Put dead letters back in the queue with their attempt count reset (`deleteq dlq replay`).
+/// Put dead letters back in the queue with their attempt count reset (`deleteq dlq replay --json`).
 ///
-/// Give either `ids` (non-empty) or `all: true`. Each replayed message gets a `replayed` audit record.
+/// Give either `ids` (non-empty) or `all: true`. Each replayed message gets a `replayed` audit record. The answer
+/// is what `deleteq dlq replay --json` prints for the same request: for `ids`, `replayed`, `requested` (distinct
+/// ids asked for) and `not_dead` (the ids that were not dead letters, skipped; still 200 when none was); for
+/// `all`, `replayed` and `all: true`.
 #[utoipa::path(post, path = "/v1/dlq/replay", tag = "operations", request_body = ReplayRequest,
     responses(
-        (status = 200, description = "How many went back.", body = Replayed),
+        (status = 200, description = "What the replay did, as `dlq replay --json` prints it.", body = ReplayReport),
         (status = 400, description = "Neither `ids` nor `all: true`, or both; or not JSON.", body = ErrorBody),
         (status = 401, description = "No valid bearer token.", body = ErrorBody),
         (status = 413, description = "The body is over `[api] max_body`.", body = ErrorBody),
@@ -88,20 +84,20 @@ pub(crate) struct Replayed {
 pub(crate) async fn replay(
     State(state): State<AppState>,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<Replayed>, ApiError> {
+) -> Result<Json<Value>, ApiError> {
     let body = read_body(body, state.max_body())?;
     let request: ReplayRequest =
         serde_json::from_slice(&body).map_err(|e| ApiError::invalid_body(format!("not a replay request: {e}")))?;
     let invalid =
         |field: &str, message: &str| ApiError::Invalid { index: None, field: field.into(), message: message.into() };
-    let replayed = match (request.ids, request.all) {
+    let report: ReplayReport = match (request.ids, request.all) {
         (Some(_), Some(true)) => return Err(invalid("all", "give either \"ids\" or \"all\": true, not both")),
         (Some(ids), _) if ids.is_empty() => return Err(invalid("ids", "must not be empty")),
-        (Some(ids), _) => state.ops()?.replay_dead(&ids, Some(REPLAYED_BY)).await?.replayed,
-        (None, Some(true)) => state.ops()?.replay_all_dead(Some(REPLAYED_BY)).await?,
+        (Some(ids), _) => state.ops()?.replay_dead(&ids, Some(REPLAYED_BY)).await?.into(),
+        (None, Some(true)) => state.ops()?.replay_all_dead(Some(REPLAYED_BY)).await?.into(),
         (None, _) => return Err(invalid("ids", "give \"ids\": [...] or \"all\": true")),
     };
-    Ok(Json(Replayed { replayed }))
+    Ok(Json(report.to_json()))
 }
 
 /// Resume a parked account (`deleteq accounts resume NAME`): its set-aside jobs go back in line and its calls
