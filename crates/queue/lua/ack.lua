@@ -7,8 +7,8 @@
 -- ARGV[1] audit max len   ARGV[2] dead max len   ARGV[3] dead max age (ms)
 -- ARGV[4] F = number of audit fields   ARGV[5 .. 4+F] the field names; then per job: id, rev, dead-letter envelope
 --   ("" = none), R = records, then R * F name, value pairs. Dead letters are stamped with Redis's clock.
--- Returns: per job 1 if it was finished here, 0 if it was not (already finished, or rewritten by a retry since it
--- was leased). The job record is the terminal marker: a re-run after a crash, or a second worker whose lease had
+-- Returns: the positions (1-based, in ARGV order) of the jobs not finished here (already finished, or rewritten by
+-- a retry since they were leased): an empty list when every job was. The job record is the terminal marker: a re-run after a crash, or a second worker whose lease had
 -- expired, finds it gone or at a newer revision and writes nothing, so every message gets one terminal record, and
 -- every campaign counter moves once per message.
 -- A stale holder's ack (its lease expired and another worker holds the job now) counts when the job is still at
@@ -20,7 +20,7 @@ local names = {}
 for f = 1, nf do names[f] = ARGV[4 + f] end
 local now = now_ms()
 local oi = position(names, 'outcome')
-local results = {}
+local misses, n_misses = {}, 0
 local dead_written = false
 local any_reclaimed = redis.call('EXISTS', KEYS[8]) == 1
 local pending, counts, outcomes = {}, {}, {}
@@ -64,7 +64,10 @@ for n = 1, count do
       redis.call('ZADD', KEYS[4], now, id)
     end
   end
-  results[n] = ok and 1 or 0
+  if not ok then
+    n_misses = n_misses + 1
+    misses[n_misses] = n
+  end
 end
 if #finished > 0 then
   write_all('HDEL', KEYS[1], false, finished, 1)
@@ -84,4 +87,4 @@ apply_tally(KEYS[9], outcomes)
 if dead_written then
   trim_dead(KEYS[4], KEYS[5], KEYS[7], tonumber(ARGV[2]), now - tonumber(ARGV[3]), TRIM_STEP)
 end
-return results
+return misses

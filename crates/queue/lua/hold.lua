@@ -7,44 +7,49 @@
 --   mark them; their leases were taken or extended moments ago, so they are not extended here) or 'e' (extend
 --   only), the number of jobs in the run, and their ids (a batch is mostly one or two runs: each id costs one
 --   argument, not three)
--- Returns: per job 1 if the token holds it (extended for 'e', marked for 's'), 0 if not: finished, released,
--- cancelled before its call (cancel.lua), or its lease expired and was reclaimed. Nothing is written for those.
+-- Returns: the positions (1-based, in ARGV order) of the jobs the token does not hold: finished, released, cancelled
+-- before its call (cancel.lua), or reclaimed after their lease expired; nothing is written for those. The others
+-- are held (extended for 'e', marked for 's'). An empty list when every job is held.
 local expiry = ms_text(now_ms() + tonumber(ARGV[1]))
-local ids, tokens, kinds = {}, {}, {}
-local i, argc, n_ids = 2, #ARGV, 0
+-- Each run's holders are read straight from its ids in ARGV (one HMGET per run and chunk), with no table of ids,
+-- tokens and kinds built first; then one write of each kind: no call per job.
+local misses, marks, extends = {}, {}, {}
+local n_misses, n_marks, n_extends, n_jobs = 0, 0, 0, 0
+local i, argc = 2, #ARGV
 while i <= argc do
   local token, kind, count = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
-  for j = i + 3, i + 2 + count do
-    n_ids = n_ids + 1
-    ids[n_ids] = ARGV[j]
-    tokens[n_ids] = token
-    kinds[n_ids] = kind
-  end
-  i = i + 3 + count
-end
--- One read of every holder, then one write of each kind: no call per job.
-local holders = read_all('HMGET', KEYS[2], ids)
-local out, marks, extends = {}, {}, {}
-local n_marks, n_extends = 0, 0
-for n = 1, n_ids do
-  local id, token, holder = ids[n], tokens[n], holders[n]
-  if holder and held_by(holder, token) then
-    if kinds[n] == 's' then
+  local started, marking, last = token .. '*', kind == 's', i + 2 + count
+  for from = i + 3, last, VARIADIC_CHUNK do
+    local to = math.min(from + VARIADIC_CHUNK - 1, last)
+    local holders = redis.call('HMGET', KEYS[2], unpack(ARGV, from, to))
+    for k = 1, to - from + 1 do
+      local holder = holders[k]
+      n_jobs = n_jobs + 1
       if holder == token then
-        marks[n_marks + 1] = id
-        marks[n_marks + 2] = token .. '*'
-        n_marks = n_marks + 2
+        if marking then
+          marks[n_marks + 1] = ARGV[from + k - 1]
+          marks[n_marks + 2] = started
+          n_marks = n_marks + 2
+        else
+          extends[n_extends + 1] = expiry
+          extends[n_extends + 2] = ARGV[from + k - 1]
+          n_extends = n_extends + 2
+        end
+      elseif holder == started then
+        -- Started already: held; an extension pushes its lease on, a second start mark changes nothing.
+        if not marking then
+          extends[n_extends + 1] = expiry
+          extends[n_extends + 2] = ARGV[from + k - 1]
+          n_extends = n_extends + 2
+        end
+      else
+        n_misses = n_misses + 1
+        misses[n_misses] = n_jobs
       end
-    else
-      extends[n_extends + 1] = expiry
-      extends[n_extends + 2] = id
-      n_extends = n_extends + 2
     end
-    out[n] = 1
-  else
-    out[n] = 0
   end
+  i = last + 1
 end
-if #marks > 0 then write_all('HSET', KEYS[2], false, marks, 2) end
-if #extends > 0 then write_all('ZADD', KEYS[1], 'XX', extends, 2) end
-return out
+if n_marks > 0 then write_all('HSET', KEYS[2], false, marks, 2) end
+if n_extends > 0 then write_all('ZADD', KEYS[1], 'XX', extends, 2) end
+return misses

@@ -22,7 +22,8 @@
 -- the horizon by the shard's pace (R..':pace', account -> Redis ms when its next call may go, as this shard
 -- knows it): its other jobs wait here, in order, holding no slot, so a later `high` job is next.
 -- Returns: first the ms until a paced account held back here may be leased again ('' when none was held back),
--- then a flat list id, value, reclaims, cancelled (1/0) per job. Ids whose job is gone (finished while the id
+-- then the marked jobs: a flat list position (1-based, among the jobs below), reclaims counted, cancelled (1/0),
+-- for each job with a reclaim counted or a cancelled campaign (most batches have none), then id, value per job. Ids whose job is gone (finished while the id
 -- waited) and ids held already (an id may wait twice) are dropped here, which is why nothing ever scans the lanes
 -- to remove them. Quarantine: a job with a reclaim counted is leased alone (the batch ends before it, or is only
 -- it), and a worker runs one such job at a time, so a job that kills its worker cannot take batch-mates or other
@@ -183,7 +184,8 @@ for field, by in pairs(depth) do
   if redis.call('HINCRBY', R .. ':depth', field, by) <= 0 then redis.call('HDEL', R .. ':depth', field) end
 end
 
-local out = {wait_hint and tostring(wait_hint) or ''}
+local marked = {}
+local out = {wait_hint and tostring(wait_hint) or '', marked}
 if #taken == 0 then return out end
 local expiry = ms_text(now + tonumber(ARGV[1]))
 -- One read each of the taken jobs' values, lease scores and (rare: only when some job has one) reclaim counts,
@@ -239,9 +241,13 @@ for n = 1, #taken do
       if paced_leased[account] and not cancelled then paced_leased[account].n = paced_leased[account].n + 1 end
       out[n_out + 1] = id
       out[n_out + 2] = value
-      out[n_out + 3] = reclaims or '0'
-      out[n_out + 4] = cancelled and '1' or '0'
-      n_out = n_out + 4
+      n_out = n_out + 2
+      if reclaims or cancelled then
+        local at = #marked
+        marked[at + 1] = leased
+        marked[at + 2] = tonumber(reclaims) or 0
+        marked[at + 3] = cancelled and 1 or 0
+      end
       if reclaims then
         give_back(n + 1)
         break

@@ -4,7 +4,7 @@
 
 use super::Queue;
 use crate::job::{Ack, Expand, Lease, LeaseBatch, Leased, PaceHints, Reschedule};
-use crate::script::{ack, expand, flags, hold, lease, promote, release, reschedule, Eval, CHUNK};
+use crate::script::{ack, expand, flags, flags_from_misses, hold, lease, promote, release, reschedule, Eval, CHUNK};
 use crate::shard::flags_by_shard;
 use crate::waiter::Waiter;
 use crate::Result;
@@ -68,7 +68,7 @@ impl Queue {
         let mut conn = self.conn.clone();
         let mut inv = Eval::new(&self.scripts.lease);
         lease::args(&mut inv, k, &self.options, (max, lease, holder), may_quarantine, hints);
-        Ok(lease::reply(inv.invoke_async(&mut conn).await?, shard, holder))
+        lease::reply(inv.invoke_async(&mut conn).await?, shard, holder)
     }
 
     /// Finishes jobs; per job, whether this call finished it (false: finished already or rewritten since). One
@@ -84,7 +84,7 @@ impl Queue {
         let mut inv = Eval::new(&self.scripts.ack);
         ack::args(&mut inv, k, &self.options, acks);
         let mut conn = self.conn.clone();
-        let done = flags(inv.invoke_async(&mut conn).await?);
+        let done = flags_from_misses(acks.len(), inv.invoke_async(&mut conn).await?)?;
         // The ack stands whatever the replicas say (its calls were made); a shortfall is only logged.
         let (acked, wanted) = self.wait_for_replicas(shard).await?;
         if acked < wanted {
@@ -163,8 +163,7 @@ impl Queue {
         for chunk in leases.chunks(CHUNK) {
             let mut inv = Eval::new(&self.scripts.hold);
             hold::args(&mut inv, k, lease, chunk);
-            let flags_of_chunk: Vec<i64> = inv.invoke_async(&mut conn).await?;
-            out.extend(flags(flags_of_chunk));
+            out.extend(flags_from_misses(chunk.len(), inv.invoke_async(&mut conn).await?)?);
         }
         Ok(out)
     }

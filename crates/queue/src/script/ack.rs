@@ -1,5 +1,5 @@
 //! `lua/ack.lua`: finishing jobs. Its header comment lists the KEYS and ARGV that [`args`] builds, in the same
-//! order; it replies one flag per job.
+//! order; it replies the positions of the jobs it did not finish.
 
 use super::{field_names, records, Call};
 use crate::job::Ack;

@@ -1,5 +1,5 @@
 //! `lua/hold.lua`: keeping one worker's leases and marking the calls that start. Its header comment lists the
-//! KEYS and ARGV that [`args`] builds, in the same order; it replies one flag per lease.
+//! KEYS and ARGV that [`args`] builds, in the same order; it replies the positions of the leases not held.
 
 use super::Call;
 use crate::job::Lease;

@@ -6,6 +6,8 @@ use crate::job::{LeaseBatch, Leased, PaceHints};
 use crate::keys::Keys;
 use crate::options::QueueOptions;
 use crate::stored::{split_header, UNREADABLE};
+use crate::QueueError;
+use redis::Value;
 use std::time::Duration;
 
 /// The script (without `lua/shared.lua`).
@@ -45,11 +47,23 @@ pub(crate) fn args(
 }
 
 /// The jobs of a reply (of shard `shard`, leased to `holder`), and when a paced account held back may be leased.
-pub(crate) fn reply(reply: Vec<String>, shard: usize, holder: &str) -> LeaseBatch {
-    let mut it = reply.into_iter();
-    let paced_for = it.next().and_then(|ms| ms.parse::<u64>().ok()).map(Duration::from_millis);
-    let mut out = Vec::with_capacity(it.len() / 4);
-    while let (Some(id), Some(value), Some(reclaims), Some(cancelled)) = (it.next(), it.next(), it.next(), it.next()) {
+/// The reply is `[wait, marked, id, value, id, value, ...]`: `marked` lists (position, reclaims, cancelled) for
+/// the few jobs with a reclaim counted or a cancelled campaign, so a batch of plain jobs costs two values per job.
+pub(crate) fn reply(reply: Value, shard: usize, holder: &str) -> Result<LeaseBatch, QueueError> {
+    let Value::Array(items) = reply else { return Err(unexpected("not a list", &reply)) };
+    let mut it = items.into_iter();
+    let paced_for = match it.next() {
+        Some(wait) => text(wait)?.parse::<u64>().ok().map(Duration::from_millis),
+        None => None,
+    };
+    let marked = match it.next() {
+        Some(Value::Array(marked)) => marked.into_iter().map(number).collect::<Result<Vec<i64>, _>>()?,
+        Some(other) => return Err(unexpected("marks are not a list", &other)),
+        None => Vec::new(),
+    };
+    let mut out = Vec::with_capacity(it.len() / 2);
+    while let (Some(id), Some(value)) = (it.next(), it.next()) {
+        let (id, value) = (text(id)?, text(value)?);
         // A value that cannot be read is handed on whole: the worker records it `failed` and dead-letters it
         // rather than stalling on it.
         let (rev, account, campaign, envelope) = split_header(&value).unwrap_or((UNREADABLE, "", "", value.as_str()));
@@ -59,13 +73,42 @@ pub(crate) fn reply(reply: Vec<String>, shard: usize, holder: &str) -> LeaseBatc
             campaign: (!campaign.is_empty()).then(|| campaign.to_string()),
             id,
             rev,
-            reclaims: reclaims.parse().unwrap_or(0),
-            cancelled: cancelled == "1",
+            reclaims: 0,
+            cancelled: false,
             shard,
             holder: holder.to_string(),
         });
     }
-    LeaseBatch { jobs: out, paced_for }
+    let jobs = out.len();
+    for mark in marked.chunks(3) {
+        let &[at, reclaims, cancelled] = mark else { return Err(QueueError::Protocol("a short lease mark".into())) };
+        let job = usize::try_from(at).ok().and_then(|at| at.checked_sub(1)).and_then(|at| out.get_mut(at));
+        let job = job.ok_or_else(|| QueueError::Protocol(format!("lease mark for job {at} of {jobs}")))?;
+        job.reclaims = u32::try_from(reclaims).unwrap_or(0);
+        job.cancelled = cancelled == 1;
+    }
+    Ok(LeaseBatch { jobs: out, paced_for })
+}
+
+fn text(value: Value) -> Result<String, QueueError> {
+    match value {
+        Value::BulkString(bytes) => {
+            String::from_utf8(bytes).map_err(|_| QueueError::Protocol("a lease reply that is not UTF-8".into()))
+        }
+        Value::SimpleString(text) => Ok(text),
+        other => Err(unexpected("a text expected", &other)),
+    }
+}
+
+fn number(value: Value) -> Result<i64, QueueError> {
+    match value {
+        Value::Int(n) => Ok(n),
+        other => Err(unexpected("a number expected", &other)),
+    }
+}
+
+fn unexpected(what: &str, value: &Value) -> QueueError {
+    QueueError::Protocol(format!("lease reply: {what}: {value:?}"))
 }
 
 #[cfg(test)]
@@ -101,9 +144,27 @@ mod tests {
     }
 
     #[test]
-    fn replies_read_unreadable_values_whole() {
-        let text = |s: &[&str]| s.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        let batch = reply(text(&["", "J1", "2|cc|C1|high|C1|{}", "1", "0", "J2", "junk", "0", "1"]), 3, "w#1");
+    fn replies_read_unreadable_values_whole_and_marks_apply_to_their_jobs() {
+        let text = |s: &str| Value::BulkString(s.as_bytes().to_vec());
+        let marks = Value::Array(vec![
+            Value::Int(1),
+            Value::Int(1),
+            Value::Int(0),
+            Value::Int(2),
+            Value::Int(0),
+            Value::Int(1),
+        ]);
+        let items = vec![
+            text(""),
+            marks,
+            text("J1"),
+            text("2|cc|C1|high|C1|{}"),
+            text("J2"),
+            text("junk"),
+            text("J3"),
+            text("4|cc||normal||{}"),
+        ];
+        let batch = reply(Value::Array(items), 3, "w#1").expect("a reply of the script's form");
         assert_eq!(batch.paced_for, None);
         let j1 = &batch.jobs[0];
         assert_eq!(
@@ -112,7 +173,25 @@ mod tests {
         );
         assert_eq!((j1.reclaims, j1.cancelled, j1.shard, j1.holder.as_str()), (1, false, 3, "w#1"));
         let j2 = &batch.jobs[1];
-        assert_eq!((j2.rev, j2.envelope.as_str(), j2.cancelled), (UNREADABLE, "junk", true));
-        assert_eq!(reply(text(&["40"]), 0, "w").paced_for, Some(Duration::from_millis(40)));
+        assert_eq!((j2.rev, j2.envelope.as_str(), j2.reclaims, j2.cancelled), (UNREADABLE, "junk", 0, true));
+        let j3 = &batch.jobs[2];
+        assert_eq!((j3.rev, j3.campaign.as_deref(), j3.reclaims, j3.cancelled), (4, None, 0, false));
+        let waiting = reply(Value::Array(vec![text("40"), Value::Array(vec![])]), 0, "w").expect("a wait");
+        assert_eq!((waiting.paced_for, waiting.jobs.len()), (Some(Duration::from_millis(40)), 0));
+    }
+
+    #[test]
+    fn a_reply_the_script_never_gives_is_refused() {
+        let text = |s: &str| Value::BulkString(s.as_bytes().to_vec());
+        let mark = |at| Value::Array(vec![Value::Int(at), Value::Int(1), Value::Int(0)]);
+        for wrong in [
+            Value::Int(1),
+            Value::Array(vec![text(""), text("not marks")]),
+            Value::Array(vec![text(""), mark(2), text("J1"), text("1|cc||normal||{}")]),
+            Value::Array(vec![text(""), mark(0), text("J1"), text("1|cc||normal||{}")]),
+            Value::Array(vec![text(""), Value::Array(vec![Value::Int(1)]), text("J1"), text("1|cc||normal||{}")]),
+        ] {
+            assert!(matches!(reply(wrong.clone(), 0, "w"), Err(QueueError::Protocol(_))), "{wrong:?}");
+        }
     }
 }

@@ -225,9 +225,31 @@ pub(crate) fn flags(reply: Vec<i64>) -> Vec<bool> {
     reply.into_iter().map(|f| f == 1).collect()
 }
 
+/// The flags of `n` jobs from a reply that lists only the misses: the 1-based positions of the jobs the script
+/// did not change. Most batches have none, so the reply is mostly an empty list rather than `n` numbers to send
+/// and parse. A position out of range is a reply the scripts never give.
+pub(crate) fn flags_from_misses(n: usize, misses: Vec<i64>) -> Result<Vec<bool>, crate::QueueError> {
+    let mut out = vec![true; n];
+    for miss in misses {
+        let at = usize::try_from(miss).ok().filter(|at| (1..=n).contains(at));
+        let at = at.ok_or_else(|| crate::QueueError::Protocol(format!("position {miss} of a batch of {n}")))?;
+        out[at - 1] = false;
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod eval_tests {
     use super::*;
+
+    #[test]
+    fn misses_turn_into_flags_and_a_position_out_of_range_is_refused() {
+        assert_eq!(flags_from_misses(3, vec![]).ok(), Some(vec![true, true, true]));
+        assert_eq!(flags_from_misses(3, vec![1, 3]).ok(), Some(vec![false, true, false]));
+        for wrong in [0, 4, -1] {
+            assert!(matches!(flags_from_misses(3, vec![wrong]), Err(crate::QueueError::Protocol(_))), "{wrong}");
+        }
+    }
 
     #[test]
     fn an_eval_is_evalsha_with_its_keys_then_its_args_whatever_order_they_came_in() {
