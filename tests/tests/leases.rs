@@ -85,13 +85,15 @@ fn a_worker_whose_clock_is_40_s_ahead_beside_a_correct_one_steals_no_lease() {
     let reclaims: usize = query(&redis.url(), redis::cmd("EXISTS").arg("{deleteq}:reclaims"));
     assert_eq!(reclaims, 0, "no lease expired under a running worker");
     // The shared limit held across both clocks: no one-second stretch saw more than the rate, but for calls that
-    // arrived a little late (a slot may be used up to 50 ms late; a request may take a few ms more) bunching with the
-    // next ones: 5% at most (the skew bug let twice the rate through).
+    // arrived a little late bunching with the next ones. A slot may be used up to 50 ms late and a request may take
+    // some ms more on a loaded machine, so one second of arrivals holds at most 1,050 ms of slots plus that jitter
+    // (20 ms allowed): 7% over the rate at most. The skew bug let twice the rate through.
     let mut times: Vec<u64> = emulator.state.requests().iter().map(|r| r.at_ms).collect();
     times.sort_unstable();
     let busiest = (0..times.len()).map(|i| times[i..].iter().take_while(|t| **t < times[i] + 1000).count()).max();
     eprintln!("busiest second: {busiest:?} calls at {RATE}/s");
-    assert!(busiest.is_some_and(|n| n <= RATE + RATE / 20), "{busiest:?} calls in one second at {RATE}/s");
+    let most = RATE * (1000 + 50 + 20) / 1000;
+    assert!(busiest.is_some_and(|n| n <= most), "{busiest:?} calls in one second at {RATE}/s (at most {most})");
 }
 
 #[test]
