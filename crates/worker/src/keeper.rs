@@ -5,12 +5,14 @@
 //! Guarantees: a call starts only while this worker holds its lease in Redis: its start is recorded there (the
 //! holder token marked) before the call is sent, and a call whose start Redis does not take (its lease was lost:
 //! reclaimed, finished elsewhere, or its job cancelled by `deleteq cancel` meanwhile) is not made. The start is
-//! batched across every call starting at once, so a call waits one round trip, shared; a job handed back at
+//! batched across every call starting at once, and up to [`STARTS_IN_FLIGHT`] batches are out together, so a
+//! call waits one round trip, shared, not the previous batch's as well; a job handed back at
 //! shutdown is never called. A started call's lease is extended until its job leaves the in-flight set, through
 //! shutdown, until the runtime stops the keeper after the grace period.
 
 use crate::inflight::InFlight;
 use deleteq_queue::{Lease, Leased, Queue};
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -57,6 +59,9 @@ impl Starter {
 /// Start requests written per script call at most.
 const MAX_STARTS: usize = 1000;
 
+/// Start batches out at once at most.
+const STARTS_IN_FLIGHT: usize = 4;
+
 /// The keeper task and its gate.
 pub(crate) fn keeper(queue: Queue, inflight: InFlight, lease: Duration) -> (Starter, Keeper) {
     let (tx, rx) = mpsc::channel(MAX_STARTS);
@@ -76,6 +81,9 @@ impl Keeper {
     pub(crate) async fn run(mut self, mut stop: watch::Receiver<bool>) {
         let every = self.lease / 3;
         let mut next_extend = tokio::time::Instant::now() + every;
+        // Start batches in flight: a call arriving while one is out goes in the next at once rather than waiting
+        // for its answer (each would otherwise wait up to two round trips, behind the acks Redis runs meanwhile).
+        let mut starting = FuturesUnordered::new();
         loop {
             tokio::select! {
                 _ = tokio::time::sleep_until(next_extend) => {
@@ -86,7 +94,7 @@ impl Keeper {
                     }
                     next_extend = tokio::time::Instant::now() + every;
                 }
-                Some(first) = self.rx.recv() => {
+                Some(first) = self.rx.recv(), if starting.len() < STARTS_IN_FLIGHT => {
                     let mut batch = vec![first];
                     while batch.len() < MAX_STARTS {
                         match self.rx.try_recv() {
@@ -94,11 +102,9 @@ impl Keeper {
                             Err(_) => break,
                         }
                     }
-                    tokio::select! {
-                        _ = self.start(batch) => {}
-                        _ = stopped(&mut stop) => return,
-                    }
+                    starting.push(start(self.queue.clone(), self.lease, batch));
                 }
+                Some(()) = starting.next(), if !starting.is_empty() => {}
                 _ = stopped(&mut stop) => return,
             }
         }
@@ -123,46 +129,46 @@ impl Keeper {
             }
         }
     }
+}
 
-    /// Records the starts of a batch of calls, one script call per shard, and tells each call whether Redis took
-    /// its start. Transient failures are retried for up to a third of the lease (the time the last extension
-    /// still covers), then the calls are not made (their jobs run again once their leases expire); a start Redis
-    /// does not take (the lease was lost or the job cancelled meanwhile) is logged.
-    async fn start(&self, batch: Vec<StartRequest>) {
-        let mut by_shard: std::collections::BTreeMap<usize, Vec<StartRequest>> = Default::default();
-        for request in batch {
-            by_shard.entry(request.shard).or_default().push(request);
+/// Records the starts of a batch of calls, one script call per shard, and tells each call whether Redis took
+/// its start. Transient failures are retried for up to a third of the lease (the time the last extension
+/// still covers), then the calls are not made (their jobs run again once their leases expire); a start Redis
+/// does not take (the lease was lost or the job cancelled meanwhile) is logged.
+async fn start(queue: Queue, lease: Duration, batch: Vec<StartRequest>) {
+    let mut by_shard: std::collections::BTreeMap<usize, Vec<StartRequest>> = Default::default();
+    for request in batch {
+        by_shard.entry(request.shard).or_default().push(request);
+    }
+    for (shard, mut requests) in by_shard {
+        // Leases of one token side by side: they go to Redis as one run (`hold::args`).
+        requests.sort_by(|a, b| a.lease.holder.cmp(&b.lease.holder));
+        let items: Vec<(Lease, bool)> = requests.iter().map(|r| (r.lease.clone(), true)).collect();
+        let held = hold_retrying(&queue, lease, shard, &items).await;
+        let lost = requests.len() - held.iter().filter(|h| **h).count();
+        for (i, request) in requests.into_iter().enumerate() {
+            // A receiver gone (its task stopped) needs no answer.
+            let _ = request.taken.send(held.get(i).copied().unwrap_or(false));
         }
-        for (shard, mut requests) in by_shard {
-            // Leases of one token side by side: they go to Redis as one run (`hold::args`).
-            requests.sort_by(|a, b| a.lease.holder.cmp(&b.lease.holder));
-            let items: Vec<(Lease, bool)> = requests.iter().map(|r| (r.lease.clone(), true)).collect();
-            let held = self.hold_retrying(shard, &items).await;
-            let lost = requests.len() - held.iter().filter(|h| **h).count();
-            for (i, request) in requests.into_iter().enumerate() {
-                // A receiver gone (its task stopped) needs no answer.
-                let _ = request.taken.send(held.get(i).copied().unwrap_or(false));
-            }
-            if lost > 0 {
-                tracing::info!(shard, lost, "Calls not started: their leases were lost or their jobs cancelled.");
-            }
+        if lost > 0 {
+            tracing::info!(shard, lost, "Calls not started: their leases were lost or their jobs cancelled.");
         }
     }
+}
 
-    async fn hold_retrying(&self, shard: usize, items: &[(Lease, bool)]) -> Vec<bool> {
-        let give_up = Instant::now() + self.lease / 3;
-        let mut failures = 0;
-        loop {
-            match self.queue.hold(shard, items, self.lease).await {
-                Ok(held) => return held,
-                Err(error) => {
-                    failures += 1;
-                    if Instant::now() >= give_up {
-                        tracing::warn!(%error, shard, jobs = items.len(), "Could not record calls starting; a crash now would not count them.");
-                        return Vec::new();
-                    }
-                    tokio::time::sleep(crate::redis_backoff(failures)).await;
+async fn hold_retrying(queue: &Queue, lease: Duration, shard: usize, items: &[(Lease, bool)]) -> Vec<bool> {
+    let give_up = Instant::now() + lease / 3;
+    let mut failures = 0;
+    loop {
+        match queue.hold(shard, items, lease).await {
+            Ok(held) => return held,
+            Err(error) => {
+                failures += 1;
+                if Instant::now() >= give_up {
+                    tracing::warn!(%error, shard, jobs = items.len(), "Could not record calls starting; a crash now would not count them.");
+                    return Vec::new();
                 }
+                tokio::time::sleep(crate::redis_backoff(failures)).await;
             }
         }
     }
