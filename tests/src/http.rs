@@ -51,13 +51,28 @@ pub fn request_with(
         "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n{auth}Content-Length: {}\r\n\r\n",
         body.len()
     );
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect to deleteq serve");
-    stream.set_read_timeout(Some(Duration::from_secs(60))).expect("read timeout");
-    stream.write_all(head.as_bytes()).expect("send head");
-    stream.write_all(body).expect("send body");
+    parse(&exchange(port, head.as_bytes(), body).expect("an HTTP exchange with deleteq serve"))
+}
+
+/// One request's bytes out and the whole answer back; an I/O error (nothing listening yet, a reset) is returned.
+fn exchange(port: u16, head: &[u8], body: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(60)))?;
+    stream.write_all(head)?;
+    stream.write_all(body)?;
     let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).expect("read response");
-    parse(&raw)
+    stream.read_to_end(&mut raw)?;
+    Ok(raw)
+}
+
+/// The status of `GET path`, or `None` when the exchange failed: for waiting until a server answers, where a
+/// refused or reset connection means "not yet", not a failure.
+pub fn try_status(port: u16, path: &str) -> Option<u16> {
+    let head =
+        format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+    let raw = exchange(port, head.as_bytes(), &[]).ok()?;
+    let whole = raw.starts_with(b"HTTP/") && raw.windows(4).any(|w| w == b"\r\n\r\n");
+    whole.then(|| parse(&raw).status)
 }
 
 /// [`request`] with a JSON body.

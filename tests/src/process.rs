@@ -156,8 +156,8 @@ impl Server {
             if let Ok(Some(status)) = server.process.child.try_wait() {
                 panic!("deleteq serve exited ({status}) before answering: {}", server.log());
             }
-            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-                && crate::http::get(port, "/healthz", None).status == 200
+            // A refused or reset connection is "not yet" (a probe must not fail the wait it is part of).
+            crate::http::try_status(port, "/healthz") == Some(200)
         });
         assert!(up, "deleteq serve did not answer /healthz: {}", server.log());
         server
